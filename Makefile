@@ -1,0 +1,22 @@
+# The two commands a new machine needs (see README.md):
+#   make demo   set up, train the demo CNN with its dashboard, list the run
+#   make test   set up everything (Python venv, torch CPU, npm, Debian's chromium) and run all tests
+.PHONY: demo test setup lint bench
+
+demo:
+	bash scripts/setup.sh
+	.venv/bin/nbtrack demo
+	.venv/bin/nbtrack runs
+
+test:
+	bash scripts/setup.sh --browser
+	bash scripts/test.sh
+
+setup:
+	bash scripts/setup.sh --browser
+
+lint:
+	.venv/bin/ruff check nbtrack tests bench
+	.venv/bin/ruff format --check nbtrack tests bench
+	.venv/bin/mypy
+	npm run typecheck

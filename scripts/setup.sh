@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Idempotent set-up of a development machine from a clean clone:
+#   .venv with torch (the CPU wheel), nbtrack in editable mode with its test tools,
+#   the JS bundle (npm), and with --browser Debian's chromium for the browser tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+browser=0
+[ "${1:-}" = "--browser" ] && browser=1
+
+if [ "$browser" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
+  echo "setup: installing Debian's chromium for the browser tests"
+  sudo_=""
+  [ "$(id -u)" = 0 ] || sudo_="sudo"
+  $sudo_ apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq chromium >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  python3 -m venv .venv
+  .venv/bin/pip install -q --upgrade pip
+fi
+
+# torch first and pinned, so no resolver ever picks a CUDA build for us.
+if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
+  echo "setup: installing torch==2.13.0 (CPU)"
+  .venv/bin/pip install -q torch==2.13.0
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+npm run --silent build
+
+stamp=.venv/.nbtrack-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "setup: installing nbtrack (editable) with its test tools"
+  .venv/bin/pip install -q -e ".[test,dev]"
+  touch "$stamp"
+fi

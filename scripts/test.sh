@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite: lint and type checks, JS unit tests, then pytest (unit, kernel,
+# browser, server). Run through `make test`, which sets the machine up first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+
+echo "== ruff";   ruff check nbtrack tests bench
+echo "== mypy";   mypy
+echo "== tsc";    npm run --silent typecheck
+echo "== vitest"; npm run --silent test
+echo "== pytest"; python -m pytest "$@"
