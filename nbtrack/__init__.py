@@ -1,0 +1,115 @@
+"""nbtrack: experiment tracking that lives in the notebook.
+
+>>> import nbtrack
+>>> run = nbtrack.init(project="fashion-cnn", config={"lr": 1e-3})
+>>> run.log({"train/loss": 0.42, "train/acc": 0.87})
+>>> run.finish()
+
+`log`, `config`, `summary`, `finish` and `run` act on the current run, as in W&B.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from nbtrack._config import Config, Summary
+from nbtrack._run import Run, current, init, require_run
+from nbtrack._version import __version__
+from nbtrack.api import Api, RunRecord
+
+__all__ = [
+    "Api",
+    "Config",
+    "Run",
+    "RunRecord",
+    "Summary",
+    "__version__",
+    "config",
+    "finish",
+    "init",
+    "load_ipython_extension",
+    "log",
+    "run",
+    "show",
+    "summary",
+    "unwatch",
+    "watch",
+]
+
+
+def log(data: Mapping[str, Any], step: int | None = None, commit: bool = True) -> None:
+    """Log numbers to the current run: ``nbtrack.log({"loss": 0.3})``."""
+    r = current()
+    if r is None:
+        raise RuntimeError("Call nbtrack.init() before nbtrack.log().")
+    r.log(data, step, commit)
+
+
+def finish(exit_code: int = 0, *, quiet: bool = False) -> None:
+    """Finish the current run (no-op when there is none)."""
+    r = current()
+    if r is not None:
+        r.finish(exit_code, quiet=quiet)
+
+
+def watch(models: Any, *args: Any, **kwargs: Any) -> Any:
+    """Log histograms of a model's weights and gradients: see `Run.watch`."""
+    return require_run("watch()").watch(models, *args, **kwargs)  # type: ignore[attr-defined]
+
+
+def unwatch(models: Any = None) -> None:
+    require_run("unwatch()").unwatch(models)  # type: ignore[attr-defined]
+
+
+def show(path: str, *, dir: Any = None) -> Any:
+    """Show the dashboard of a stored run, ``"project/id"``, following it while it grows."""
+    from nbtrack.widget import show as _show
+
+    return _show(path, dir=dir)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext nbtrack``: registers the ``%%nbtrack`` and ``%nbtrack`` magics."""
+    from nbtrack.magic import load_ipython_extension as _load
+
+    _load(ipython)
+
+
+class _CurrentProxy:
+    """`nbtrack.config` / `nbtrack.summary`: the current run's, with a clear error without one."""
+
+    def __init__(self, attr: str) -> None:
+        object.__setattr__(self, "_attr", attr)
+
+    def _target(self) -> Any:
+        return getattr(require_run(self._attr), self._attr)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._target(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._target(), name, value)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._target()[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._target()[key] = value
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._target()
+
+    def __repr__(self) -> str:
+        r = current()
+        return repr(getattr(r, self._attr)) if r is not None else f"<nbtrack.{self._attr}: no run>"
+
+
+config: Config = _CurrentProxy("config")  # type: ignore[assignment]
+summary: Summary = _CurrentProxy("summary")  # type: ignore[assignment]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "run":
+        return current()
+    raise AttributeError(f"module 'nbtrack' has no attribute {name!r}")

@@ -1,0 +1,179 @@
+"""The read API: what the dashboard, the sync and every test read runs through.
+
+>>> api = nbtrack.Api()
+>>> [r.name for r in api.runs("fashion-cnn")]
+['lr-1e-3', 'lr-3e-4']
+>>> h = api.run("fashion-cnn/3k2j9x0a").history(keys=["val/acc"])
+>>> h["_step"], h["val/acc"]
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nbtrack._values import TIME_KEY, Batch
+from nbtrack._types import Float64Array, Int64Array
+from nbtrack.store.db import Store, effective_state
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A stored run, as read from the store. `history()` and friends read it again."""
+
+    id: str
+    name: str
+    project: str
+    notes: str | None
+    tags: list[str]
+    config: dict[str, Any]
+    summary: dict[str, Any]
+    state: str
+    created_at: float
+    metadata: dict[str, Any]
+    finished_at: float | None
+    exit_code: int | None
+    error: str | None
+    last_step: int
+    heartbeat_at: float
+    _api: Api = field(repr=False, compare=False)
+    _rk: int = field(repr=False, compare=False)
+
+    @property
+    def path(self) -> str:
+        return f"{self.project}/{self.id}"
+
+    def keys(self) -> list[str]:
+        """The scalar keys this run logged, in the order they first appeared."""
+        return [k for k in self._api._store.keys(self._rk) if k != TIME_KEY]
+
+    def series(self, key: str) -> tuple[Int64Array, Float64Array]:
+        """(steps, values) of one key, sorted by step, the last value kept for a repeated step."""
+        steps, values = self._api._store.series(self._rk, key)
+        return _sorted_last(steps, values)
+
+    def history(self, keys: list[str] | None = None) -> dict[str, np.ndarray[Any, Any]]:
+        """Columns ``_step``, ``_time`` and one per key; NaN where a key was not logged."""
+        if isinstance(keys, str):
+            keys = [keys]
+        wanted = self.keys() if keys is None else list(keys)
+        cols = {k: self.series(k) for k in wanted}
+        t_steps, t_vals = self.series(TIME_KEY)
+        if keys is None:
+            steps = t_steps
+        else:
+            parts = [s for s, _ in cols.values()]
+            steps = np.unique(np.concatenate(parts)) if parts else np.empty(0, np.int64)
+        out: dict[str, np.ndarray[Any, Any]] = {"_step": steps, "_time": _align(t_steps, t_vals, steps)}
+        for k, (s, v) in cols.items():
+            out[k] = _align(s, v, steps)
+        return out
+
+    def histogram_keys(self) -> list[str]:
+        return self._api._store.keys(self._rk, kind="h")
+
+    def histograms(self, key: str) -> tuple[Int64Array, Float64Array, Int64Array]:
+        """(steps, ranges, counts): ranges of shape (n, 2), counts of shape (n, bins)."""
+        steps, ranges, counts, _ = self._api._store.histograms(self._rk, key)
+        return steps, ranges, counts
+
+    def histogram_stats(self, key: str) -> list[dict[str, Any]]:
+        """Per step: the tensor's norm and its NaN and inf counts, as `watch` logged them."""
+        return self._api._store.histograms(self._rk, key)[3]
+
+    def read_since(self, seq: int, hist_seq: int = 0) -> tuple[Batch, int, int]:
+        """What was stored after positions (seq, hist_seq), and the new positions."""
+        return self._api._store.read_since(self._rk, seq, hist_seq)
+
+    def reload(self) -> RunRecord:
+        return self._api.run(self.path)
+
+
+def _sorted_last(steps: Int64Array, values: Float64Array) -> tuple[Int64Array, Float64Array]:
+    if len(steps) < 2:
+        return steps, values
+    d = np.diff(steps)
+    if (d > 0).all():
+        return steps, values
+    order = np.argsort(steps, kind="stable")
+    steps, values = steps[order], values[order]
+    keep = np.append(steps[1:] != steps[:-1], True)  # the last of equal steps wins
+    return steps[keep], values[keep]
+
+
+def _align(steps: Int64Array, values: Float64Array, target: Int64Array) -> Float64Array:
+    if len(steps) == len(target) and np.array_equal(steps, target):
+        return values
+    out = np.full(len(target), np.nan)
+    if len(steps):
+        idx = np.searchsorted(steps, target)
+        idx_c = np.minimum(idx, len(steps) - 1)
+        hit = steps[idx_c] == target
+        out[hit] = values[idx_c[hit]]
+    return out
+
+
+class Api:
+    """Read runs from a store root (default: ``NBTRACK_DIR`` or ``./nbtrack``)."""
+
+    def __init__(self, dir: str | os.PathLike[str] | None = None) -> None:
+        self._store = Store(Path(dir) if dir is not None else None)
+
+    @property
+    def dir(self) -> Path:
+        return self._store.root
+
+    def close(self) -> None:
+        self._store.close()
+
+    def __enter__(self) -> Api:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def projects(self) -> list[str]:
+        return self._store.projects()
+
+    def runs(self, project: str | None = None) -> list[RunRecord]:
+        """Runs of `project` (all projects when None), oldest first."""
+        return [self._record(r) for r in self._store.run_rows(project)]
+
+    def run(self, path: str) -> RunRecord:
+        """One run by ``"project/id"`` (or a bare id when it is unique)."""
+        if "/" in path:
+            project, run_id = path.rsplit("/", 1)
+            rows = self._store.run_rows(project, run_id)
+        else:
+            rows = self._store.run_rows(None, path)
+            if len(rows) > 1:
+                projects = ", ".join(r["project"] for r in rows)
+                raise ValueError(f"nbtrack: run id {path!r} is in several projects ({projects}); use project/id")
+        if not rows:
+            raise KeyError(f"nbtrack: no run {path!r} in {self._store.path}")
+        return self._record(rows[0])
+
+    def _record(self, row: dict[str, Any]) -> RunRecord:
+        return RunRecord(
+            id=row["id"],
+            name=row["name"],
+            project=row["project"],
+            notes=row["notes"],
+            tags=row["tags"],
+            config=row["config"],
+            summary=row["summary"],
+            state=effective_state(row),
+            created_at=row["created_at"],
+            metadata=row["metadata"],
+            finished_at=row["finished_at"],
+            exit_code=row["exit_code"],
+            error=row["error"],
+            last_step=row["last_step"],
+            heartbeat_at=row["heartbeat_at"],
+            _api=self,
+            _rk=row["rk"],
+        )
