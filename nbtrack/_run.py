@@ -122,6 +122,7 @@ class Run:
         self._tick_callbacks: list[Callable[[], None]] = []
         self._tick_at = 0.0
         self._meta_dirty = False
+        self.alerts: list[dict[str, Any]] = []
         self._config = Config(dict(config), self._mark_dirty)
         self._summary = Summary(self._last_values, self._mark_dirty)
         if user_summary:
@@ -235,6 +236,47 @@ class Run:
         if self._finished:
             raise RuntimeError("nbtrack: this run is finished; call nbtrack.init() to start a new one.")
         self._histograms.extend(entries)
+
+    def alert(
+        self, title: str, text: str = "", level: str = "WARN", data: dict[str, Any] | None = None
+    ) -> None:
+        """Record an alert on the run; dashboards show it in their header.
+
+        >>> run.alert("Loss diverged", f"loss={loss} at step {run.step}", level="ERROR")
+        """
+        if level not in ("INFO", "WARN", "ERROR"):
+            raise ValueError(f"nbtrack.alert: level must be INFO, WARN or ERROR, not {level!r}")
+        self.alerts.append(
+            {"title": str(title), "text": str(text), "level": level, "step": self._step,
+             "time": time.time(), **({"data": data} if data else {})}
+        )
+        self._meta_dirty = True
+
+    def watch(
+        self,
+        models: Any,
+        criterion: Any = None,
+        log: str | None = "gradients",
+        log_freq: int = 1000,
+        idx: int | None = None,
+        log_graph: bool = False,
+    ) -> Any:
+        """Log histograms of parameters and/or gradients of torch modules every `log_freq` steps.
+
+        >>> run.watch(model, log="all", log_freq=100)
+        """
+        from nbtrack.watch import watch as _watch
+
+        return _watch(
+            self, models, criterion=criterion, log=log, log_freq=log_freq, idx=idx,
+            log_graph=log_graph,
+        )
+
+    def unwatch(self, models: Any = None) -> None:
+        """Remove the hooks `watch` put on `models` (all watched models when None)."""
+        from nbtrack.watch import unwatch as _unwatch
+
+        _unwatch(self, models)
 
     def finish(self, exit_code: int = 0, *, quiet: bool = False) -> None:
         """End the run: flush everything to the store and mark it finished (or failed)."""
@@ -377,6 +419,7 @@ class Run:
         if self._meta_dirty:
             self._meta_dirty = False
             fields["config"] = self._config.as_dict()
+            fields["alerts"] = list(self.alerts)
         return fields
 
     def _end(self, state: str, exit_code: int, error: str | None) -> None:
@@ -398,6 +441,7 @@ class Run:
         self.error = error
         fields = self._run_fields()
         fields["config"] = self._config.as_dict()
+        fields["alerts"] = list(self.alerts)
         self._store.update_run(
             self._rk,
             state=state,

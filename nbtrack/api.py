@@ -40,6 +40,7 @@ class RunRecord:
     error: str | None
     last_step: int
     heartbeat_at: float
+    alerts: list[dict[str, Any]]
     _api: Api = field(repr=False, compare=False)
     _rk: int = field(repr=False, compare=False)
 
@@ -174,6 +175,7 @@ class Api:
             error=row["error"],
             last_step=row["last_step"],
             heartbeat_at=row["heartbeat_at"],
+            alerts=row["alerts"],
             _api=self,
             _rk=row["rk"],
         )

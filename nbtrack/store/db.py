@@ -55,6 +55,7 @@ CREATE TABLE IF NOT EXISTS runs (
     pid INTEGER,
     host TEXT,
     last_step INTEGER NOT NULL DEFAULT -1,
+    alerts TEXT NOT NULL DEFAULT '[]',
     UNIQUE (project, id)
 );
 CREATE TABLE IF NOT EXISTS keys (
@@ -94,9 +95,9 @@ CREATE INDEX IF NOT EXISTS histograms_by_run ON histograms (rk, seq);
 
 RUN_COLUMNS = (
     "rk, project, id, name, notes, tags, config, summary, metadata, state, created_at, "
-    "updated_at, heartbeat_at, finished_at, exit_code, error, pid, host, last_step"
+    "updated_at, heartbeat_at, finished_at, exit_code, error, pid, host, last_step, alerts"
 )
-JSON_COLUMNS = frozenset({"tags", "config", "summary", "metadata"})
+JSON_COLUMNS = frozenset({"tags", "config", "summary", "metadata", "alerts"})
 HOST = socket.gethostname()
 
 
