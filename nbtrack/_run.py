@@ -118,7 +118,9 @@ class Run:
         self._known: set[str] = set()
         self._last: dict[str, Any] = dict(last or {})
         self._drain_lock = threading.Lock()
-        self._sinks: list[deque[Batch]] = []
+        # Every drained batch goes to each sink; the writer's is the first.
+        self._writer_queue: deque[Batch] = deque()
+        self._sinks: list[deque[Batch]] = [self._writer_queue]
         self._tick_callbacks: list[Callable[[], None]] = []
         self._tick_at = 0.0
         self._meta_dirty = False
@@ -128,7 +130,7 @@ class Run:
         if user_summary:
             self._summary._user.update(user_summary)
         self._store = Store(root)
-        self._writer = Writer(root, rk, self.drain, self._run_fields, _metadata.collect)
+        self._writer = Writer(root, rk, self._take_for_writer, self._run_fields, _metadata.collect)
         self._finished = False
 
     # -- public surface -----------------------------------------------------------------
@@ -363,6 +365,11 @@ class Run:
                     q.append(batch)
             return batch
 
+    def _take_for_writer(self) -> list[Batch]:
+        self.drain()
+        q = self._writer_queue
+        return [q.popleft() for _ in range(len(q))]
+
     @staticmethod
     def _merge(series: dict[str, Any], extra: dict[str, Any]) -> None:
         for key, (s, v) in extra.items():
@@ -432,10 +439,9 @@ class Run:
         with self._drain_lock:
             leftover, self._rows = self._rows, _Closed()
             self._rows.extend(leftover)  # list.extend, not our append: drained just below
-        tail = self.drain()
+        self.drain()
         self._rows.clear()
-        batches = [*self._writer.pending(), tail] if tail else self._writer.pending()
-        for batch in batches:
+        for batch in [*self._writer.pending(), *self._take_for_writer()]:
             self._store.write_batch(self._rk, batch, {})
         self.state = state
         self.error = error

@@ -153,8 +153,8 @@ def convert(key: str, value: Any, step: int, device_values: list[DeviceValue]) -
 def _to_float(value: Any) -> float:
     try:
         return float(value)
-    except OverflowError:  # an int too large for float64
-        return math.copysign(math.inf, value)
+    except OverflowError:  # an int too large for float64: documented to become +-inf
+        return math.inf if value > 0 else -math.inf
 
 
 Row = tuple[int, float, dict[str, Any]]

@@ -25,14 +25,14 @@ class Writer:
         self,
         root: Path,
         rk: int,
-        drain: Callable[[], Batch],
+        take: Callable[[], list[Batch]],
         run_fields: Callable[[], dict[str, Any]],
         on_start: Callable[[], dict[str, Any]] | None = None,
         interval: float = FLUSH_INTERVAL_S,
     ) -> None:
         self._root = root
         self._rk = rk
-        self._drain = drain
+        self._take = take
         self._run_fields = run_fields
         self._on_start = on_start
         self._interval = interval
@@ -96,9 +96,10 @@ class Writer:
                 self._flushed.notify_all()
 
     def _cycle(self, store: Store, final: bool) -> None:
-        batch = self._drain()
-        if batch:
-            self._pending.append(batch)
+        try:
+            self._pending.extend(self._take())
+        except Exception as e:  # a bug of ours must not stop the writer: say it, keep going
+            warnings.warn(f"nbtrack: could not prepare logged data for the store: {e!r}", stacklevel=1)
         now = time.monotonic()
         if not self._pending and now - self._last_write < HEARTBEAT_S and not final:
             return

@@ -1,0 +1,30 @@
+"""Shared fixtures: every test gets its own store root, and no run outlives its test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import nbtrack
+from nbtrack import _run
+
+
+@pytest.fixture(autouse=True)
+def store_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    root = tmp_path / "store"
+    monkeypatch.setenv("NBTRACK_DIR", str(root))
+    monkeypatch.delenv("NBTRACK_MODE", raising=False)
+    monkeypatch.delenv("NBTRACK_PROJECT", raising=False)
+    yield root
+    run = _run.current()
+    if run is not None:
+        run.finish()
+
+
+@pytest.fixture
+def api(store_dir: Path) -> Iterator[nbtrack.Api]:
+    with nbtrack.Api(store_dir) as a:
+        yield a
+

@@ -1,0 +1,173 @@
+"""The store as it must behave on disk: compact chunks, crash safety, several writers."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nbtrack
+from nbtrack.store import chunks
+from nbtrack.store.db import DB_NAME
+
+from tests.helpers import PYTHON, child_env
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        [0],
+        [5, 6, 7, 8],
+        [0, 10, 20, 30],
+        [3, 4, 9, 100, 101],
+        [1, 1, 2, 2],  # repeated steps (more keys logged to the same step)
+        [2**40, 2**40 + 1, 2**41],
+    ],
+)
+def test_steps_round_trip(steps: list[int]) -> None:
+    arr = np.array(steps, dtype=np.int64)
+    enc = chunks.encode_steps(arr)
+    np.testing.assert_array_equal(chunks.decode_steps(len(arr), enc.first, enc.stride, enc.blob), arr)
+
+
+def test_arithmetic_steps_cost_no_bytes() -> None:
+    enc = chunks.encode_steps(np.arange(0, 10_000, 10, dtype=np.int64))
+    assert enc.blob is None and enc.stride == 10
+
+
+def test_values_round_trip_bit_for_bit() -> None:
+    vals = np.array([0.0, -0.0, np.nan, np.inf, -np.inf, 1e-308, 1.7976931348623157e308])
+    out = chunks.decode_values(chunks.encode_values(vals))
+    assert out.tobytes() == vals.tobytes()
+
+
+def test_a_long_series_reads_back_whole_and_compact(api: nbtrack.Api, store_dir: Path) -> None:
+    run = nbtrack.init(project="p", display=False)
+    n = 200_000
+    for i in range(n):
+        run.log({"a": float(i), "b": 0.5, "c": -1.0, "d": float(i % 7)})
+    run.finish()
+    steps, values = api.run(run.path).series("a")
+    np.testing.assert_array_equal(steps, np.arange(n))
+    np.testing.assert_array_equal(values, np.arange(n, dtype=float))
+    conn = sqlite3.connect(store_dir / DB_NAME)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    size = sum(p.stat().st_size for p in store_dir.iterdir())
+    assert size / (4 * n) <= 12  # bytes on disk per scalar point
+
+
+def test_read_since_follows_new_data(api: nbtrack.Api) -> None:
+    run = nbtrack.init(project="p", display=False)
+    run.log({"a": 1.0})
+    run._writer.flush()
+    rec = api.run(run.path)
+    batch, seq, hseq = rec.read_since(0)
+    assert batch.series["a"][1].tolist() == [1.0]
+    run.log({"a": 2.0, "b": 3.0})
+    run.finish()
+    batch, seq2, _ = rec.read_since(seq, hseq)
+    assert seq2 > seq
+    assert batch.series["a"][1].tolist() == [2.0] and batch.series["b"][0].tolist() == [1]
+    assert not rec.read_since(seq2)[0]
+
+
+_LOGGER = """
+import sys, time, nbtrack
+run = nbtrack.init(project=sys.argv[1], name=sys.argv[2], display=False)
+print(run.path, flush=True)
+n = int(sys.argv[3])
+i = 0
+while n < 0 or i < n:
+    run.log({"i": float(i), "sq": float(i * i)})
+    i += 1
+    if i % 5 == 0:
+        time.sleep(0.0005)
+run.finish()
+"""
+
+
+def test_sigkill_loses_at_most_the_last_second(tmp_path: Path, store_dir: Path) -> None:
+    script = tmp_path / "logger.py"
+    script.write_text(textwrap.dedent(_LOGGER))
+    proc = subprocess.Popen(
+        [PYTHON, str(script), "crash", "victim", "-1"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=child_env(NBTRACK_DIR=str(store_dir)),
+    )
+    assert proc.stdout is not None
+    path = proc.stdout.readline().strip()
+    time.sleep(4.0)
+    killed_at = time.time()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+
+    conn = sqlite3.connect(store_dir / DB_NAME)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+    with nbtrack.Api(store_dir) as api:
+        rec = api.run(path)
+        assert rec.state == "crashed"
+        h = rec.history()
+    steps = h["_step"]
+    n = len(steps)
+    # Every step is there, in order, up to the last one stored ...
+    np.testing.assert_array_equal(steps, np.arange(n))
+    np.testing.assert_array_equal(h["i"], np.arange(n, dtype=float))
+    # ... and the last one stored was logged less than 1.5 s before the kill, so every step
+    # logged earlier than that is there.
+    assert h["_time"][-1] >= killed_at - 1.5
+    # It was logging fast: over 1,000 steps a second.
+    assert n / (h["_time"][-1] - h["_time"][0]) > 1000
+
+
+def test_two_processes_log_to_one_project(tmp_path: Path, store_dir: Path) -> None:
+    script = tmp_path / "logger.py"
+    script.write_text(textwrap.dedent(_LOGGER))
+    n = 20_000
+    procs = [
+        subprocess.Popen(
+            [PYTHON, str(script), "shared", f"writer-{k}", str(n)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=child_env(NBTRACK_DIR=str(store_dir)),
+        )
+        for k in range(2)
+    ]
+    for p in procs:
+        p.communicate(timeout=120)
+        assert p.returncode == 0
+    with nbtrack.Api(store_dir) as api:
+        runs = api.runs("shared")
+        assert sorted(r.name for r in runs) == ["writer-0", "writer-1"]
+        for rec in runs:
+            assert rec.state == "finished"
+            h = rec.history()
+            np.testing.assert_array_equal(h["_step"], np.arange(n))
+            np.testing.assert_array_equal(h["sq"], np.arange(n, dtype=float) ** 2)
+
+
+def test_an_unfinished_script_run_is_finished_at_exit(tmp_path: Path, store_dir: Path) -> None:
+    script = tmp_path / "s.py"
+    script.write_text("import nbtrack\nr = nbtrack.init(project='x', display=False)\nr.log({'a': 1})\n")
+    subprocess.run([PYTHON, str(script)], check=True, env=child_env(NBTRACK_DIR=str(store_dir)))
+    script.write_text(
+        "import nbtrack\nr = nbtrack.init(project='x', display=False)\nr.log({'a': 1})\n"
+        "raise SystemError('boom')\n"
+    )
+    out = subprocess.run(
+        [PYTHON, str(script)], capture_output=True, env=child_env(NBTRACK_DIR=str(store_dir))
+    )
+    assert out.returncode == 1
+    with nbtrack.Api(store_dir) as api:
+        done, failed = api.runs("x")
+    assert done.state == "finished" and done.summary == {"a": 1.0}
+    assert failed.state == "failed" and "SystemError: boom" in (failed.error or "")
