@@ -20,7 +20,9 @@ def histogram_message(entries: list[HistogramEntry]) -> tuple[dict[str, Any], li
     >>> content["type"], len(buffers)
     ('histograms', 1)
     """
-    meta = [{"key": e.key, "step": int(e.step), "lo": float(e.lo), "hi": float(e.hi)} for e in entries]
+    meta = [
+        {"key": e.key, "step": int(e.step), "lo": float(e.lo), "hi": float(e.hi)} for e in entries
+    ]
     # tobytes() copies, so a caller reusing its counts array cannot change what is sent.
     buffers = [np.ascontiguousarray(e.counts, dtype=np.float64).tobytes() for e in entries]
     return {"type": "histograms", "entries": meta}, buffers
