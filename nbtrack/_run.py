@@ -35,7 +35,6 @@ from nbtrack._values import (
     DeviceValue,
     HistogramEntry,
     Row,
-    check_key,
     columnarize,
     convert,
     flatten,
@@ -51,16 +50,8 @@ _BACKLOG_ROWS = 50_000
 STATES = ("running", "finished", "failed", "crashed", "interrupted")
 MODES = ("online", "offline", "disabled")
 
-_ADJECTIVES = (
-    "amber azure bold brisk calm clever cosmic crisp daring dawn eager fancy fiery gentle "
-    "golden hardy icy jolly keen lively lucid misty noble polar proud quiet rapid royal "
-    "silent snowy solar spring stellar stoic sunny swift tidal vivid warm wild wise"
-).split()
-_NOUNS = (
-    "aurora breeze brook canyon cloud comet cosmos dawn dew dream dune ember field "
-    "firefly forest frost galaxy glade grove haze hill lake leaf meadow moon mountain "
-    "night ocean pine planet rain river sea shadow sky snow star sun thunder tree wave wind"
-).split()
+_ADJECTIVES = ["amber", "azure", "bold", "brisk", "calm", "clever", "cosmic", "crisp", "daring", "dawn", "eager", "fancy", "fiery", "gentle", "golden", "hardy", "icy", "jolly", "keen", "lively", "lucid", "misty", "noble", "polar", "proud", "quiet", "rapid", "royal", "silent", "snowy", "solar", "spring", "stellar", "stoic", "sunny", "swift", "tidal", "vivid", "warm", "wild", "wise"]
+_NOUNS = ["aurora", "breeze", "brook", "canyon", "cloud", "comet", "cosmos", "dawn", "dew", "dream", "dune", "ember", "field", "firefly", "forest", "frost", "galaxy", "glade", "grove", "haze", "hill", "lake", "leaf", "meadow", "moon", "mountain", "night", "ocean", "pine", "planet", "rain", "river", "sea", "shadow", "sky", "snow", "star", "sun", "thunder", "tree", "wave", "wind"]
 
 
 def _new_id() -> str:
@@ -320,6 +311,15 @@ class Run:
     def remove_tick(self, callback: Callable[[], None]) -> None:
         if callback in self._tick_callbacks:
             self._tick_callbacks.remove(callback)
+
+    def dashboard(self) -> Any:
+        """A live dashboard widget of this run (the last expression of a cell shows it).
+
+        >>> run.dashboard()
+        """
+        from nbtrack.widget import dashboard
+
+        return dashboard(self)
 
     def last_values(self) -> dict[str, Any]:
         """The last logged value of each key (drains pending rows first)."""

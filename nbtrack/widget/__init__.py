@@ -1,0 +1,67 @@
+"""The live dashboard in a notebook cell's output (an anywidget drawn with BokehJS).
+
+Importing this package is cheap: anywidget (and ipywidgets under it) load only when a
+dashboard is made, so `nbtrack.init()` outside a notebook pays nothing for it.
+
+>>> run = nbtrack.init(project="demo")     # in a notebook: the dashboard shows itself
+>>> nbtrack.show("demo/3k2j9x0a")          # any stored run, followed while it runs
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nbtrack._run import Run
+    from nbtrack.widget._dashboard import Dashboard
+
+__all__ = ["dashboard", "display_run", "in_notebook", "show"]
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (JupyterLab, Notebook, VS Code, Colab), not in a terminal."""
+    if "ipykernel" not in sys.modules:  # never import IPython just to find out
+        return False
+    from IPython import get_ipython
+
+    ip = get_ipython()
+    return ip is not None and getattr(ip, "kernel", None) is not None
+
+
+def dashboard(run: Run) -> Dashboard:
+    """A new dashboard widget following `run` (what `run.dashboard()` returns).
+
+    >>> w = nbtrack.widget.dashboard(run)
+    """
+    from nbtrack.widget._dashboard import Dashboard, LiveFeed
+
+    widget = Dashboard(run.id)
+    widget._feed = LiveFeed(widget, run)
+    return widget
+
+
+def display_run(run: Run) -> None:
+    """Show `run`'s live dashboard in the current cell's output; nothing outside a notebook."""
+    if not in_notebook():
+        return
+    from IPython.display import display
+
+    display(dashboard(run))  # type: ignore[no-untyped-call]  # IPython ships no annotations here
+
+
+def show(path: str, dir: str | os.PathLike[str] | None = None) -> Dashboard:
+    """The dashboard of a stored run ``"project/id"``, following it while it still runs.
+
+    >>> nbtrack.show("fashion-cnn/3k2j9x0a")
+    """
+    from nbtrack.api import Api
+    from nbtrack.widget._dashboard import Dashboard, StoreFeed
+
+    record = Api(dir).run(path)
+    widget = Dashboard(record.id)
+    widget._feed = StoreFeed(widget, record)
+    return widget
+
+

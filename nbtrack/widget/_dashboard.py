@@ -1,0 +1,231 @@
+"""The dashboard widget and the feeds that push a run's new data into it.
+
+`LiveFeed` follows a `Run` of this process: it flushes from inside `log()` (on the
+training thread, through `Run.on_tick`, at most every 0.1 s) and once at the end of each
+cell. `StoreFeed` follows a stored run (maybe written by another process) with one
+polling thread. Either way, one thread at a time touches the widget, and only new points
+are sent.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anywidget
+import traitlets
+
+from nbtrack._values import Batch
+from nbtrack.widget._bokeh import bokeh_message
+from nbtrack.widget._encode import after_steps, header_message, merge_batches, points_message
+from nbtrack.widget._histograms import histogram_message
+
+if TYPE_CHECKING:
+    from nbtrack._run import Run
+    from nbtrack.api import RunRecord
+
+_STATIC = Path(__file__).resolve().parent.parent / "static"
+# A steps/s figure over the last few seconds, not since the start: it follows slowdowns.
+_RATE_WINDOW_S = 5.0
+_POLL_S = 0.5
+
+
+class Dashboard(anywidget.AnyWidget):
+    """The live dashboard of one run. Made by `nbtrack.init()`, `run.dashboard()`, `nbtrack.show()`.
+
+    >>> run = nbtrack.init(project="demo", display=False)
+    >>> run.dashboard()      # the last expression of a cell: shows it
+    """
+
+    _esm = _STATIC / "widget.js"
+    # Identifies this widget's data on the page; run data itself never goes into the state.
+    uid = traitlets.Unicode("").tag(sync=True)
+    run_id = traitlets.Unicode("").tag(sync=True)
+    # What the person chose in the browser (smoothing, x axis, merged charts, ...).
+    layout = traitlets.Dict().tag(sync=True)
+
+    def __init__(self, run_id: str, **kwargs: Any) -> None:
+        super().__init__(uid=secrets.token_hex(8), run_id=run_id, **kwargs)
+        self._feed: LiveFeed | StoreFeed | None = None
+        self._sent_bokeh = False
+
+    def send_bokeh(self) -> None:
+        if not self._sent_bokeh:
+            self._sent_bokeh = True
+            content, buffers = bokeh_message()
+            self.send(content, buffers)
+
+
+class _Rate:
+    def __init__(self) -> None:
+        self._marks: deque[tuple[float, int]] = deque()
+
+    def update(self, t: float, step: int) -> float | None:
+        marks = self._marks
+        marks.append((t, step))
+        while len(marks) > 2 and t - marks[0][0] > _RATE_WINDOW_S:
+            marks.popleft()
+        t0, s0 = marks[0]
+        return (step - s0) / (t - t0) if t > t0 else None
+
+
+class _Sender:
+    """What both feeds share: encode a batch, send it, remember the last step per key."""
+
+    def __init__(self, widget: Dashboard, t0: float) -> None:
+        self.widget = widget
+        self.t0 = t0
+        self.last_step: dict[str, int] = {}
+        self.rate = _Rate()
+        self._last_header: dict[str, Any] | None = None
+
+    def send_batch(self, batch: Batch) -> None:
+        batch = after_steps(batch, self.last_step)
+        if batch.series:
+            content, buffers = points_message(batch.series, self.t0)
+            self.widget.send(content, buffers)
+            for key, (steps, _) in batch.series.items():
+                self.last_step[key] = int(steps[-1])
+        if batch.histograms:
+            content, buffers = histogram_message(batch.histograms)
+            self.widget.send(content, buffers)
+
+    def send_header(self, header: dict[str, Any]) -> None:
+        if header != self._last_header:
+            self._last_header = header
+            self.widget.send(header)
+
+
+class LiveFeed:
+    """Pushes a live `Run`'s new data into its dashboard from the logging thread."""
+
+    def __init__(self, widget: Dashboard, run: Run) -> None:
+        self.run = run
+        self.widget = widget
+        self.sender = _Sender(widget, run.created_at)
+        self._lock = threading.Lock()
+        self._ipython: Any = None
+        self._done = False
+        self.queue = run.subscribe()
+        widget.send_bokeh()
+        self._send_history()
+        run.on_tick(self.flush)
+        self._hook_cell_end()
+        self.flush()
+
+    def _send_history(self) -> None:
+        """Points logged before this dashboard subscribed: they are in the store by now."""
+        run = self.run
+        if run.step == 0 or run.state != "running":
+            return
+        run.drain()
+        run._writer.flush()
+        from nbtrack.api import Api
+
+        with Api(run.dir) as api:
+            batch, _, _ = api.run(run.path).read_since(0, 0)
+        self.sender.send_batch(batch)
+
+    def _hook_cell_end(self) -> None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return
+        ip = get_ipython()
+        if ip is not None:
+            self._ipython = ip
+            ip.events.register("post_run_cell", self._on_cell_end)
+
+    def _on_cell_end(self, *_: Any) -> None:
+        self.flush()
+        if self._done and self._ipython is not None:
+            self._ipython.events.unregister("post_run_cell", self._on_cell_end)
+            self._ipython = None
+
+    def flush(self) -> None:
+        """Send what was logged since the last flush, and the header. Cheap when idle."""
+        # A tick and the end of a cell can meet on two threads; one sends, the other skips.
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            run = self.run
+            finished = run.state != "running"
+            if not finished:
+                run.drain()
+            q = self.queue
+            batches = [q.popleft() for _ in range(len(q))]
+            if batches:
+                self.sender.send_batch(merge_batches(batches))
+            now = time.time()
+            step = run.step
+            self.sender.send_header(
+                header_message(
+                    run_id=run.id, name=run.name, project=run.project, state=run.state,
+                    step=step, created_at=run.created_at,
+                    elapsed=now - run.created_at,
+                    rate=self.sender.rate.update(now, step) if not finished else None,
+                    last=dict(run._last), alerts=list(run.alerts), error=run.error,
+                )
+            )
+            if finished and not self._done:
+                self._done = True
+                run.remove_tick(self.flush)
+                run.unsubscribe(q)
+        finally:
+            self._lock.release()
+
+
+class StoreFeed:
+    """Shows a stored run, and follows it from one polling thread while it is running."""
+
+    def __init__(self, widget: Dashboard, record: RunRecord) -> None:
+        self.widget = widget
+        self.record = record
+        self.sender = _Sender(widget, record.created_at)
+        self.seq = 0
+        self.hist_seq = 0
+        self._stop = threading.Event()
+        widget.send_bokeh()
+        self.poll()
+        self._thread: threading.Thread | None = None
+        if self.record.state == "running":
+            self._thread = threading.Thread(
+                target=self._loop, name=f"nbtrack-show-{record.id}", daemon=True
+            )
+            self._thread.start()
+
+    def poll(self) -> bool:
+        """Send what the store gained since the last poll; False once the run has ended."""
+        rec = self.record.reload()
+        self.record = rec
+        batch, self.seq, self.hist_seq = rec.read_since(self.seq, self.hist_seq)
+        self.sender.send_batch(batch)
+        running = rec.state == "running"
+        end = rec.finished_at if rec.finished_at is not None else rec.heartbeat_at
+        now = time.time() if running else end
+        last = {k: v for k, v in rec.summary.items() if k in self.sender.last_step}
+        self.sender.send_header(
+            header_message(
+                run_id=rec.id, name=rec.name, project=rec.project, state=rec.state,
+                step=rec.last_step + 1, created_at=rec.created_at,
+                elapsed=max(0.0, now - rec.created_at),
+                rate=self.sender.rate.update(time.time(), rec.last_step + 1) if running else None,
+                last=last, alerts=rec.alerts, error=rec.error,
+            )
+        )
+        return running
+
+    def _loop(self) -> None:
+        while not self._stop.wait(_POLL_S):
+            try:
+                if not self.poll():
+                    return
+            except Exception:  # the store may be busy or gone; the next poll tries again
+                continue
+
+    def stop(self) -> None:
+        self._stop.set()
