@@ -55,11 +55,11 @@ def finish(exit_code: int = 0, *, quiet: bool = False) -> None:
 
 def watch(models: Any, *args: Any, **kwargs: Any) -> Any:
     """Log histograms of a model's weights and gradients: see `Run.watch`."""
-    return require_run("watch()").watch(models, *args, **kwargs)  # type: ignore[attr-defined]
+    return require_run("watch()").watch(models, *args, **kwargs)
 
 
 def unwatch(models: Any = None) -> None:
-    require_run("unwatch()").unwatch(models)  # type: ignore[attr-defined]
+    require_run("unwatch()").unwatch(models)
 
 
 def show(path: str, *, dir: Any = None) -> Any:

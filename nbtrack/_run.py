@@ -50,8 +50,93 @@ _BACKLOG_ROWS = 50_000
 STATES = ("running", "finished", "failed", "crashed", "interrupted")
 MODES = ("online", "offline", "disabled")
 
-_ADJECTIVES = ["amber", "azure", "bold", "brisk", "calm", "clever", "cosmic", "crisp", "daring", "dawn", "eager", "fancy", "fiery", "gentle", "golden", "hardy", "icy", "jolly", "keen", "lively", "lucid", "misty", "noble", "polar", "proud", "quiet", "rapid", "royal", "silent", "snowy", "solar", "spring", "stellar", "stoic", "sunny", "swift", "tidal", "vivid", "warm", "wild", "wise"]
-_NOUNS = ["aurora", "breeze", "brook", "canyon", "cloud", "comet", "cosmos", "dawn", "dew", "dream", "dune", "ember", "field", "firefly", "forest", "frost", "galaxy", "glade", "grove", "haze", "hill", "lake", "leaf", "meadow", "moon", "mountain", "night", "ocean", "pine", "planet", "rain", "river", "sea", "shadow", "sky", "snow", "star", "sun", "thunder", "tree", "wave", "wind"]
+_ADJECTIVES = [
+    "amber",
+    "azure",
+    "bold",
+    "brisk",
+    "calm",
+    "clever",
+    "cosmic",
+    "crisp",
+    "daring",
+    "dawn",
+    "eager",
+    "fancy",
+    "fiery",
+    "gentle",
+    "golden",
+    "hardy",
+    "icy",
+    "jolly",
+    "keen",
+    "lively",
+    "lucid",
+    "misty",
+    "noble",
+    "polar",
+    "proud",
+    "quiet",
+    "rapid",
+    "royal",
+    "silent",
+    "snowy",
+    "solar",
+    "spring",
+    "stellar",
+    "stoic",
+    "sunny",
+    "swift",
+    "tidal",
+    "vivid",
+    "warm",
+    "wild",
+    "wise",
+]
+_NOUNS = [
+    "aurora",
+    "breeze",
+    "brook",
+    "canyon",
+    "cloud",
+    "comet",
+    "cosmos",
+    "dawn",
+    "dew",
+    "dream",
+    "dune",
+    "ember",
+    "field",
+    "firefly",
+    "forest",
+    "frost",
+    "galaxy",
+    "glade",
+    "grove",
+    "haze",
+    "hill",
+    "lake",
+    "leaf",
+    "meadow",
+    "moon",
+    "mountain",
+    "night",
+    "ocean",
+    "pine",
+    "planet",
+    "rain",
+    "river",
+    "sea",
+    "shadow",
+    "sky",
+    "snow",
+    "star",
+    "sun",
+    "thunder",
+    "tree",
+    "wave",
+    "wind",
+]
 
 
 def _new_id() -> str:
@@ -171,12 +256,18 @@ class Run:
 
     def _log_slow(self, data: Any, step: Any, commit: bool) -> None:
         if self._finished:
-            raise RuntimeError("nbtrack: this run is finished; call nbtrack.init() to start a new one.")
+            raise RuntimeError(
+                "nbtrack: this run is finished; call nbtrack.init() to start a new one."
+            )
         if not isinstance(data, Mapping):
-            raise TypeError(f"nbtrack.log: data must be a dict of key -> number, not {type(data).__name__}")
+            raise TypeError(
+                f"nbtrack.log: data must be a dict of key -> number, not {type(data).__name__}"
+            )
         if step is not None:
             if isinstance(step, bool) or not isinstance(step, (int, np.integer)):
-                raise TypeError(f"nbtrack.log: step must be an int, not {type(step).__name__} {step!r}")
+                raise TypeError(
+                    f"nbtrack.log: step must be an int, not {type(step).__name__} {step!r}"
+                )
             step = int(step)
             if step < 0:
                 raise ValueError(f"nbtrack.log: step must be >= 0, got {step}")
@@ -227,7 +318,9 @@ class Run:
     def log_histograms(self, entries: list[HistogramEntry]) -> None:
         """Store histograms (made by `watch`, or by hand with `HistogramEntry`)."""
         if self._finished:
-            raise RuntimeError("nbtrack: this run is finished; call nbtrack.init() to start a new one.")
+            raise RuntimeError(
+                "nbtrack: this run is finished; call nbtrack.init() to start a new one."
+            )
         self._histograms.extend(entries)
 
     def alert(
@@ -240,8 +333,14 @@ class Run:
         if level not in ("INFO", "WARN", "ERROR"):
             raise ValueError(f"nbtrack.alert: level must be INFO, WARN or ERROR, not {level!r}")
         self.alerts.append(
-            {"title": str(title), "text": str(text), "level": level, "step": self._step,
-             "time": time.time(), **({"data": data} if data else {})}
+            {
+                "title": str(title),
+                "text": str(text),
+                "level": level,
+                "step": self._step,
+                "time": time.time(),
+                **({"data": data} if data else {}),
+            }
         )
         self._meta_dirty = True
 
@@ -261,7 +360,12 @@ class Run:
         from nbtrack.watch import watch as _watch
 
         return _watch(
-            self, models, criterion=criterion, log=log, log_freq=log_freq, idx=idx,
+            self,
+            models,
+            criterion=criterion,
+            log=log,
+            log_freq=log_freq,
+            idx=idx,
             log_graph=log_graph,
         )
 
@@ -411,7 +515,7 @@ class Run:
                 event.synchronize()
             self._device_inflight.popleft()
             values = host.numpy()
-            for dv, value in zip(items, values):
+            for dv, value in zip(items, values, strict=True):
                 out.setdefault(dv.key, []).append((dv.step, float(value)))
         return {
             k: (
@@ -545,10 +649,14 @@ def _open_run(
     resume: bool | str | None,
 ) -> Run:
     if resume not in (None, False, True, "allow", "must", "never", "auto"):
-        raise ValueError(f"nbtrack.init: resume must be 'allow', 'must', 'never' or a bool, not {resume!r}")
+        raise ValueError(
+            f"nbtrack.init: resume must be 'allow', 'must', 'never' or a bool, not {resume!r}"
+        )
     if run_id is not None:
         if not isinstance(run_id, str) or not run_id or "/" in run_id:
-            raise ValueError(f"nbtrack.init: id must be a non-empty string without '/', not {run_id!r}")
+            raise ValueError(
+                f"nbtrack.init: id must be a non-empty string without '/', not {run_id!r}"
+            )
         row = store.run_row(project, run_id)
         if row is not None:
             if resume in (None, False, "never"):
@@ -558,18 +666,32 @@ def _open_run(
                 )
             cfg = {**row["config"], **config}
             store.update_run(
-                row["rk"], state="running", pid=os.getpid(), heartbeat_at=time.time(),
-                finished_at=None, exit_code=None, error=None, config=cfg,
+                row["rk"],
+                state="running",
+                pid=os.getpid(),
+                heartbeat_at=time.time(),
+                finished_at=None,
+                exit_code=None,
+                error=None,
+                config=cfg,
                 **({"notes": notes} if notes is not None else {}),
             )
             keys = store.keys(row["rk"])
             last = {k: v for k, v in row["summary"].items() if k in keys}
             user = {k: v for k, v in row["summary"].items() if k not in keys}
             return Run(
-                root=root, project=project, rk=row["rk"], run_id=run_id,
-                name=row["name"], notes=notes if notes is not None else row["notes"],
-                tags=tags or row["tags"], config=cfg, created_at=row["created_at"],
-                start_step=int(row["last_step"]) + 1, last=last, user_summary=user,
+                root=root,
+                project=project,
+                rk=row["rk"],
+                run_id=run_id,
+                name=row["name"],
+                notes=notes if notes is not None else row["notes"],
+                tags=tags or row["tags"],
+                config=cfg,
+                created_at=row["created_at"],
+                start_step=int(row["last_step"]) + 1,
+                last=last,
+                user_summary=user,
             )
         if resume == "must":
             raise ValueError(f"nbtrack.init: resume='must' but there is no run {project}/{run_id}")
@@ -577,7 +699,11 @@ def _open_run(
         rng = random.Random()
         name = f"{rng.choice(_ADJECTIVES)}-{rng.choice(_NOUNS)}-{store.count_runs(project) + 1}"
     fields = {
-        "project": project, "name": str(name), "notes": notes, "tags": tags, "config": config,
+        "project": project,
+        "name": str(name),
+        "notes": notes,
+        "tags": tags,
+        "config": config,
     }
     for _ in range(5):
         rid = run_id or _new_id()
@@ -590,8 +716,15 @@ def _open_run(
     else:
         raise RuntimeError("nbtrack.init: could not draw a unique run id")
     return Run(
-        root=root, project=project, rk=rk, run_id=rid, name=str(name), notes=notes,
-        tags=tags, config=config, created_at=time.time(),
+        root=root,
+        project=project,
+        rk=rk,
+        run_id=rid,
+        name=str(name),
+        notes=notes,
+        tags=tags,
+        config=config,
+        created_at=time.time(),
     )
 
 
@@ -617,9 +750,7 @@ _exc_info: list[tuple[type[BaseException], BaseException, TracebackType | None]]
 _prev_excepthook = sys.excepthook
 
 
-def _excepthook(
-    tp: type[BaseException], exc: BaseException, tb: TracebackType | None
-) -> None:
+def _excepthook(tp: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
     _exc_info.append((tp, exc, tb))
     _prev_excepthook(tp, exc, tb)
 

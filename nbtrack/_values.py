@@ -145,9 +145,7 @@ def convert(key: str, value: Any, step: int, device_values: list[DeviceValue]) -
     shown = repr(value)
     if len(shown) > 60:
         shown = shown[:57] + "..."
-    raise TypeError(
-        f"nbtrack.log: value for key {key!r} is a {tp.__name__} ({shown}); {_ACCEPTED}"
-    )
+    raise TypeError(f"nbtrack.log: value for key {key!r} is a {tp.__name__} ({shown}); {_ACCEPTED}")
 
 
 def _to_float(value: Any) -> float:
@@ -203,7 +201,5 @@ def _block_values(block: list[Row], width: int) -> Float64Array:
     try:
         arr = np.fromiter(flat, dtype=np.float64, count=len(block) * width)
     except (OverflowError, TypeError, ValueError):
-        arr = np.array(
-            [_to_float(v) for r in block for v in r[2].values()], dtype=np.float64
-        )
+        arr = np.array([_to_float(v) for r in block for v in r[2].values()], dtype=np.float64)
     return arr.reshape(len(block), width)

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from nbtrack._values import TIME_KEY, Batch
 from nbtrack._types import Float64Array, Int64Array
+from nbtrack._values import TIME_KEY, Batch
 from nbtrack.store.db import Store, effective_state
 
 
@@ -69,7 +69,10 @@ class RunRecord:
         else:
             parts = [s for s, _ in cols.values()]
             steps = np.unique(np.concatenate(parts)) if parts else np.empty(0, np.int64)
-        out: dict[str, np.ndarray[Any, Any]] = {"_step": steps, "_time": _align(t_steps, t_vals, steps)}
+        out: dict[str, np.ndarray[Any, Any]] = {
+            "_step": steps,
+            "_time": _align(t_steps, t_vals, steps),
+        }
         for k, (s, v) in cols.items():
             out[k] = _align(s, v, steps)
         return out
@@ -153,7 +156,9 @@ class Api:
             rows = self._store.run_rows(None, path)
             if len(rows) > 1:
                 projects = ", ".join(r["project"] for r in rows)
-                raise ValueError(f"nbtrack: run id {path!r} is in several projects ({projects}); use project/id")
+                raise ValueError(
+                    f"nbtrack: run id {path!r} is in several projects ({projects}); use project/id"
+                )
         if not rows:
             raise KeyError(f"nbtrack: no run {path!r} in {self._store.path}")
         return self._record(rows[0])

@@ -27,4 +27,3 @@ def store_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
 def api(store_dir: Path) -> Iterator[nbtrack.Api]:
     with nbtrack.Api(store_dir) as a:
         yield a
-

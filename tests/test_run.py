@@ -24,7 +24,11 @@ def test_log_round_trips_through_the_store(api: nbtrack.Api) -> None:
     run.finish()
     rec = record(api, run)
     assert (rec.name, rec.project, rec.notes, rec.tags, rec.state) == (
-        "first", "p", "n", ["a", "b"], "finished",
+        "first",
+        "p",
+        "n",
+        ["a", "b"],
+        "finished",
     )
     h = rec.history()
     np.testing.assert_array_equal(h["_step"], np.arange(100))
@@ -154,8 +158,15 @@ def test_numpy_scalars_and_cpu_tensors_are_accepted(api: nbtrack.Api) -> None:
     run.finish()
     h = record(api, run).history()
     assert {k: float(v[0]) for k, v in h.items() if not k.startswith("_")} == {
-        "f32": 1.5, "i64": 2.0, "b": 1.0, "arr0": 4.0, "t0": 6.0, "t1": 7.0, "bf16": 0.5,
-        "py_bool": 0.0, "big": math.inf,
+        "f32": 1.5,
+        "i64": 2.0,
+        "b": 1.0,
+        "arr0": 4.0,
+        "t0": 6.0,
+        "t1": 7.0,
+        "bf16": 0.5,
+        "py_bool": 0.0,
+        "big": math.inf,
     }
 
 
@@ -234,7 +245,11 @@ def test_config_sources_and_updates(api: nbtrack.Api) -> None:
         run.config.update(42)
     run.finish()
     assert api.run(run.path).config == {
-        "lr": 1e-3, "layers": [64, 64], "batch_size": 32, "epochs": 3, "path": "data",
+        "lr": 1e-3,
+        "layers": [64, 64],
+        "batch_size": 32,
+        "epochs": 3,
+        "path": "data",
     }
 
 
@@ -259,9 +274,15 @@ def test_summary_tracks_last_values_unless_set(api: nbtrack.Api) -> None:
 
 
 def test_context_manager_marks_failure_with_traceback(api: nbtrack.Api) -> None:
-    with pytest.raises(ZeroDivisionError), nbtrack.init(project="p", display=False) as run:
-        run.log({"a": 1.0})
-        _ = 1 / 0
+    def train() -> nbtrack.Run:
+        with nbtrack.init(project="p", display=False) as run:
+            run.log({"a": 1.0})
+            _ = 1 / 0
+        return run
+
+    with pytest.raises(ZeroDivisionError):
+        train()
+    run = api.runs("p")[-1]
     rec = api.run(run.path)
     assert rec.state == "failed"
     assert rec.error is not None and "ZeroDivisionError" in rec.error

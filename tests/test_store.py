@@ -15,7 +15,6 @@ import pytest
 import nbtrack
 from nbtrack.store import chunks
 from nbtrack.store.db import DB_NAME
-
 from tests.helpers import PYTHON, child_env
 
 
@@ -33,7 +32,9 @@ from tests.helpers import PYTHON, child_env
 def test_steps_round_trip(steps: list[int]) -> None:
     arr = np.array(steps, dtype=np.int64)
     enc = chunks.encode_steps(arr)
-    np.testing.assert_array_equal(chunks.decode_steps(len(arr), enc.first, enc.stride, enc.blob), arr)
+    np.testing.assert_array_equal(
+        chunks.decode_steps(len(arr), enc.first, enc.stride, enc.blob), arr
+    )
 
 
 def test_arithmetic_steps_cost_no_bytes() -> None:
@@ -157,7 +158,9 @@ def test_two_processes_log_to_one_project(tmp_path: Path, store_dir: Path) -> No
 
 def test_an_unfinished_script_run_is_finished_at_exit(tmp_path: Path, store_dir: Path) -> None:
     script = tmp_path / "s.py"
-    script.write_text("import nbtrack\nr = nbtrack.init(project='x', display=False)\nr.log({'a': 1})\n")
+    script.write_text(
+        "import nbtrack\nr = nbtrack.init(project='x', display=False)\nr.log({'a': 1})\n"
+    )
     subprocess.run([PYTHON, str(script)], check=True, env=child_env(NBTRACK_DIR=str(store_dir)))
     script.write_text(
         "import nbtrack\nr = nbtrack.init(project='x', display=False)\nr.log({'a': 1})\n"

@@ -32,10 +32,13 @@ def encode_steps(steps: Int64Array) -> EncodedSteps:
     if n == 1:
         return EncodedSteps(first, last, 1, None)
     stride = (last - first) // (n - 1)
-    if stride > 0 and first + stride * (n - 1) == last:
-        # An arithmetic run is the common case; confirm it before dropping the steps.
-        if np.array_equal(steps, np.arange(first, last + 1, stride, dtype=np.int64)):
-            return EncodedSteps(first, last, stride, None)
+    # An arithmetic run is the common case; confirm it before dropping the steps.
+    if (
+        stride > 0
+        and first + stride * (n - 1) == last
+        and np.array_equal(steps, np.arange(first, last + 1, stride, dtype=np.int64))
+    ):
+        return EncodedSteps(first, last, stride, None)
     deltas = np.diff(steps).astype("<i8", copy=False)
     return EncodedSteps(first, last, 0, zlib.compress(deltas.tobytes(), 1))
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from nbtrack._types import Float64Array, Int64Array
 from nbtrack._values import Batch, HistogramEntry
 from nbtrack.store import chunks
 
@@ -213,7 +214,9 @@ class Store:
         row = cur.fetchone()
         return _row_dict(cur, row) if row else None
 
-    def run_rows(self, project: str | None = None, run_id: str | None = None) -> list[dict[str, Any]]:
+    def run_rows(
+        self, project: str | None = None, run_id: str | None = None
+    ) -> list[dict[str, Any]]:
         where, args = [], []
         if project is not None:
             where.append("project = ?")
@@ -233,7 +236,9 @@ class Store:
 
     def count_runs(self, project: str) -> int:
         return int(
-            self.conn.execute("SELECT COUNT(*) FROM runs WHERE project = ?", (project,)).fetchone()[0]
+            self.conn.execute("SELECT COUNT(*) FROM runs WHERE project = ?", (project,)).fetchone()[
+                0
+            ]
         )
 
     # -- keys ---------------------------------------------------------------------------
@@ -323,7 +328,7 @@ class Store:
 
     # -- reading ------------------------------------------------------------------------
 
-    def series(self, rk: int, key: str) -> tuple[chunks.Int64Array, chunks.Float64Array]:
+    def series(self, rk: int, key: str) -> tuple[Int64Array, Float64Array]:
         """All (steps, values) of one key, in logging order."""
         kid_row = self.conn.execute(
             "SELECT kid FROM keys WHERE rk = ? AND key = ? AND kind = 's'", (rk, key)
@@ -371,7 +376,7 @@ class Store:
 
     def histograms(
         self, rk: int, key: str
-    ) -> tuple[chunks.Int64Array, chunks.Float64Array, chunks.Int64Array, list[dict[str, Any]]]:
+    ) -> tuple[Int64Array, Float64Array, Int64Array, list[dict[str, Any]]]:
         """(steps, ranges of shape (n, 2), counts of shape (n, bins), stats) of one key."""
         rows = self.conn.execute(
             "SELECT h.step, h.lo, h.hi, h.counts, h.stats FROM histograms h"
@@ -393,7 +398,7 @@ class Store:
         return steps, ranges, counts, stats
 
 
-def _join_chunks(rows: Sequence[Sequence[Any]]) -> tuple[chunks.Int64Array, chunks.Float64Array]:
+def _join_chunks(rows: Sequence[Sequence[Any]]) -> tuple[Int64Array, Float64Array]:
     if not rows:
         return np.empty(0, np.int64), np.empty(0, np.float64)
     total = sum(r[0] for r in rows)
@@ -408,7 +413,7 @@ def _join_chunks(rows: Sequence[Sequence[Any]]) -> tuple[chunks.Int64Array, chun
 
 
 def _row_dict(cur: sqlite3.Cursor, row: Sequence[Any]) -> dict[str, Any]:
-    out = {d[0]: v for d, v in zip(cur.description, row)}
+    out = {d[0]: v for d, v in zip(cur.description, row, strict=True)}
     for col in JSON_COLUMNS:
         if col in out and isinstance(out[col], str):
             out[col] = json.loads(out[col])

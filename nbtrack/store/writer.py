@@ -99,7 +99,9 @@ class Writer:
         try:
             self._pending.extend(self._take())
         except Exception as e:  # a bug of ours must not stop the writer: say it, keep going
-            warnings.warn(f"nbtrack: could not prepare logged data for the store: {e!r}", stacklevel=1)
+            warnings.warn(
+                f"nbtrack: could not prepare logged data for the store: {e!r}", stacklevel=1
+            )
         now = time.monotonic()
         if not self._pending and now - self._last_write < HEARTBEAT_S and not final:
             return

@@ -1,0 +1,50 @@
+"""The `nbtrack` command as a user runs it, in a subprocess."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import nbtrack
+from tests.helpers import PYTHON, child_env
+
+
+def nbtrack_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PYTHON, "-m", "nbtrack.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=child_env(),
+        timeout=300,
+    )
+
+
+def test_demo_then_runs_lists_it(tmp_path: Path, store_dir: Path) -> None:
+    pytest.importorskip("torch")
+    out = nbtrack_cli("demo", "--epochs", "1", "--project", "cli-demo", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "val/acc" in out.stdout and "nbtrack runs cli-demo" in out.stdout
+
+    with nbtrack.Api(store_dir) as api:
+        (rec,) = api.runs("cli-demo")
+        keys = set(rec.keys())
+    assert rec.state == "finished"
+    assert rec.config["epochs"] == 1 and rec.config["lr"] == 2e-3
+    assert {"train/loss", "train/acc", "val/loss", "val/acc", "epoch"} <= keys
+    assert rec.summary["val/acc"] > 0.3  # it learned something on the generated images
+
+    table = nbtrack_cli("runs", "cli-demo", cwd=tmp_path)
+    assert table.returncode == 0, table.stderr
+    header, line = table.stdout.strip().splitlines()
+    for column in ("NAME", "STATE", "STEPS", "val/acc", "val/loss"):
+        assert column in header
+    assert rec.name in line and "finished" in line
+    assert f"{rec.summary['val/acc']:.4g}" in line
+
+
+def test_runs_without_a_store_says_so(tmp_path: Path) -> None:
+    out = nbtrack_cli("--dir", str(tmp_path / "none"), "runs", cwd=tmp_path)
+    assert out.stdout.strip() == "no runs"
