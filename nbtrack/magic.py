@@ -17,7 +17,6 @@ dashboard of a stored run.
 from __future__ import annotations
 
 import ast
-import importlib
 import json
 import re
 import shlex
@@ -174,9 +173,13 @@ def line_command(line: str) -> Any:
         print(runs_table(rest[0] if rest else None))
         return None
     if cmd == "show" and len(rest) == 1:
+        from IPython.display import display
+
         import nbtrack
 
-        return nbtrack.show(rest[0])
+        # Displayed here, not returned: a line magic's value shows only on a cell's last line.
+        display(nbtrack.show(rest[0]))
+        return None
     from IPython.core.error import UsageError
 
     raise UsageError(f"%nbtrack: unknown command {line.strip()!r}\n\n{_USAGE}")
@@ -184,17 +187,11 @@ def line_command(line: str) -> Any:
 
 def runs_table(project: str | None) -> str:
     """The same table as ``nbtrack runs`` on the command line."""
+    from nbtrack._runs_table import format_runs_table
     from nbtrack.api import Api
 
     with Api() as api:
-        try:
-            # By name: the CLI's table is the reference when the CLI module has one.
-            cli_table = importlib.import_module("nbtrack.cli").runs_table
-        except (ImportError, AttributeError):
-            from nbtrack._runs_table import format_runs_table
-
-            return format_runs_table(api.runs(project))
-        return str(cli_table(api, project))
+        return format_runs_table(api.runs(project))
 
 
 def load_ipython_extension(ipython: Any) -> None:
