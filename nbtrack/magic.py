@@ -91,7 +91,7 @@ def parse_args(line: str) -> tuple[dict[str, Any], dict[str, Any]]:
         quoted = len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "\"'"
         text = (shlex.split(raw)[0] if raw[0] == '"' else raw[1:-1]) if quoted else raw
         if key.startswith("config."):
-            config[key[len("config."):]] = text if quoted else parse_value(text)
+            config[key[len("config.") :]] = text if quoted else parse_value(text)
         elif key == "tags":
             init["tags"] = [t.strip() for t in text.split(",") if t.strip()]
         elif key in ("display", "resume") and not quoted:
@@ -178,7 +178,7 @@ def line_command(line: str) -> Any:
         import nbtrack
 
         # Displayed here, not returned: a line magic's value shows only on a cell's last line.
-        display(nbtrack.show(rest[0]))
+        display(nbtrack.show(rest[0]))  # type: ignore[no-untyped-call]  # IPython is unannotated
         return None
     from IPython.core.error import UsageError
 

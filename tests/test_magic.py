@@ -54,7 +54,12 @@ def test_parse_args_splits_init_and_config() -> None:
         "display": False,
     }
     assert config == {
-        "lr": 0.001, "epochs": 10, "amp": True, "opt": "10", "name": "inner", "msg": 'say "hi"',
+        "lr": 0.001,
+        "epochs": 10,
+        "amp": True,
+        "opt": "10",
+        "name": "inner",
+        "msg": 'say "hi"',
     }
 
 
@@ -94,7 +99,9 @@ def _dashboard(k: Kernel, outputs: list[dict[str, Any]]) -> dict[str, Any]:
     """What the dashboard's header shows at the end; the dashboard must be the first output."""
     assert outputs, "the cell has no output: no dashboard"
     first = outputs[0]
-    assert WIDGET_VIEW in first["data"], f"the first output is not a widget: {sorted(first['data'])}"
+    assert WIDGET_VIEW in first["data"], (
+        f"the first output is not a widget: {sorted(first['data'])}"
+    )
     assert k.widget_of(first)["_model_name"] == "AnyModel"
     return k.header_of(first)
 
@@ -168,9 +175,7 @@ def test_cell_that_raises_is_failed_with_traceback(kern: Kernel, store_dir: Path
 @pytest.mark.kernel
 def test_keyboard_interrupt_raised_in_cell(kern: Kernel, store_dir: Path) -> None:
     res = kern.run(
-        "%%nbtrack project=magic name=ki\n"
-        "nbtrack.log({'x': 1.0})\n"
-        "raise KeyboardInterrupt\n"
+        "%%nbtrack project=magic name=ki\nnbtrack.log({'x': 1.0})\nraise KeyboardInterrupt\n"
     )
     assert res.status == "error"
     assert res.reply["content"]["ename"] == "KeyboardInterrupt"
