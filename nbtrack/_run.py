@@ -492,7 +492,11 @@ class Run:
         pinned memory without blocking; their values are read once their event has fired.
         """
         torch = sys.modules["torch"]
-        new, self._device_values = self._device_values, []
+        # Slice, not swap: the training thread may be appending to this very list.
+        pending = self._device_values
+        n = len(pending)
+        new = pending[:n]
+        del pending[:n]
         groups: dict[tuple[Any, Any], list[DeviceValue]] = {}
         for dv in new:
             groups.setdefault((dv.tensor.device, dv.tensor.dtype), []).append(dv)
