@@ -294,6 +294,8 @@ class Run:
         elif step is not None and step == self._step - 1 and self._open_row is None:
             # More keys for the step that was just committed: a row of its own, same step.
             self._rows.append((step, _time(), row))
+            for dv in device:
+                dv.step = step
             self._device_values.extend(device)
             return
         if self._open_row is None:
