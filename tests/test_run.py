@@ -351,3 +351,26 @@ def test_metadata_is_recorded(api: nbtrack.Api) -> None:
     run.finish()
     meta = api.run(run.path).metadata
     assert meta["python"] and meta["nbtrack"] == nbtrack.__version__ and meta["host"]
+
+
+def test_device_values_are_read_back_in_batches_and_merged_in_step_order(
+    api: nbtrack.Api,
+) -> None:
+    """The accelerator path (one stacked copy per dtype, off the training thread).
+
+    No GPU here: the same batching runs on CPU tensors put where `log()` puts device values.
+    """
+    torch = pytest.importorskip("torch")
+    from nbtrack._values import DeviceValue
+
+    run = nbtrack.init(project="p", display=False)
+    run.log({"loss": 1.0})  # step 0 from the host
+    run._device_values.append(DeviceValue(1, "loss", torch.tensor(2.0)))
+    run._device_values.append(DeviceValue(1, "acc", torch.tensor(0.5, dtype=torch.bfloat16)))
+    run.log({})  # the row of step 1, whose values all live on the device
+    run.log({"loss": 3.0})
+    run.finish()
+    h = api.run(run.path).history()
+    np.testing.assert_array_equal(h["_step"], [0, 1, 2])
+    np.testing.assert_array_equal(h["loss"], [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(h["acc"], [np.nan, 0.5, np.nan])
