@@ -17,19 +17,23 @@ from tests.helpers import child_env
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
-def write_kernelspec(folder: Path, python: str = sys.executable, name: str = "nbtrack-test") -> str:
-    """A kernelspec that starts `python`'s ipykernel; returns its name."""
+def write_kernelspec(
+    folder: Path,
+    python: str = sys.executable,
+    name: str = "nbtrack-test",
+    env: dict[str, str] | None = None,
+) -> str:
+    """A kernelspec in `folder` that starts `python`'s ipykernel; returns its name."""
     spec = folder / name
     spec.mkdir(parents=True, exist_ok=True)
-    (spec / "kernel.json").write_text(
-        json.dumps(
-            {
-                "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                "display_name": f"nbtrack test ({name})",
-                "language": "python",
-            }
-        )
-    )
+    fields: dict[str, Any] = {
+        "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": f"nbtrack test ({name})",
+        "language": "python",
+    }
+    if env:
+        fields["env"] = env
+    (spec / "kernel.json").write_text(json.dumps(fields))
     return name
 
 
