@@ -40,3 +40,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/pip install -q -e ".[test,dev]"
   touch "$stamp"
 fi
+
+# A second venv with Colab's widget stack, for the Colab-like kernel test (tests/test_notebooks.py).
+bash scripts/colab_env.sh >/dev/null
