@@ -22,9 +22,21 @@ pins=(
 stamp="$venv/.nbtrack-colab-env"
 want="$(printf '%s\n' "${pins[@]}" torch==2.13.0 | sha1sum | cut -c1-12)"
 
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$venv/bin/python" -c "import nbtrack, anywidget, torch" >/dev/null 2>&1; then
-  echo "$venv/bin/python"
-  exit 0
+# The working tree itself, as an editable install is: a .pth naming its folder. No build
+# step and no dependency resolution, so nothing can move the pins below. Written every time,
+# so the venv always imports this checkout's nbtrack.
+link_worktree() {
+  local site
+  site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+  echo "$PWD" >"$site/nbtrack_worktree.pth"
+}
+
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$venv/bin/python" ]; then
+  link_worktree
+  if "$venv/bin/python" -c "import nbtrack, anywidget, torch" >/dev/null 2>&1; then
+    echo "$venv/bin/python"
+    exit 0
+  fi
 fi
 
 python=${PYTHON:-python3}
@@ -41,10 +53,7 @@ if ! "$venv/bin/python" -c "import torch" >/dev/null 2>&1; then
 fi
 echo "colab_env: installing the Colab widget stack" >&2
 quiet "${pip[@]}" "${pins[@]}" numpy "bokeh>=3.1"
-# The working tree itself, as an editable install is: a .pth naming its folder. No build
-# step and no dependency resolution, so nothing can move the pins above.
-site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
-echo "$PWD" >"$site/nbtrack_worktree.pth"
+link_worktree
 "$venv/bin/python" -c "import nbtrack, anywidget, ipywidgets, ipykernel, torch" >&2
 echo "$want" >"$stamp"
 echo "$venv/bin/python"
