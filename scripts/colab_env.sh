@@ -23,7 +23,7 @@ stamp="$venv/.nbtrack-colab-env"
 want="$(printf '%s\n' "${pins[@]}" torch==2.13.0 | sha1sum | cut -c1-12)"
 
 # The working tree itself, as an editable install is: a .pth naming its folder. No build
-# step and no dependency resolution, so nothing can move the pins below. Written every time,
+# step and no dependency resolution, so nothing can move the pinned versions. Written every time,
 # so the venv always imports this checkout's nbtrack.
 link_worktree() {
   local site
