@@ -1,0 +1,289 @@
+// One chart: the lines of one metric (or several, when merged) drawn by BokehJS.
+//
+// Bokeh gets only the reduced points of the visible range (about two per pixel column),
+// at most once per animation frame; pan and zoom re-reduce from the full series kept in
+// the run state. While nobody has zoomed or panned, the chart follows the data: x spans
+// all of it and y fits what is visible. Reset (Bokeh's reset tool) goes back to following.
+
+import type { BokehNS } from "../bokeh-loader";
+import { extent, reduceMinMax } from "../reduce";
+import type { Ema } from "../smoothing";
+import type { SeriesStore } from "../series-store";
+import type { XColumn, XMode } from "../x-axis";
+import { xLabel } from "../x-axis";
+
+export const PALETTE = [
+  "#2563eb", "#ea580c", "#059669", "#dc2626", "#7c3aed", "#ca8a04", "#0891b2", "#db2777",
+];
+
+export interface ChartContext {
+  store: SeriesStore;
+  xColumn(key: string): XColumn;
+  ema(key: string): Ema | null;
+  xMode: XMode;
+}
+
+interface Line {
+  key: string;
+  raw: BokehNS; // ColumnDataSource
+  smooth: BokehNS;
+  rawRenderer: BokehNS;
+  smoothRenderer: BokehNS;
+}
+
+export interface LineChartOptions {
+  id: string;
+  keys: string[];
+  logY: boolean;
+  hidden: Set<string>;
+  onHiddenChange(key: string, hidden: boolean): void;
+}
+
+export class LineChart {
+  readonly plotEl: HTMLElement;
+  private plot: BokehNS;
+  private view: BokehNS = null;
+  private lines: Line[] = [];
+  private following = true;
+  private ownChange = false;
+  private frame = 0;
+  private destroyed = false;
+
+  constructor(
+    private readonly Bokeh: BokehNS,
+    readonly host: HTMLElement,
+    readonly opts: LineChartOptions,
+    private readonly ctx: ChartContext,
+  ) {
+    this.plotEl = document.createElement("div");
+    this.plotEl.className = "nbt-plot";
+    host.append(this.plotEl);
+    this.plot = this.build();
+    void Bokeh.Plotting.show(this.plot, this.plotEl).then((v: BokehNS) => {
+      if (this.destroyed) {
+        v.remove();
+        return;
+      }
+      this.view = v;
+      this.schedule();
+    });
+  }
+
+  private build(): BokehNS {
+    const B = this.Bokeh;
+    const { keys, logY } = this.opts;
+    const mode = this.ctx.xMode;
+    const x_range = new B.Range1d({ start: 0, end: 1 });
+    const y_range = new B.Range1d({ start: logY ? 0.1 : 0, end: 1 });
+    const p = B.Plotting.figure({
+      height: 230,
+      sizing_mode: "stretch_width",
+      x_range,
+      y_range,
+      x_axis_type: mode === "wall" ? "datetime" : "linear",
+      y_axis_type: logY ? "log" : "linear",
+      tools: "pan,wheel_zoom,box_zoom,reset,save",
+      toolbar_location: "above",
+      x_axis_label: xLabel(mode),
+      background_fill_color: "#ffffff",
+      border_fill_color: "#ffffff",
+      outline_line_color: null,
+      min_border_left: 44,
+      min_border_right: 12,
+      min_border_top: 4,
+      min_border_bottom: 4,
+    });
+    p.toolbar.autohide = true;
+    p.toolbar.logo = null;
+    for (const axis of [...p.xaxis, ...p.yaxis]) {
+      axis.axis_line_color = "#cbd5e1";
+      axis.major_tick_line_color = "#cbd5e1";
+      axis.minor_tick_line_color = null;
+      axis.major_label_text_color = "#475569";
+      axis.major_label_text_font_size = "11px";
+      axis.axis_label_text_font_size = "11px";
+      axis.axis_label_text_color = "#64748b";
+      axis.axis_label_text_font_style = "normal";
+    }
+    for (const grid of [...p.xgrid, ...p.ygrid]) grid.grid_line_color = "#eef2f7";
+
+    keys.forEach((key, i) => {
+      const color = PALETTE[i % PALETTE.length] as string;
+      const raw = new B.ColumnDataSource({ data: { x: [], y: [] } });
+      const smooth = new B.ColumnDataSource({ data: { x: [], y: [] } });
+      const label = keys.length > 1 ? { legend_label: key } : {};
+      const rawRenderer = p.line({
+        x: { field: "x" }, y: { field: "y" }, source: raw, line_color: color, line_width: 1.5,
+        name: key, ...label,
+      });
+      const smoothRenderer = p.line({
+        x: { field: "x" }, y: { field: "y" }, source: smooth, line_color: color, line_width: 2,
+        name: key, ...label,
+      });
+      const hidden = this.opts.hidden.has(key);
+      rawRenderer.visible = !hidden;
+      smoothRenderer.visible = !hidden;
+      rawRenderer.connect(rawRenderer.properties.visible.change, () => {
+        this.opts.onHiddenChange(key, !rawRenderer.visible);
+      });
+      this.lines.push({ key, raw, smooth, rawRenderer, smoothRenderer });
+    });
+    if (keys.length > 1) {
+      p.legend.click_policy = "hide";
+      p.legend.location = "top_right";
+      p.legend.label_text_font_size = "11px";
+      p.legend.background_fill_alpha = 0.7;
+      p.legend.border_line_color = null;
+      p.legend.spacing = 0;
+      p.legend.padding = 4;
+      p.legend.glyph_width = 16;
+    }
+    const xfmt = mode === "wall" ? "@x{%F %T}" : "@x{0,0.[000]}";
+    p.add_tools(
+      new B.HoverTool({
+        renderers: this.lines.map((l) => l.rawRenderer),
+        tooltips: [["", "$name"], [xLabel(mode), xfmt], ["value", "@y{0.[000000]}"]],
+        formatters: mode === "wall" ? { "@x": "datetime" } : {},
+        mode: "vline",
+        line_policy: "nearest",
+      }),
+    );
+    const onRange = (): void => {
+      if (this.ownChange) return;
+      this.following = false;
+      this.schedule();
+    };
+    x_range.connect(x_range.change, onRange);
+    y_range.connect(y_range.change, () => {
+      if (!this.ownChange) this.following = false;
+    });
+    p.on_event("reset", () => {
+      this.following = true;
+      this.schedule();
+    });
+    return p;
+  }
+
+  /** Redraw on the next animation frame (many calls in one frame draw once). */
+  schedule(): void {
+    if (this.frame || this.destroyed) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.draw();
+    });
+  }
+
+  /** The Bokeh plot model (for tests and users' own tooling). */
+  get plotModel(): BokehNS {
+    return this.plot;
+  }
+
+  /** Bokeh's data sources of this chart (for tests): raw and smoothed line per key. */
+  sources(): { key: string; raw: BokehNS; smooth: BokehNS }[] {
+    return this.lines.map((l) => ({ key: l.key, raw: l.raw, smooth: l.smooth }));
+  }
+
+  private draw(): void {
+    if (!this.view) return;
+    const logY = this.opts.logY;
+    const frameWidth = this.view.frame?.bbox?.width ?? this.plotEl.clientWidth;
+    const columns = Math.max(50, Math.round(frameWidth || 600));
+    const cols = this.lines.map((l) => {
+      const series = this.ctx.store.series.get(l.key);
+      const xc = this.ctx.xColumn(l.key);
+      const x = series ? xc.update() : new Float64Array(0);
+      const n = series ? series.length : 0;
+      return { l, series, xc, x, n };
+    });
+
+    let x0: number = this.plot.x_range.start;
+    let x1: number = this.plot.x_range.end;
+    if (this.following) {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const c of cols) {
+        if (!c.n) continue;
+        if (c.xc.sorted) {
+          const a = firstFinite(c.x, c.n, 1);
+          const b = firstFinite(c.x, c.n, -1);
+          if (a < lo) lo = a;
+          if (b > hi) hi = b;
+        } else {
+          for (let i = 0; i < c.n; i++) {
+            const v = c.x[i] as number;
+            if (v < lo) lo = v;
+            if (v > hi) hi = v;
+          }
+        }
+      }
+      if (lo <= hi) {
+        if (lo === hi) {
+          lo -= 1;
+          hi += 1;
+        }
+        x0 = lo;
+        x1 = hi;
+      }
+    }
+
+    const shown: number[][] = [];
+    for (const c of cols) {
+      const { l, series, xc, x, n } = c;
+      if (!series || !n) continue;
+      const ema = this.ctx.ema(l.key);
+      const raw = reduceMinMax(x, series.values, n, x0, x1, columns, { sorted: xc.sorted, logY });
+      let smooth = { x: [] as number[], y: [] as number[] };
+      if (ema) {
+        const sv = ema.update(series.values, n);
+        smooth = reduceMinMax(x, sv, n, x0, x1, columns, { sorted: xc.sorted, logY });
+      }
+      l.raw.data = { x: raw.x, y: raw.y };
+      l.smooth.data = { x: smooth.x, y: smooth.y };
+      l.rawRenderer.glyph.line_alpha = ema ? 0.22 : 1;
+      if (l.rawRenderer.visible) shown.push(ema ? smooth.y : raw.y, raw.y);
+    }
+
+    if (this.following) {
+      const yr = extent(shown, logY);
+      this.ownChange = true;
+      try {
+        this.plot.x_range.setv({ start: x0, end: x1 });
+        if (yr) {
+          let [lo, hi] = yr;
+          if (logY) {
+            const pad = Math.pow(hi / lo, 0.05) || 1.1;
+            lo = lo / pad;
+            hi = hi * pad;
+            if (lo === hi) {
+              lo /= 2;
+              hi *= 2;
+            }
+          } else {
+            const pad = (hi - lo) * 0.06 || Math.abs(hi) * 0.1 || 1;
+            lo -= pad;
+            hi += pad;
+          }
+          this.plot.y_range.setv({ start: lo, end: hi });
+        }
+      } finally {
+        this.ownChange = false;
+      }
+    }
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    if (this.frame) cancelAnimationFrame(this.frame);
+    this.view?.remove();
+    this.plotEl.remove();
+  }
+}
+
+function firstFinite(x: Float64Array, n: number, dir: 1 | -1): number {
+  if (dir === 1) {
+    for (let i = 0; i < n; i++) if (Number.isFinite(x[i] as number)) return x[i] as number;
+  } else {
+    for (let i = n - 1; i >= 0; i--) if (Number.isFinite(x[i] as number)) return x[i] as number;
+  }
+  return NaN;
+}

@@ -1,0 +1,444 @@
+// The dashboard view: header, controls (smoothing, x axis), collapsible sections of charts
+// grouped by key prefix, and the histogram section below. Everything a person does here
+// happens in the browser (the kernel may be busy); the chosen layout goes to the `layout`
+// traitlet, which reaches Python once the kernel is free.
+
+import type { AnyModel } from "@anywidget/types";
+
+import type { BokehNS } from "./bokeh-loader";
+import { loadBokeh, loadedBokeh } from "./bokeh-loader";
+import { LineChart } from "./charts/line-chart";
+import { Header } from "./header";
+import { HistogramSection } from "./histograms/section";
+import type { Layout, Model } from "./model";
+import type { RunEvent, RunState } from "./run-state";
+import { Ema } from "./smoothing";
+import { TIME_KEY } from "./series-store";
+import { XColumn } from "./x-axis";
+
+const OTHER = "";
+
+interface Card {
+  id: string;
+  keys: string[];
+  el: HTMLElement;
+  title: HTMLElement;
+  logButton: HTMLButtonElement;
+  merge: HTMLSelectElement;
+  split: HTMLButtonElement;
+  host: HTMLElement;
+  chart: LineChart | null;
+}
+
+/** Which chart draws each metric: its own, unless the layout merged it into another. */
+export function groupCharts(keys: string[], merged: Record<string, string>): Map<string, string[]> {
+  const known = new Set(keys);
+  const groups = new Map<string, string[]>();
+  for (const key of keys) {
+    const target = merged[key];
+    const into = target && target !== key && known.has(target) && !merged[target] ? target : key;
+    let g = groups.get(into);
+    if (!g) {
+      g = [];
+      groups.set(into, g);
+    }
+    g.push(key);
+  }
+  // A chart that was merged away but whose target is itself merged stays its own.
+  for (const [id, ks] of groups) if (ks[0] !== id) ks.unshift(...ks.splice(ks.indexOf(id), 1));
+  return groups;
+}
+
+/** The section a chart goes in: its key's prefix (`train/`, `val/`), else the rest. */
+export function sectionOf(key: string): string {
+  const i = key.indexOf("/");
+  return i > 0 ? key.slice(0, i) : OTHER;
+}
+
+export class Dashboard {
+  private readonly header = new Header();
+  private readonly controls: HTMLElement;
+  private readonly smoothing: HTMLInputElement;
+  private readonly smoothingValue: HTMLElement;
+  private readonly xAxis: HTMLSelectElement;
+  private readonly body: HTMLElement;
+  private readonly notice: HTMLElement;
+  private readonly histograms: HistogramSection;
+  private readonly sections = new Map<string, { el: HTMLDetailsElement; grid: HTMLElement; count: HTMLElement }>();
+  private readonly cards = new Map<string, Card>();
+  private readonly xColumns = new Map<string, XColumn>();
+  private readonly emas = new Map<string, Ema>();
+  private layout: Layout;
+  private Bokeh: BokehNS = null;
+  private readonly unlisten: () => void;
+  private noticeTimer = 0;
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly model: AnyModel<Model>,
+    private readonly state: RunState,
+  ) {
+    root.classList.add("nbtrack-dashboard");
+    root.dataset.runId = model.get("run_id");
+    this.layout = { ...(model.get("layout") ?? {}) };
+
+    this.controls = div("nbt-controls");
+    const sLabel = document.createElement("label");
+    sLabel.textContent = "smoothing";
+    this.smoothing = document.createElement("input");
+    this.smoothing.type = "range";
+    this.smoothing.className = "nbt-smoothing";
+    this.smoothing.min = "0";
+    this.smoothing.max = "0.99";
+    this.smoothing.step = "0.01";
+    this.smoothing.value = String(this.layout.smoothing ?? 0);
+    this.smoothingValue = span("nbt-smoothing-value", this.smoothing.value);
+    sLabel.append(this.smoothing, this.smoothingValue);
+    const xLabelEl = document.createElement("label");
+    xLabelEl.textContent = "x axis";
+    this.xAxis = document.createElement("select");
+    this.xAxis.className = "nbt-xaxis";
+    xLabelEl.append(this.xAxis);
+    this.controls.append(sLabel, xLabelEl);
+
+    this.notice = div("nbt-notice", "Loading the charts…");
+    this.body = div("nbt-body");
+    const histEl = div("nbt-histograms");
+    root.replaceChildren(this.header.el, this.controls, this.notice, this.body, histEl);
+    this.histograms = new HistogramSection(histEl);
+
+    this.smoothing.addEventListener("input", () => this.setSmoothing(Number(this.smoothing.value)));
+    this.smoothing.addEventListener("change", () => this.save());
+    this.xAxis.addEventListener("change", () => {
+      this.layout.x_axis = this.xAxis.value;
+      this.xColumns.clear();
+      this.rebuildAll();
+      this.save();
+    });
+
+    this.unlisten = state.listen((e) => this.onEvent(e));
+    if (state.header) this.header.update(state.header, root);
+    for (const h of state.histograms) this.histograms.push(h.content, h.buffers);
+    this.refreshXOptions();
+    this.syncCards();
+    this.startBokeh();
+  }
+
+  private startBokeh(): void {
+    const have = loadedBokeh();
+    if (have) {
+      this.onBokeh(have);
+    } else if (this.state.bokehFiles) {
+      loadBokeh(this.state.bokehFiles).then(
+        (b) => this.onBokeh(b),
+        (err: unknown) => this.setNotice(`Could not load BokehJS: ${String(err)}`),
+      );
+    } else {
+      // Saved output reopened without the kernel that drew it: nothing will come.
+      this.noticeTimer = window.setTimeout(() => {
+        if (!this.Bokeh && !this.state.bokehFiles) {
+          this.setNotice(
+            "This dashboard's data lives in the kernel that drew it. " +
+              `Run the cell again, or nbtrack.show("${this.state.header?.project ?? "project"}/${this.model.get("run_id")}").`,
+          );
+        }
+      }, 4000);
+    }
+  }
+
+  private onBokeh(b: BokehNS): void {
+    if (this.Bokeh) return;
+    this.Bokeh = b;
+    this.setNotice("");
+    for (const card of this.cards.values()) this.buildChart(card);
+  }
+
+  private setNotice(text: string): void {
+    this.notice.textContent = text;
+  }
+
+  private onEvent(e: RunEvent): void {
+    switch (e.kind) {
+      case "header":
+        if (this.state.header) this.header.update(this.state.header, this.root);
+        break;
+      case "bokeh":
+        this.startBokeh();
+        break;
+      case "histograms":
+        this.histograms.push(e.content, e.buffers);
+        break;
+      case "points": {
+        if (e.keys.some((k) => !this.cardOf(k))) {
+          this.refreshXOptions();
+          this.syncCards();
+        }
+        const redraw = new Set<Card>();
+        for (const key of e.keys) {
+          const card = this.cardOf(key);
+          if (!card) continue;
+          redraw.add(card);
+          if (card.id === key) card.el.dataset.points = String(this.state.store.series.get(key)?.length ?? 0);
+        }
+        // A new time or x-metric point moves x for every chart.
+        const mode = this.xMode();
+        const xMoved = e.keys.includes(mode === "relative" || mode === "wall" ? TIME_KEY : mode);
+        for (const card of xMoved ? this.cards.values() : redraw) card.chart?.schedule();
+        break;
+      }
+    }
+  }
+
+  private cardOf(key: string): Card | undefined {
+    for (const c of this.cards.values()) if (c.keys.includes(key)) return c;
+    return undefined;
+  }
+
+  private xMode(): string {
+    return this.layout.x_axis ?? "step";
+  }
+
+  private refreshXOptions(): void {
+    const metrics = this.state.store.metricKeys();
+    const options: [string, string][] = [
+      ["step", "step"],
+      ["relative", "relative time"],
+      ["wall", "wall time"],
+      ...metrics.map((k): [string, string] => [k, k]),
+    ];
+    if (this.xAxis.options.length === options.length) return;
+    const current = this.xMode();
+    this.xAxis.replaceChildren(
+      ...options.map(([v, label]) => {
+        const o = document.createElement("option");
+        o.value = v;
+        o.textContent = label;
+        return o;
+      }),
+    );
+    this.xAxis.value = options.some(([v]) => v === current) ? current : "step";
+  }
+
+  /** Make the cards match the keys and the layout's merges; rebuild those that changed. */
+  private syncCards(): void {
+    const keys = this.state.store.metricKeys();
+    const groups = groupCharts(keys, this.layout.merged ?? {});
+    for (const [id, card] of this.cards) {
+      const g = groups.get(id);
+      if (!g) {
+        card.chart?.destroy();
+        card.el.remove();
+        this.cards.delete(id);
+      } else if (g.join("\n") !== card.keys.join("\n")) {
+        card.keys = g;
+        this.decorate(card);
+        this.buildChart(card);
+      }
+    }
+    for (const [id, g] of groups) {
+      if (this.cards.has(id)) continue;
+      const card = this.makeCard(id, g);
+      this.cards.set(id, card);
+      this.sectionFor(sectionOf(id)).grid.append(card.el);
+      this.buildChart(card);
+    }
+    for (const card of this.cards.values()) this.decorate(card);
+    for (const [name, s] of this.sections) {
+      const n = s.grid.children.length;
+      s.count.textContent = String(n);
+      s.el.hidden = n === 0;
+      void name;
+    }
+    if (keys.length && this.Bokeh) this.setNotice("");
+    else if (!keys.length && this.Bokeh) this.setNotice("Waiting for the first log()…");
+  }
+
+  private sectionFor(name: string): { el: HTMLDetailsElement; grid: HTMLElement; count: HTMLElement } {
+    let s = this.sections.get(name);
+    if (s) return s;
+    const el = document.createElement("details");
+    el.className = "nbt-section";
+    el.dataset.section = name;
+    el.open = !(this.layout.collapsed ?? []).includes(name);
+    const summary = document.createElement("summary");
+    const count = span("nbt-section-count", "");
+    summary.append(name === OTHER ? "charts" : name, count);
+    const grid = div("nbt-grid");
+    el.append(summary, grid);
+    el.addEventListener("toggle", () => {
+      const set = new Set(this.layout.collapsed ?? []);
+      if (el.open) set.delete(name);
+      else set.add(name);
+      this.layout.collapsed = [...set];
+      this.save();
+      if (el.open) for (const c of this.cards.values()) c.chart?.schedule();
+    });
+    s = { el, grid, count };
+    this.sections.set(name, s);
+    // Prefixed sections in order of arrival; the unprefixed rest last.
+    const other = this.sections.get(OTHER);
+    if (name !== OTHER && other) this.body.insertBefore(el, other.el);
+    else this.body.append(el);
+    return s;
+  }
+
+  private makeCard(id: string, keys: string[]): Card {
+    const el = div("nbtrack-chart");
+    el.dataset.metric = id;
+    el.dataset.points = String(this.state.store.series.get(id)?.length ?? 0);
+    const bar = div("nbt-chart-bar");
+    const title = div("nbt-chart-title");
+    const logButton = document.createElement("button");
+    logButton.className = "nbt-log";
+    logButton.textContent = "log y";
+    logButton.title = "logarithmic y axis";
+    const merge = document.createElement("select");
+    merge.className = "nbt-merge";
+    merge.title = "draw this chart's lines in another chart";
+    const split = document.createElement("button");
+    split.className = "nbt-split";
+    split.textContent = "split";
+    split.title = "give each merged metric its own chart again";
+    bar.append(title, logButton, merge, split);
+    const host = div("nbt-chart-host");
+    el.append(bar, host);
+    const card: Card = { id, keys, el, title, logButton, merge, split, host, chart: null };
+    (el as HTMLElement & { __nbtrack_card__?: Card }).__nbtrack_card__ = card;
+    logButton.addEventListener("click", () => {
+      const set = new Set(this.layout.log_y ?? []);
+      if (set.has(card.id)) set.delete(card.id);
+      else set.add(card.id);
+      this.layout.log_y = [...set];
+      this.decorate(card);
+      this.buildChart(card);
+      this.save();
+    });
+    merge.addEventListener("change", () => {
+      const target = merge.value;
+      if (!target) return;
+      const merged = { ...(this.layout.merged ?? {}) };
+      for (const k of card.keys) merged[k] = target;
+      this.layout.merged = merged;
+      this.syncCards();
+      this.save();
+    });
+    split.addEventListener("click", () => {
+      const merged = { ...(this.layout.merged ?? {}) };
+      for (const k of card.keys) delete merged[k];
+      this.layout.merged = merged;
+      this.syncCards();
+      this.save();
+    });
+    return card;
+  }
+
+  private decorate(card: Card): void {
+    card.title.textContent = card.keys.join("  +  ");
+    card.title.title = card.keys.join(", ");
+    card.logButton.setAttribute("aria-pressed", String((this.layout.log_y ?? []).includes(card.id)));
+    card.split.hidden = card.keys.length < 2;
+    const others = [...this.cards.keys()].filter((id) => id !== card.id);
+    const opts = [["", "merge into…"], ...others.map((id) => [id, id])];
+    if (card.merge.options.length !== opts.length || [...card.merge.options].some((o, i) => o.value !== opts[i]?.[0])) {
+      card.merge.replaceChildren(
+        ...opts.map(([v, label]) => {
+          const o = document.createElement("option");
+          o.value = v as string;
+          o.textContent = label as string;
+          return o;
+        }),
+      );
+    }
+    card.merge.value = "";
+    card.merge.hidden = others.length === 0;
+  }
+
+  private buildChart(card: Card): void {
+    if (!this.Bokeh) return;
+    card.chart?.destroy();
+    const hidden = new Set(this.layout.hidden ?? []);
+    card.chart = new LineChart(
+      this.Bokeh,
+      card.host,
+      {
+        id: card.id,
+        keys: card.keys,
+        logY: (this.layout.log_y ?? []).includes(card.id),
+        hidden,
+        onHiddenChange: (key, isHidden) => {
+          const set = new Set(this.layout.hidden ?? []);
+          if (isHidden) set.add(key);
+          else set.delete(key);
+          this.layout.hidden = [...set];
+          this.save();
+        },
+      },
+      {
+        store: this.state.store,
+        xMode: this.xMode(),
+        xColumn: (key) => this.xColumn(key),
+        ema: (key) => this.ema(key),
+      },
+    );
+  }
+
+  private rebuildAll(): void {
+    for (const card of this.cards.values()) this.buildChart(card);
+  }
+
+  private xColumn(key: string): XColumn {
+    const mode = this.xMode();
+    const id = `${mode}\n${key}`;
+    let c = this.xColumns.get(id);
+    const series = this.state.store.series.get(key);
+    if (!c && series) {
+      c = new XColumn(series, mode, this.state.store);
+      this.xColumns.set(id, c);
+    }
+    return c as XColumn;
+  }
+
+  private ema(key: string): Ema | null {
+    const w = this.layout.smoothing ?? 0;
+    if (w <= 0) return null;
+    let e = this.emas.get(key);
+    if (!e || e.weight !== w) {
+      e = new Ema(w);
+      this.emas.set(key, e);
+    }
+    return e;
+  }
+
+  private setSmoothing(w: number): void {
+    this.layout.smoothing = w;
+    this.smoothingValue.textContent = w.toFixed(2);
+    for (const card of this.cards.values()) card.chart?.schedule();
+  }
+
+  /** Put the layout in the widget state; it reaches the kernel when the kernel is free. */
+  private save(): void {
+    this.model.set("layout", { ...this.layout });
+    this.model.save_changes();
+  }
+
+  destroy(): void {
+    this.unlisten();
+    window.clearTimeout(this.noticeTimer);
+    for (const card of this.cards.values()) card.chart?.destroy();
+    this.histograms.destroy();
+  }
+}
+
+function div(cls: string, text?: string): HTMLDivElement {
+  const e = document.createElement("div");
+  e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function span(cls: string, text: string): HTMLSpanElement {
+  const e = document.createElement("span");
+  e.className = cls;
+  e.textContent = text;
+  return e;
+}

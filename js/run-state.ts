@@ -1,0 +1,71 @@
+// What a dashboard received, kept per widget model (not per view): JupyterLab may drop a
+// cell's output view when it scrolls away and render it again, and a second view of the
+// same widget must show the same thing. Keyed by the widget's `uid` traitlet because the
+// model object handed to `initialize` and to `render` may be different proxies.
+
+import type { HistogramMessage } from "./histograms/section";
+import type { BokehMessage, HeaderMessage, PointsMessage } from "./model";
+import { SeriesStore } from "./series-store";
+
+export type RunEvent =
+  | { kind: "points"; keys: string[] }
+  | { kind: "header" }
+  | { kind: "histograms"; content: HistogramMessage; buffers: DataView[] }
+  | { kind: "bokeh" };
+
+export class RunState {
+  readonly store = new SeriesStore();
+  header: HeaderMessage | null = null;
+  readonly histograms: { content: HistogramMessage; buffers: DataView[] }[] = [];
+  bokehFiles: DataView[] | null = null;
+  private readonly listeners = new Set<(e: RunEvent) => void>();
+
+  listen(fn: (e: RunEvent) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  handle(msg: { type?: string }, buffers: DataView[]): void {
+    switch (msg.type) {
+      case "points": {
+        const keys = this.store.ingest(msg as PointsMessage, buffers);
+        this.emit({ kind: "points", keys });
+        break;
+      }
+      case "header":
+        this.header = msg as HeaderMessage;
+        this.emit({ kind: "header" });
+        break;
+      case "histograms": {
+        const content = msg as HistogramMessage;
+        this.histograms.push({ content, buffers });
+        this.emit({ kind: "histograms", content, buffers });
+        break;
+      }
+      case "bokeh":
+        if (!this.bokehFiles) {
+          this.bokehFiles = buffers;
+          this.emit({ kind: "bokeh" });
+        }
+        void (msg as BokehMessage);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private emit(e: RunEvent): void {
+    for (const fn of this.listeners) fn(e);
+  }
+}
+
+const states = new Map<string, RunState>();
+
+export function runState(uid: string): RunState {
+  let s = states.get(uid);
+  if (!s) {
+    s = new RunState();
+    states.set(uid, s);
+  }
+  return s;
+}

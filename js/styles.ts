@@ -1,0 +1,107 @@
+// The dashboard's CSS, added to the page once. Everything is scoped under
+// `.nbtrack-dashboard`; JupyterLab's theme variables are used where they exist.
+
+const CSS = `
+.nbtrack-dashboard {
+  --nbt-fg: var(--jp-ui-font-color1, #1e293b);
+  --nbt-muted: var(--jp-ui-font-color2, #64748b);
+  --nbt-border: #e2e8f0;
+  --nbt-card: #ffffff;
+  --nbt-bg: #f8fafc;
+  font-family: var(--jp-ui-font-family, system-ui, -apple-system, "Segoe UI", sans-serif);
+  font-size: 13px;
+  color: var(--nbt-fg);
+  background: var(--nbt-bg);
+  border: 1px solid var(--nbt-border);
+  border-left: 4px solid #2563eb;
+  border-radius: 8px;
+  padding: 10px 12px 12px;
+  margin: 4px 0;
+  box-sizing: border-box;
+}
+.nbtrack-dashboard[data-state="finished"] { border-left-color: #059669; }
+.nbtrack-dashboard[data-state="failed"], .nbtrack-dashboard[data-state="crashed"] {
+  border-left-color: #dc2626; background: #fef2f2;
+}
+.nbtrack-dashboard[data-state="interrupted"] { border-left-color: #d97706; }
+.nbtrack-dashboard .nbt-header { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 16px; }
+.nbtrack-dashboard .nbt-title { display: flex; align-items: baseline; gap: 8px; min-width: 0; }
+.nbtrack-dashboard .nbt-name { font-weight: 600; font-size: 15px; }
+.nbtrack-dashboard .nbt-path { color: var(--nbt-muted); font-family: var(--jp-code-font-family, monospace); font-size: 11px; }
+.nbtrack-dashboard .nbt-state {
+  font-size: 11px; font-weight: 600; text-transform: uppercase; letter-spacing: .04em;
+  padding: 2px 8px; border-radius: 999px; background: #dbeafe; color: #1d4ed8; align-self: center;
+}
+.nbtrack-dashboard .nbt-state[data-state="running"]::before {
+  content: ""; display: inline-block; width: 7px; height: 7px; border-radius: 50%;
+  background: currentColor; margin-right: 5px; vertical-align: 1px;
+  animation: nbt-pulse 1.2s ease-in-out infinite;
+}
+@keyframes nbt-pulse { 50% { opacity: .25; } }
+.nbtrack-dashboard .nbt-state[data-state="finished"] { background: #d1fae5; color: #047857; }
+.nbtrack-dashboard .nbt-state[data-state="failed"], .nbtrack-dashboard .nbt-state[data-state="crashed"] {
+  background: #fee2e2; color: #b91c1c;
+}
+.nbtrack-dashboard .nbt-state[data-state="interrupted"] { background: #fef3c7; color: #b45309; }
+.nbtrack-dashboard .nbt-facts { display: flex; gap: 14px; color: var(--nbt-muted); }
+.nbtrack-dashboard .nbt-fact-key { margin-right: 4px; }
+.nbtrack-dashboard .nbt-fact-value { color: var(--nbt-fg); font-variant-numeric: tabular-nums; font-weight: 500; }
+.nbtrack-dashboard .nbt-last { display: flex; flex-wrap: wrap; gap: 6px; flex-basis: 100%; }
+.nbtrack-dashboard .nbt-chip {
+  background: var(--nbt-card); border: 1px solid var(--nbt-border); border-radius: 6px;
+  padding: 2px 8px; font-variant-numeric: tabular-nums;
+}
+.nbtrack-dashboard .nbt-chip-key { color: var(--nbt-muted); margin-right: 6px; }
+.nbtrack-dashboard .nbt-chip-value { font-weight: 600; }
+.nbtrack-dashboard .nbt-alerts:empty { display: none; }
+.nbtrack-dashboard .nbt-alerts { flex-basis: 100%; display: grid; gap: 4px; }
+.nbtrack-dashboard .nbt-alert { padding: 4px 8px; border-radius: 6px; background: #eff6ff; }
+.nbtrack-dashboard .nbt-alert[data-level="WARN"] { background: #fffbeb; }
+.nbtrack-dashboard .nbt-alert[data-level="ERROR"] { background: #fee2e2; color: #991b1b; }
+.nbtrack-dashboard .nbt-error { flex-basis: 100%; color: #991b1b; }
+.nbtrack-dashboard .nbt-error summary { cursor: pointer; font-family: var(--jp-code-font-family, monospace); }
+.nbtrack-dashboard .nbt-error pre {
+  max-height: 260px; overflow: auto; background: #fff; border: 1px solid #fecaca;
+  border-radius: 6px; padding: 8px; font-size: 11px; white-space: pre-wrap;
+}
+.nbtrack-dashboard .nbt-controls {
+  display: flex; flex-wrap: wrap; align-items: center; gap: 8px 18px; margin: 10px 0 4px;
+  color: var(--nbt-muted); font-size: 12px;
+}
+.nbtrack-dashboard .nbt-controls label { display: inline-flex; align-items: center; gap: 6px; }
+.nbtrack-dashboard .nbt-controls input[type=range] { width: 140px; accent-color: #2563eb; }
+.nbtrack-dashboard .nbt-smoothing-value { font-variant-numeric: tabular-nums; min-width: 2.5em; color: var(--nbt-fg); }
+.nbtrack-dashboard select, .nbtrack-dashboard button {
+  font: inherit; font-size: 12px; color: var(--nbt-fg); background: var(--nbt-card);
+  border: 1px solid var(--nbt-border); border-radius: 5px; padding: 1px 6px; cursor: pointer;
+}
+.nbtrack-dashboard button[aria-pressed="true"] { background: #dbeafe; border-color: #93c5fd; color: #1d4ed8; }
+.nbtrack-dashboard details.nbt-section { margin-top: 8px; }
+.nbtrack-dashboard details.nbt-section > summary {
+  cursor: pointer; font-weight: 600; padding: 4px 0; color: var(--nbt-fg); user-select: none;
+}
+.nbtrack-dashboard .nbt-section-count { color: var(--nbt-muted); font-weight: 400; margin-left: 6px; }
+.nbtrack-dashboard .nbt-grid {
+  display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr)); gap: 10px;
+}
+.nbtrack-dashboard .nbtrack-chart {
+  background: var(--nbt-card); border: 1px solid var(--nbt-border); border-radius: 8px;
+  padding: 6px 8px 4px; min-width: 0;
+}
+.nbtrack-dashboard .nbt-chart-bar { display: flex; align-items: center; gap: 6px; min-height: 22px; }
+.nbtrack-dashboard .nbt-chart-title {
+  flex: 1; font-weight: 600; font-size: 12px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+}
+.nbtrack-dashboard .nbt-chart-bar select, .nbtrack-dashboard .nbt-chart-bar button { font-size: 11px; padding: 0 5px; }
+.nbtrack-dashboard .nbt-plot { min-height: 230px; }
+.nbtrack-dashboard .nbt-notice { color: var(--nbt-muted); padding: 12px 2px; }
+.nbtrack-dashboard .nbt-notice:empty { display: none; }
+`;
+
+export function addStyles(): void {
+  if (document.getElementById("nbtrack-dashboard-styles")) return;
+  const style = document.createElement("style");
+  style.id = "nbtrack-dashboard-styles";
+  style.textContent = CSS;
+  document.head.append(style);
+}
