@@ -80,7 +80,7 @@ export class Dashboard {
   ) {
     root.classList.add("nbtrack-dashboard");
     root.dataset.runId = model.get("run_id");
-    this.layout = { ...(model.get("layout") ?? {}) };
+    this.layout = { ...(model.get("chart_layout") ?? {}) };
 
     this.controls = div("nbt-controls");
     const sLabel = document.createElement("label");
@@ -417,7 +417,7 @@ export class Dashboard {
 
   /** Put the layout in the widget state; it reaches the kernel when the kernel is free. */
   private save(): void {
-    this.model.set("layout", { ...this.layout });
+    this.model.set("chart_layout", { ...this.layout });
     this.model.save_changes();
   }
 

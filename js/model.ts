@@ -21,7 +21,7 @@ export interface Layout {
 export interface Model {
   uid: string;
   run_id: string;
-  layout: Layout;
+  chart_layout: Layout;
 }
 
 export interface SeriesHeader {

@@ -45,8 +45,9 @@ class Dashboard(anywidget.AnyWidget):
     # Identifies this widget's data on the page; run data itself never goes into the state.
     uid = traitlets.Unicode("").tag(sync=True)
     run_id = traitlets.Unicode("").tag(sync=True)
-    # What the person chose in the browser (smoothing, x axis, merged charts, ...).
-    layout = traitlets.Dict().tag(sync=True)
+    # What the person chose in the browser (smoothing, x axis, merged charts, ...). Not
+    # `layout`: ipywidgets' DOMWidget already has a `layout` trait (a Layout widget).
+    chart_layout = traitlets.Dict().tag(sync=True)
 
     def __init__(self, run_id: str, **kwargs: Any) -> None:
         super().__init__(uid=secrets.token_hex(8), run_id=run_id, **kwargs)

@@ -142,4 +142,5 @@ def test_live_dashboard_in_jupyterlab(lab: JupyterServer, page: Any, artifacts: 
     assert run_id and len(run_id) == 8
     time.sleep(0.5)  # one more animation frame for the last points
     page.locator(".nbtrack-dashboard").screenshot(path=str(artifacts / "lab_dashboard.png"))
+    (artifacts / "page_errors.txt").write_text("\n\n".join(page.page_errors))
     assert not page.page_errors, page.page_errors
