@@ -8,6 +8,7 @@ Playwright through `executable_path`, since Playwright cannot download browsers 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -130,10 +131,8 @@ def _start_server(app: str, tmp: Path) -> Iterator[JupyterServer]:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(10)
         except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             proc.wait(10)
 
 

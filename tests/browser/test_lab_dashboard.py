@@ -119,7 +119,7 @@ def test_live_dashboard_in_jupyterlab(lab: JupyterServer, page: Any, artifacts: 
     )
     smoothed = chart_info(page)
     n = min(len(smoothed["raw"]), len(smoothed["smooth"]))
-    assert any(abs(a - b) > 1e-6 for a, b in zip(smoothed["raw"][:n], smoothed["smooth"][:n]))
+    assert any(abs(a - b) > 1e-6 for a, b in zip(smoothed["raw"][:n], smoothed["smooth"][:n], strict=True))
     assert chart.screenshot() != pixels_before
 
     # Log scale: the chart is drawn again on a log y axis.
