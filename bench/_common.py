@@ -11,6 +11,7 @@ import os
 import platform
 import re
 import shlex
+import subprocess
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -64,19 +65,56 @@ def version_of(dist: str) -> str | None:
         return None
 
 
-def machine_lines(packages: Sequence[str]) -> list[str]:
+def checkout_version() -> str:
+    """nbtrack's version in this checkout, with its commit (what the benchmark imports)."""
+    text = (REPO / "nbtrack" / "_version.py").read_text(encoding="utf-8")
+    m = re.search(r"__version__\s*=\s*[\"']([^\"']+)", text)
+    version = m.group(1) if m else "unknown"
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "nbtrack"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return version
+    return f"{version} (checkout {sha}{', nbtrack/ modified' if dirty else ''})"
+
+
+def machine_lines(packages: Sequence[str], load: str | None = None) -> list[str]:
     """Markdown lines naming the CPU, memory, OS, Python and the versions of `packages`."""
     mem = memory_gib()
     cpu = f"{cpu_model()}, {os.cpu_count()} logical cores"
     if mem is not None:
         cpu += f", {mem:.0f} GiB RAM"
-    versions = ", ".join(f"{p} {version_of(p) or 'not installed'}" for p in packages)
+    versions = ", ".join(
+        f"{p} {checkout_version() if p == 'nbtrack' else version_of(p) or 'not installed'}"
+        for p in packages
+    )
     return [
         f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
         f"- Machine: {cpu}; {platform.system()} {platform.release()}",
+        f"- Load average when the run began: {load or loadavg()} (other work on the machine "
+        "inflates the tails)",
         f"- Python {platform.python_version()} ({platform.python_implementation()})",
         f"- Packages: {versions}",
     ]
+
+
+def loadavg() -> str:
+    try:
+        return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def command_line() -> str:

@@ -1,0 +1,76 @@
+"""bench/log_overhead.py runs against the project's own environment and prints its tables.
+
+Only nbtrack is measured here (the peers live in bench/.venv); no figure is checked, only
+that the report is whole and that what was logged was read back complete.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SCRIPT = REPO / "bench" / "log_overhead.py"
+
+
+def _bench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--no-docs", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.slow
+def test_quick_nbtrack_report(tmp_path: Path) -> None:
+    proc = _bench(
+        "--trackers", "nbtrack", "--import-rounds", "2", "--read-rounds", "2", cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "### 4 scalars a step, 2,000 steps" in out
+    assert "### 50 scalars a step, 500 steps" in out
+    nb_rows = [ln for ln in out.splitlines() if ln.startswith("| nbtrack |")]
+    assert len(nb_rows) == 2, out
+    for row in nb_rows:
+        assert row.rstrip().endswith("| ok |"), row
+    assert "all points back: yes" in out
+    assert out.count("all stored: yes") == 2
+    assert "heavy modules loaded: none" in out.lower()
+    assert "### Targets" in out
+    # --no-docs: the run leaves no file behind, in the repository or where it ran.
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("wandb") is not None, reason="needs an environment without W&B"
+)
+def test_missing_peer_is_reported_not_dropped(tmp_path: Path) -> None:
+    proc = _bench("--trackers", "wandb", "--skip-extras", "--no-noop", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    rows = [ln for ln in proc.stdout.splitlines() if ln.startswith("| W&B (offline) |")]
+    assert len(rows) == 2, proc.stdout
+    assert all("not installed" in r for r in rows), rows
+
+
+def test_docs_section_replaced_in_place(tmp_path: Path) -> None:
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        from _common import write_docs_section
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    doc = tmp_path / "benchmarks.md"
+    write_docs_section("Logging overhead", "t", "first", doc)
+    doc.write_text(doc.read_text() + "\n## Dashboard\n\nother helper's text\n")
+    write_docs_section("Logging overhead", "t", "second", doc)
+    text = doc.read_text()
+    assert text.startswith("# Benchmarks")
+    assert "second" in text and "first" not in text
+    assert text.count("## Logging overhead") == 1
+    assert "## Dashboard\n\nother helper's text" in text
