@@ -150,7 +150,7 @@ def _compile(ipython: Any, cell: str) -> tuple[Any, Any]:
     source = ipython.transform_cell(cell)
     # `cache` puts the source in linecache under a name of this cell; its signature is the
     # same from IPython 7 (Colab) to 9.
-    filename = ipython.compile.cache(source, ipython.execution_count)
+    filename = ipython.compile.cache(source, _cell_number(ipython))
     flags = getattr(ipython.compile, "flags", 0)
     tree = ast.parse(source, filename, "exec")
     last = None
@@ -160,6 +160,22 @@ def _compile(ipython: Any, cell: str) -> tuple[Any, Any]:
         )
     body = compile(tree, filename, "exec", flags=flags, dont_inherit=True)
     return body, last
+
+
+def _cell_number(ipython: Any) -> int:
+    """The In[n] of the running cell, so tracebacks name the cell as IPython does.
+
+    IPython 9 counts the cell up before running it, IPython 7 after; the outer cell's own
+    frame, which IPython 8+ maps to its number, settles it.
+    """
+    numbers = getattr(ipython.compile, "_filename_map", None)
+    frame = sys._getframe(1)
+    while numbers and frame is not None:
+        n = numbers.get(frame.f_code.co_filename)
+        if n is not None:
+            return int(n)
+        frame = frame.f_back
+    return int(ipython.execution_count)
 
 
 def line_command(line: str) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,6 +96,11 @@ def kern(tmp_path: Path, store_dir: Path) -> Iterator[Kernel]:
         yield k
 
 
+def _plain(text: str) -> str:
+    """A traceback without its terminal colours."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
 def _dashboard(k: Kernel, outputs: list[dict[str, Any]]) -> dict[str, Any]:
     """What the dashboard's header shows at the end; the dashboard must be the first output."""
     assert outputs, "the cell has no output: no dashboard"
@@ -148,6 +154,9 @@ def test_cell_that_raises_is_failed_with_traceback(kern: Kernel, store_dir: Path
     shown = "\n".join(err["content"]["traceback"])
     assert "boom 42" in shown
     assert "raise ValueError('boom 42')" in shown
+    # The cell's lines are named as IPython names them: In[n] of this very cell.
+    number = res.reply["content"]["execution_count"]
+    assert f"In[{number}], line 4" in _plain(shown)
     # The dashboard keeps its last state and shows the end: failed, with the error.
     header = _dashboard(kern, res.outputs())
     assert header["state"] == "failed"
