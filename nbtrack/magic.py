@@ -22,6 +22,7 @@ import re
 import shlex
 import sys
 import traceback
+from types import FrameType
 from typing import Any
 
 # Arguments of `nbtrack.init` the magic takes by name; every other key=value is config.
@@ -169,7 +170,7 @@ def _cell_number(ipython: Any) -> int:
     frame, which IPython 8+ maps to its number, settles it.
     """
     numbers = getattr(ipython.compile, "_filename_map", None)
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while numbers and frame is not None:
         n = numbers.get(frame.f_code.co_filename)
         if n is not None:
