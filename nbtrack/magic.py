@@ -189,16 +189,20 @@ def line_command(line: str) -> Any:
     if cmd == "runs" and len(rest) <= 1:
         print(runs_table(rest[0] if rest else None))
         return None
+    from IPython.core.error import UsageError
+
     if cmd == "show" and len(rest) == 1:
         from IPython.display import display
 
         import nbtrack
 
+        try:
+            widget = nbtrack.show(rest[0])
+        except (KeyError, ValueError) as e:  # no such run, or an ambiguous id: say so plainly
+            raise UsageError(str(e.args[0]) if e.args else str(e)) from None
         # Displayed here, not returned: a line magic's value shows only on a cell's last line.
-        display(nbtrack.show(rest[0]))  # type: ignore[no-untyped-call]  # IPython is unannotated
+        display(widget)  # type: ignore[no-untyped-call]  # IPython is unannotated
         return None
-    from IPython.core.error import UsageError
-
     raise UsageError(f"%nbtrack: unknown command {line.strip()!r}\n\n{_USAGE}")
 
 

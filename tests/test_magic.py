@@ -268,3 +268,17 @@ def test_line_magic_show_draws_stored_run(kern: Kernel, store_dir: Path) -> None
     assert kern.header_of(first)["state"] == "finished"
     points = kern.points_of(first)
     assert (points["loss"], points["acc"]) == (250, 250)
+    missing = kern.run("%nbtrack show shown/nosuchid")
+    assert missing.status == "error"
+    assert "no run 'shown/nosuchid'" in missing.text()
+    assert "Traceback" not in missing.text()  # a usage error, not a crash
+
+
+@pytest.mark.kernel
+def test_disabled_mode_stores_nothing(kern: Kernel, store_dir: Path) -> None:
+    # The cell runs as without the magic (NBTRACK_MODE=disabled turns tracking off this way).
+    res = kern.run("%%nbtrack project=off mode=disabled\nx = 40 + 2\nx\n")
+    assert res.status == "ok", res.text()
+    assert [o["data"]["text/plain"] for o in res.outputs()] == ["42"]
+    with nbtrack.Api(store_dir) as api:
+        assert api.runs("off") == []
