@@ -33,10 +33,15 @@ interface Card {
 /** Which chart draws each metric: its own, unless the layout merged it into another. */
 export function groupCharts(keys: string[], merged: Record<string, string>): Map<string, string[]> {
   const known = new Set(keys);
+  const wants = (k: string): string | null => {
+    const t = merged[k];
+    return t && t !== k && known.has(t) ? t : null;
+  };
   const groups = new Map<string, string[]>();
   for (const key of keys) {
-    const target = merged[key];
-    const into = target && target !== key && known.has(target) && !merged[target] ? target : key;
+    const target = wants(key);
+    // One level only: a chart merged into one that is itself merged away stays its own.
+    const into = target && !wants(target) ? target : key;
     let g = groups.get(into);
     if (!g) {
       g = [];
@@ -44,7 +49,7 @@ export function groupCharts(keys: string[], merged: Record<string, string>): Map
     }
     g.push(key);
   }
-  // A chart that was merged away but whose target is itself merged stays its own.
+  // The chart's own metric first (its colour, its data-points).
   for (const [id, ks] of groups) if (ks[0] !== id) ks.unshift(...ks.splice(ks.indexOf(id), 1));
   return groups;
 }
