@@ -130,14 +130,24 @@ def test_live_dashboard_in_jupyterlab(lab: JupyterServer, page: Any, artifacts: 
         timeout=10_000,
     )
     assert page.get_attribute(f"{CHART} .nbt-log", "aria-pressed") == "true"
+
+    # Merge val/loss into train/loss: one chart with both lines and a legend.
+    page.select_option('.nbtrack-chart[data-metric="val/loss"] .nbt-merge', "train/loss")
+    page.wait_for_function(
+        f"() => document.querySelector('{CHART}').__nbtrack_card__.chart.sources().length === 2",
+        timeout=10_000,
+    )
+    assert page.locator('.nbtrack-chart[data-metric="val/loss"]').count() == 0
     assert cell_running(page), "the controls were checked while the cell was still running"
 
     # The end: every step is there and the header says finished.
     page.wait_for_selector('.nbtrack-dashboard[data-state="finished"]', timeout=60_000)
     page.wait_for_function(f"() => +document.querySelector('{CHART}').dataset.points === {STEPS}", timeout=10_000)
     assert points(page) == STEPS
-    val = page.get_attribute('.nbtrack-chart[data-metric="val/loss"]', "data-points")
-    assert val == str(STEPS // 10)
+    val_points = page.evaluate(
+        f"() => document.querySelector('{CHART}').__nbtrack_card__.chart.sources()[1].raw.data.y.length"
+    )
+    assert 0 < val_points <= STEPS // 10
     run_id = page.get_attribute(".nbtrack-dashboard", "data-run-id")
     assert run_id and len(run_id) == 8
     time.sleep(0.5)  # one more animation frame for the last points
