@@ -1,0 +1,458 @@
+"""`watch(model)`: histograms of a model's parameters and gradients, at almost no cost.
+
+When the histograms are taken
+    Every `log_freq`-th optimizer step (steps 0, log_freq, 2*log_freq, ... counted by
+    nbtrack), just before ``optimizer.step()`` runs, through torch's global optimizer
+    step pre-hook. There the gradient is final: accumulated over all micro-batches,
+    clipped if the user clips, and unscaled when `torch.amp.GradScaler` is used
+    (``scaler.step`` unscales before it calls ``optimizer.step``; a step the scaler skips
+    because of inf/NaN is not histogrammed). Parameters are taken at the same moment, so
+    a step's parameter and gradient histograms belong together. The histograms are logged
+    at ``run.step``, the step the next ``run.log()`` writes to, as W&B does.
+
+    Which gradients: a post-accumulate-grad hook on each trainable parameter notes, on
+    logging steps only, that the parameter received a gradient in this step. So frozen
+    parameters and parameters unused in the step are skipped, and a parameter shared by
+    several modules is one tensor with one hook: counted once.
+
+    A loop with no `torch.optim` optimizer (weights updated by hand) is counted by forward
+    calls instead, as W&B does; its gradients are those noted by the hooks in the step.
+
+How they are computed
+    On the device where the tensors live, for all tensors of a (device, dtype) group at
+    once: one concatenation, per-tensor finite min/max by ``scatter_reduce``, bin indices
+    by NumPy's own arithmetic, and one ``scatter_add`` into a (tensors x (bins + 2))
+    table whose two extra columns count NaN and inf. About 35 kernel launches per group
+    however many tensors it holds (groups are cut into chunks of a few million elements
+    to bound the temporary memory). No operation waits for the device: sizes are known on
+    the host, and the small result table is copied into pinned host memory with
+    ``non_blocking=True``; a CUDA event marks its arrival and is polled with ``.query()``
+    at later steps. Only then are the entries handed to `Run.log_histograms`.
+
+Bin convention (the same as ``numpy.histogram(x, bins, range=(lo, hi))``)
+    `lo` and `hi` are the tensor's finite min and max (widened by 0.5 each way when they
+    are equal, and [-0.5, 0.5] when the tensor has no finite value, as NumPy does); the
+    edges are ``numpy.linspace(lo, hi, bins + 1)`` in float64; value x falls in bin i
+    when ``edge[i] <= x < edge[i + 1]``, the last bin closed. NaN and inf are left out of
+    the counts and counted in the stats: ``{"norm": L2 norm of the finite values, "nan":
+    n, "inf": n}``.
+
+The first non-finite value (step and tensor) raises an alert on the run (level ERROR) and
+is kept in ``run.summary["watch/first_nonfinite"]``.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import warnings
+import weakref
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nbtrack._values import HistogramEntry
+
+if TYPE_CHECKING:
+    from nbtrack._run import Run
+
+BINS = 64
+LOGS = ("gradients", "parameters", "all", None)
+# Elements per batched computation: bounds the temporaries (~80 bytes an element).
+CHUNK = 1 << 22
+_COMPILED_PREFIX = "_orig_mod."
+
+
+def watch(
+    run: Run,
+    models: Any,
+    criterion: Any = None,
+    log: str | None = "gradients",
+    log_freq: int = 1000,
+    idx: int | None = None,
+    log_graph: bool = False,
+) -> None:
+    """Log histograms of parameters and/or gradients of torch modules every `log_freq` steps.
+
+    >>> run.watch(model, log="all", log_freq=100)
+
+    W&B's signature and key names (``parameters/<name>``, ``gradients/<name>``; the i-th
+    model after the first gets the prefix ``graph_<i>``, glued to the name as in W&B).
+    `criterion` is accepted and ignored, as in W&B; `log_graph` is not supported.
+    """
+    del criterion
+    import torch
+
+    if log not in LOGS:
+        raise ValueError(
+            f"nbtrack.watch: log must be 'gradients', 'parameters', 'all' or None, not {log!r}"
+        )
+    if isinstance(log_freq, bool) or not isinstance(log_freq, int) or log_freq < 1:
+        raise ValueError(f"nbtrack.watch: log_freq must be a positive int, not {log_freq!r}")
+    if isinstance(models, torch.nn.Module):
+        models = [models]
+    models = list(models) if isinstance(models, (list, tuple)) else models
+    if not isinstance(models, list) or not all(isinstance(m, torch.nn.Module) for m in models):
+        raise TypeError(
+            "nbtrack.watch: models must be a torch.nn.Module or a list of them, "
+            f"not {type(models).__name__}"
+        )
+    if log_graph:
+        warnings.warn("nbtrack.watch: log_graph is not supported; ignored", stacklevel=3)
+    if log is None:
+        return
+    watchers = _watchers(run)
+    first = idx if idx is not None else _next_idx(run, len(models))
+    for i, model in enumerate(models):
+        for w in [w for w in watchers if w.model is model]:
+            w.remove()  # watching a model again replaces the earlier watch, as in W&B
+            watchers.remove(w)
+        prefix = f"graph_{first + i}" if first + i > 0 else ""
+        watchers.append(_Watcher(run, model, prefix, log, log_freq))
+
+
+def unwatch(run: Run, models: Any = None) -> None:
+    """Remove the hooks `watch` put on `models` (all watched models when None).
+
+    Histograms still on their way from the device are waited for and logged first.
+    """
+    watchers = _watchers(run)
+    if models is None:
+        chosen = list(watchers)
+    else:
+        ms = models if isinstance(models, (list, tuple)) else [models]
+        chosen = [w for w in watchers if any(w.model is m for m in ms)]
+    for w in chosen:
+        w.finish()
+        watchers.remove(w)
+
+
+def _watchers(run: Run) -> list[_Watcher]:
+    ws: list[_Watcher] | None = run.__dict__.get("_watchers")
+    if ws is None:
+        ws = run.__dict__["_watchers"] = []
+    return ws
+
+
+def _next_idx(run: Run, n: int) -> int:
+    i: int = run.__dict__.get("_watch_idx", 0)
+    run.__dict__["_watch_idx"] = i + n
+    return i
+
+
+class _Watcher:
+    """The hooks on one model and the histograms on their way to the host."""
+
+    def __init__(self, run: Run, model: Any, prefix: str, log: str, log_freq: int) -> None:
+        import torch
+
+        self._torch = torch
+        self.model = model
+        self._run: weakref.ReferenceType[Run] = weakref.ref(run)
+        self._params_on = log in ("parameters", "all")
+        self._grads_on = log in ("gradients", "all")
+        self._freq = log_freq
+        self._lock = threading.Lock()
+        # The tensors, named as W&B names them; a shared parameter appears once.
+        self._named: list[tuple[str, Any]] = []
+        for name, p in model.named_parameters():
+            if name.startswith(_COMPILED_PREFIX):
+                name = name[len(_COMPILED_PREFIX) :]
+            self._named.append((prefix + name, p))
+        self._ids = {id(p) for _, p in self._named}
+        self._names = {id(p): n for n, p in self._named}
+        self._handles: list[Any] = []
+        # Optimizer steps (or forward calls, until an optimizer is seen) counted so far.
+        self._count = 0
+        self._forwards = 0
+        self._armed = True  # the coming step is a logging step
+        self._fresh: dict[int, Any] = {}  # id(param) -> its gradient, noted on logging steps
+        self._done: dict[str, int] = {}  # kind -> the run step last histogrammed
+        self._saw_optimizer = False
+        self._ours: dict[int, bool] = {}  # id(optimizer) -> does it update our parameters
+        self._inflight: deque[tuple[list[tuple[str, str]], int, Any, Any]] = deque()
+        if self._grads_on:
+            for _, p in self._named:
+                if p.requires_grad:
+                    self._handles.append(p.register_post_accumulate_grad_hook(self._on_grad))
+        self._handles.append(
+            torch.optim.optimizer.register_optimizer_step_pre_hook(self._on_optimizer_step)
+        )
+        inner = getattr(model, "_orig_mod", model)
+        self._handles.append(inner.register_forward_pre_hook(self._on_forward))
+
+    # -- hooks (training thread, or autograd's device threads for _on_grad) -------------
+
+    def _on_grad(self, p: Any) -> None:
+        if self._armed:
+            # Keep the tensor itself: zero_grad(set_to_none=True) then leaves it intact.
+            self._fresh[id(p)] = p.grad
+
+    def _on_optimizer_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        ours = self._ours.get(id(optimizer))
+        if ours is None:
+            ours = self._ours[id(optimizer)] = any(
+                id(p) in self._ids for g in optimizer.param_groups for p in g["params"]
+            )
+        if not ours:
+            return
+        self._saw_optimizer = True
+        run = self._live_run()
+        if run is None:
+            return
+        if self._inflight:
+            self._poll(run, wait=False)
+        if self._armed:
+            self._take(run)
+        self._count += 1
+        self._armed = self._count % self._freq == 0
+        self._fresh.clear()
+
+    def _on_forward(self, module: Any, args: Any) -> None:
+        # Under torch.compile this hook is traced: is_compiling() first, so the traced hook
+        # is an empty function with no guard on our state (no recompiles, no graph break).
+        if self._torch.compiler.is_compiling() or self._saw_optimizer:
+            return
+        # No optimizer seen (yet): count forward calls, as W&B does. The gradients taken
+        # here are those of the last backward before this forward.
+        run = self._live_run()
+        if run is None:
+            return
+        if self._inflight:
+            self._poll(run, wait=False)
+        if self._forwards % self._freq == 0:
+            self._take(run)
+        self._forwards += 1
+        self._fresh.clear()
+
+    def _live_run(self) -> Run | None:
+        run = self._run()
+        if run is None or run._finished:
+            self.remove()  # the run ended: stop costing anything
+            return None
+        return run
+
+    # -- taking histograms --------------------------------------------------------------
+
+    def _take(self, run: Run) -> None:
+        step = run.step
+        tensors: list[tuple[str, str, Any]] = []  # (kind, name, tensor)
+        if self._params_on and self._done.get("parameters") != step:
+            self._done["parameters"] = step
+            tensors += [("parameters", n, p.detach()) for n, p in self._named]
+        fresh, self._fresh = self._fresh, {}
+        if self._grads_on and fresh and self._done.get("gradients") != step:
+            self._done["gradients"] = step
+            for n, p in self._named:
+                g = fresh.get(id(p))
+                if g is not None:
+                    tensors.append(("gradients", n, g.detach()))
+        tensors = [t for t in tensors if t[2].numel() and t[2].is_floating_point()]
+        if not tensors:
+            return
+        groups: dict[tuple[Any, Any], list[tuple[str, str, Any]]] = {}
+        for t in tensors:
+            groups.setdefault((t[2].device, t[2].dtype), []).append(t)
+        for (device, _), items in groups.items():
+            keys = [(kind, name) for kind, name, _ in items]
+            if device.type == "cpu":
+                self._emit(run, keys, step, cpu_histogram_table([t[2] for t in items], BINS))
+                continue
+            for chunk in _chunks(items):
+                table = histogram_table([t[2] for t in chunk], BINS)
+                host = self._torch.empty(table.shape, dtype=table.dtype, pin_memory=True)
+                host.copy_(table, non_blocking=True)
+                # torch leaves Event's constructor untyped.
+                event = self._torch.cuda.Event()  # type: ignore[no-untyped-call]
+                event.record()
+                with self._lock:
+                    self._inflight.append(([(k, n) for k, n, _ in chunk], step, host, event))
+
+    def _poll(self, run: Run, wait: bool) -> None:
+        with self._lock:
+            while self._inflight:
+                keys, step, host, event = self._inflight[0]
+                if not wait and not event.query():
+                    return
+                if wait:
+                    event.synchronize()
+                self._inflight.popleft()
+                self._emit(run, keys, step, host.numpy())
+
+    def _emit(self, run: Run, keys: list[tuple[str, str]], step: int, table: Any) -> None:
+        entries = entries_from_table(keys, step, table, BINS)
+        if run._finished:
+            return
+        run.log_histograms(entries)
+        if "watch/first_nonfinite" in run.summary._user:
+            return
+        bad = [kn for kn, e in zip(keys, entries, strict=True) if e.stats["nan"] or e.stats["inf"]]
+        if bad:
+            kind, name = bad[0]
+            info = {"step": step, "tensor": name, "kind": kind}
+            run.summary["watch/first_nonfinite"] = info
+            others = f" (and {len(bad) - 1} more tensors)" if len(bad) > 1 else ""
+            run.alert(
+                f"Non-finite {kind} at step {step}",
+                f"{kind}/{name} has NaN or inf values at step {step}{others}",
+                level="ERROR",
+                data=info,
+            )
+
+    # -- ending -------------------------------------------------------------------------
+
+    def remove(self) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles.clear()
+        self._fresh.clear()
+
+    def finish(self) -> None:
+        self.remove()
+        run = self._run()
+        if run is not None and not run._finished:
+            self._poll(run, wait=True)
+
+
+def _chunks(items: list[tuple[str, str, Any]]) -> list[list[tuple[str, str, Any]]]:
+    out: list[list[tuple[str, str, Any]]] = [[]]
+    size = 0
+    for it in items:
+        n = it[2].numel()
+        if out[-1] and size + n > CHUNK:
+            out.append([])
+            size = 0
+        out[-1].append(it)
+        size += n
+    return out
+
+
+def histogram_table(tensors: list[Any], bins: int = BINS) -> Any:
+    """Histograms of same-device, same-dtype tensors in one batched computation.
+
+    Returns a float64 tensor on their device, one row per tensor: ``bins`` counts, then
+    the NaN count, the inf count, lo, hi and the L2 norm of the finite values. Nothing in
+    it waits for the device.
+
+    >>> t = histogram_table([torch.randn(100), torch.randn(3, 3)], bins=8)
+    >>> t.shape
+    torch.Size([2, 13])
+    """
+    import torch
+
+    dev = tensors[0].device
+    f64 = torch.float64
+    nt = len(tensors)
+    lengths = [t.numel() for t in tensors]
+    n = sum(lengths)
+    flat = torch.cat([t.reshape(-1) for t in tensors]) if nt > 1 else tensors[0].reshape(-1)
+    ar_t = torch.arange(nt, device=dev)
+    if nt == 1:
+        seg = torch.zeros(n, dtype=torch.int64, device=dev)
+    else:
+        rep = torch.tensor(lengths, dtype=torch.int64, pin_memory=dev.type == "cuda")
+        rep = rep.to(dev, non_blocking=True)
+        # output_size spares the device sync that sizing the result would need.
+        seg = torch.repeat_interleave(ar_t, rep, output_size=n)
+    finite = torch.isfinite(flat)
+    inf = math.inf
+    lo_t = torch.full((nt,), inf, dtype=flat.dtype, device=dev).scatter_reduce_(
+        0, seg, torch.where(finite, flat, inf), "amin"
+    )
+    hi_t = torch.full((nt,), -inf, dtype=flat.dtype, device=dev).scatter_reduce_(
+        0, seg, torch.where(finite, flat, -inf), "amax"
+    )
+    lo, hi = lo_t.to(f64), hi_t.to(f64)
+    empty = lo > hi  # no finite value: NumPy's range for an empty array, [0, 1] ...
+    lo = torch.where(empty, 0.0, lo)
+    hi = torch.where(empty, 0.0, hi)
+    same = lo == hi  # ... and NumPy widens an empty range by 0.5 each way
+    lo = torch.where(same, lo - 0.5, lo)
+    hi = torch.where(same, hi + 0.5, hi)
+    denom = hi - lo
+    # NumPy's linspace(lo, hi, bins + 1): arange * step + start, the last edge set to stop.
+    steps = torch.arange(bins + 1, dtype=f64, device=dev)
+    step = denom / bins
+    edges = torch.where(
+        (step == 0)[:, None],
+        (steps / bins)[None, :] * denom[:, None],
+        steps[None, :] * step[:, None],
+    )
+    edges = edges + lo[:, None]
+    edges[:, bins] = hi
+    x = flat.to(f64)
+    xs = torch.where(finite, x, lo[seg])
+    # NumPy's histogram fast path: an estimate from arithmetic, then one correction from
+    # the edges themselves; the same float64 operations give the same bins.
+    idx = ((xs - lo[seg]) / denom[seg] * bins).to(torch.int64).clamp_(0, bins - 1)
+    base = seg * (bins + 1)
+    flat_edges = edges.reshape(-1)
+    idx = idx - (xs < flat_edges[base + idx]).to(torch.int64)
+    idx = idx + ((xs >= flat_edges[base + idx + 1]) & (idx != bins - 1)).to(torch.int64)
+    col = torch.where(finite, idx, torch.where(torch.isnan(x), bins, bins + 1))
+    ones = torch.ones(1, dtype=torch.int64, device=dev).expand(n)
+    counts = torch.zeros(nt * (bins + 2), dtype=torch.int64, device=dev).scatter_add_(
+        0, seg * (bins + 2) + col, ones
+    )
+    sq = torch.where(finite, x, 0.0).square()
+    norm = torch.zeros(nt, dtype=f64, device=dev).scatter_add_(0, seg, sq).sqrt_()
+    return torch.cat(
+        [counts.view(nt, bins + 2).to(f64), lo[:, None], hi[:, None], norm[:, None]], dim=1
+    )
+
+
+def cpu_histogram_table(tensors: list[Any], bins: int = BINS) -> np.ndarray[Any, Any]:
+    """`histogram_table` for CPU tensors, the same numbers, by NumPy one tensor at a time.
+
+    On the CPU there are no launches to save, and NumPy's blocked histogram is several times
+    faster than the batched torch computation (whose gathers and int64 temporaries are slow
+    there); it runs on the float32/float16 data in place, converting blocks to float64.
+
+    >>> cpu_histogram_table([torch.randn(100)], bins=8).shape
+    (1, 13)
+    """
+    import torch
+
+    numpy_dtypes = (torch.float64, torch.float32, torch.float16)
+    out = np.zeros((len(tensors), bins + 5))
+    for r, t in enumerate(tensors):
+        if t.dtype not in numpy_dtypes:
+            t = t.float()  # bfloat16 and friends: float32 holds them exactly
+        x = t.reshape(-1).numpy()
+        lo, hi = float(x.min()), float(x.max())
+        nan = inf = 0
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            finite = np.isfinite(x)
+            nan = int(np.isnan(x).sum())
+            inf = int(x.size - finite.sum()) - nan
+            x = x[finite]
+            lo, hi = (float(x.min()), float(x.max())) if x.size else (0.0, 0.0)
+        if lo == hi:
+            lo, hi = lo - 0.5, hi + 0.5
+        # float64 range values make NumPy bin in float64, as histogram_table does.
+        counts, _ = np.histogram(x, bins, range=(np.float64(lo), np.float64(hi)))
+        x64 = x.astype(np.float64)
+        out[r, :bins] = counts
+        out[r, bins : bins + 5] = (nan, inf, lo, hi, math.sqrt(float(np.dot(x64, x64))))
+    return out
+
+
+def entries_from_table(
+    keys: list[tuple[str, str]], step: int, table: Any, bins: int = BINS
+) -> list[HistogramEntry]:
+    """`HistogramEntry` objects (keys ``<kind>/<name>``) from a host `histogram_table`."""
+    out = []
+    for r, (kind, name) in enumerate(keys):
+        row = table[r]
+        out.append(
+            HistogramEntry(
+                f"{kind}/{name}",
+                step,
+                float(row[bins + 2]),
+                float(row[bins + 3]),
+                np.asarray(row[:bins], dtype=np.int64),
+                {"norm": float(row[bins + 4]), "nan": int(row[bins]), "inf": int(row[bins + 1])},
+            )
+        )
+    return out
