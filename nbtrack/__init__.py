@@ -11,12 +11,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbtrack._config import Config, Summary
 from nbtrack._run import Run, current, init, require_run
 from nbtrack._version import __version__
-from nbtrack.api import Api, RunRecord
+
+if TYPE_CHECKING:
+    from nbtrack.api import Api, RunRecord
 
 __all__ = [
     "Api",
@@ -112,4 +114,9 @@ summary: Summary = _CurrentProxy("summary")  # type: ignore[assignment]
 def __getattr__(name: str) -> Any:
     if name == "run":
         return current()
+    if name in ("Api", "RunRecord"):
+        # The read API brings NumPy and the store: loaded on first use, not on import.
+        from nbtrack import api
+
+        return getattr(api, name)
     raise AttributeError(f"module 'nbtrack' has no attribute {name!r}")

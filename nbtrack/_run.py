@@ -22,11 +22,8 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from nbtrack import _metadata
 from nbtrack._config import Config, Summary, as_dict
 from nbtrack._values import (
     FAST_TYPES,
@@ -35,12 +32,12 @@ from nbtrack._values import (
     DeviceValue,
     HistogramEntry,
     Row,
-    columnarize,
     convert,
     flatten,
 )
-from nbtrack.store.db import Store, default_root
-from nbtrack.store.writer import Writer
+
+if TYPE_CHECKING:
+    from nbtrack.store.db import Store
 
 _time = time.time
 TICK_S = 0.1
@@ -192,6 +189,7 @@ class Run:
         self._device_inflight: deque[tuple[list[DeviceValue], Any, Any]] = deque()
         self._histograms: list[HistogramEntry] = []
         self._known: set[str] = set()
+        self._sum_check = True
         self._last: dict[str, Any] = dict(last or {})
         self._drain_lock = threading.Lock()
         # Every drained batch goes to each sink; the writer's is the first.
@@ -205,6 +203,11 @@ class Run:
         self._summary = Summary(self._last_values, self._mark_dirty)
         if user_summary:
             self._summary._user.update(user_summary)
+        # The store (and NumPy with it) loads with the first run, not with `import nbtrack`.
+        from nbtrack import _metadata
+        from nbtrack.store.db import Store
+        from nbtrack.store.writer import Writer
+
         self._store = Store(root)
         self._writer = Writer(root, rk, self._take_for_writer, self._run_fields, _metadata.collect)
         self._finished = False
@@ -237,21 +240,25 @@ class Run:
         >>> run.log({"train/loss": 0.31, "train/acc": 0.89})
         >>> run.log({"val": {"loss": 0.4}}, step=100)   # logged as val/loss at step 100
         """
-        if (
-            step is None
-            and commit is True
-            and self._open_row is None
-            and type(data) is dict
-            and FAST_TYPES.issuperset(map(type, data.values()))
-            and self._known.issuperset(data)
-        ):
-            t = _time()
-            s = self._step
-            self._step = s + 1
-            self._rows.append((s, t, data.copy()))
-            if t >= self._tick_at:
-                self._tick(t)
-            return
+        if step is None and commit is True and self._open_row is None and type(data) is dict:
+            values = data.values()
+            try:
+                # The sum of Python floats, ints and bools is an exact float, and C's sum()
+                # finds that out in a few ns a value: a str, None or a list raises, a NumPy
+                # or tensor value makes another type, and the exact type check below
+                # decides. Off once the run has seen a tensor: adding one to a float would
+                # launch work on its device.
+                fast = self._sum_check and type(sum(values)) is float
+            except Exception:
+                fast = False
+            if (fast or FAST_TYPES.issuperset(map(type, values))) and self._known.issuperset(data):
+                t = _time()
+                s = self._step
+                self._step = s + 1
+                self._rows.append((s, t, data.copy()))
+                if t >= self._tick_at:
+                    self._tick(t)
+                return
         self._log_slow(data, step, commit)
 
     def _log_slow(self, data: Any, step: Any, commit: bool) -> None:
@@ -264,11 +271,11 @@ class Run:
                 f"nbtrack.log: data must be a dict of key -> number, not {type(data).__name__}"
             )
         if step is not None:
-            if isinstance(step, bool) or not isinstance(step, (int, np.integer)):
+            if isinstance(step, bool) or not hasattr(step, "__index__"):
                 raise TypeError(
                     f"nbtrack.log: step must be an int, not {type(step).__name__} {step!r}"
                 )
-            step = int(step)
+            step = step.__index__()
             if step < 0:
                 raise ValueError(f"nbtrack.log: step must be >= 0, got {step}")
             last = self._step - 1 if self._open_row is None else self._step
@@ -278,6 +285,9 @@ class Run:
                     "steps must not decrease. Log to a new step, or use a new run."
                 )
         flat = flatten(data)
+        torch = sys.modules.get("torch")
+        if torch is not None and self._sum_check:
+            self._sum_check = not any(isinstance(v, torch.Tensor) for v in flat.values())
         device: list[DeviceValue] = []
         target = self._step if step is None or step < self._step else step
         row: dict[str, Any] = {}
@@ -448,18 +458,20 @@ class Run:
         self.drain()
         return dict(self._last)
 
-    def drain(self) -> Batch:
-        """Turn pending rows into a Batch, hand it to every subscriber, and return it."""
+    def drain(self, pause: Callable[[], None] | None = None) -> Batch:
+        """Turn pending rows into a Batch, hand it to every subscriber, and return it.
+
+        `pause` is called between chunks of rows (the writer passes one that lets the
+        training thread run).
+        """
+        from nbtrack.store.columns import take_columns
+
         with self._drain_lock:
-            rows = self._rows
-            n = len(rows)
-            taken = rows[:n]
-            del rows[:n]
+            series = take_columns(self._rows, pause)
             hists = self._histograms
             m = len(hists)
             hist_taken = hists[:m]
             del hists[:m]
-            series = columnarize(taken)
             if self._device_values or self._device_inflight:
                 self._merge(series, self._read_device_values(wait=self._finished))
             batch = Batch(series, hist_taken)
@@ -472,12 +484,14 @@ class Run:
             return batch
 
     def _take_for_writer(self) -> list[Batch]:
-        self.drain()
+        self.drain(pause=_let_others_run)
         q = self._writer_queue
         return [q.popleft() for _ in range(len(q))]
 
     @staticmethod
     def _merge(series: dict[str, Any], extra: dict[str, Any]) -> None:
+        import numpy as np
+
         for key, (s, v) in extra.items():
             if key in series:
                 s0, v0 = series[key]
@@ -493,6 +507,8 @@ class Run:
         The copies are started here (off the training thread, on the writer's turn) into
         pinned memory without blocking; their values are read once their event has fired.
         """
+        import numpy as np
+
         torch = sys.modules["torch"]
         # Slice, not swap: the training thread may be appending to this very list.
         pending = self._device_values
@@ -575,6 +591,10 @@ class Run:
             _current = None
 
 
+def _let_others_run() -> None:
+    time.sleep(0)  # releases the GIL: the training thread runs between the writer's chunks
+
+
 # -- the current run and init() ---------------------------------------------------------
 
 _current: Run | None = None
@@ -630,6 +650,8 @@ def init(
         if _current is not None:
             # As W&B does in notebooks: a new init() ends the previous run.
             _current.finish()
+        from nbtrack.store.db import Store, default_root
+
         root = Path(dir) if dir is not None else default_root()
         store = Store(root)
         try:

@@ -1,48 +1,36 @@
-"""What `log()` accepts, and how logged rows become columns.
+"""What `log()` accepts, and the shapes logged data takes on its way to the store.
 
 `log()` keeps rows (step, wall time, {key: value}) and returns; turning rows into per-key
-NumPy columns happens later, in a batch, off the hot path (`columnarize`).
+NumPy columns happens later, in a batch, off the hot path (`nbtrack.store.columns`).
+
+NumPy is not imported here: `import nbtrack` stays light, and a NumPy value can only reach
+`log()` once the user has imported NumPy.
 """
 
 from __future__ import annotations
 
-import math
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from itertools import chain
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
-from nbtrack._types import Float64Array, Int64Array
+    from nbtrack._types import Float64Array, Int64Array
 
 # Value types that go into a row as they are: the writer turns them into float64 in bulk.
-FAST_TYPES: frozenset[type] = frozenset(
-    {
-        float,
-        int,
-        bool,
-        np.float64,
-        np.float32,
-        np.float16,
-        np.int64,
-        np.int32,
-        np.int16,
-        np.int8,
-        np.uint8,
-        np.uint16,
-        np.uint32,
-        np.uint64,
-        np.bool_,
-    }
-)
+# NumPy's scalar types join the first time one is logged (see `convert`).
+FAST_TYPES: set[type] = {float, int, bool}
 
 # Columns the store writes itself; a user key may not take these names.
 RESERVED_KEYS = frozenset({"_step", "_time", "_runtime", "_timestamp"})
 TIME_KEY = "_time"
 
 _ACCEPTED = "log() takes numbers: int, float, bool, NumPy scalars, 0-d arrays or 0-d tensors"
+
+
+Row = tuple[int, float, dict[str, Any]]
 
 
 @dataclass
@@ -115,9 +103,13 @@ def convert(key: str, value: Any, step: int, device_values: list[DeviceValue]) -
     tp = type(value)
     if tp in FAST_TYPES:
         return value
-    if isinstance(value, (float, int, np.floating, np.integer, np.bool_)):
+    if isinstance(value, (float, int)):  # subclasses, e.g. an IntEnum
         return float(value)
-    if isinstance(value, np.ndarray):
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(value, (np.floating, np.integer, np.bool_)):
+        FAST_TYPES.add(tp)  # from now on this type takes the fast path
+        return value
+    if np is not None and isinstance(value, np.ndarray):
         if value.ndim == 0 and value.dtype.kind in "biuf":
             # Read it now: the caller may keep writing into the array.
             return float(value)
@@ -146,60 +138,3 @@ def convert(key: str, value: Any, step: int, device_values: list[DeviceValue]) -
     if len(shown) > 60:
         shown = shown[:57] + "..."
     raise TypeError(f"nbtrack.log: value for key {key!r} is a {tp.__name__} ({shown}); {_ACCEPTED}")
-
-
-def _to_float(value: Any) -> float:
-    try:
-        return float(value)
-    except OverflowError:  # an int too large for float64: documented to become +-inf
-        return math.inf if value > 0 else -math.inf
-
-
-Row = tuple[int, float, dict[str, Any]]
-
-
-def columnarize(rows: list[Row]) -> dict[str, tuple[Int64Array, Float64Array]]:
-    """Rows (step, time, values) into per-key (steps, values) columns, plus ``_time``.
-
-    Consecutive rows with the same keys in the same order (the usual training loop) are
-    converted as one 2-D block in C, so the cost per scalar is a few tens of nanoseconds.
-    """
-    n = len(rows)
-    if not n:
-        return {}
-    steps = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
-    times = np.fromiter((r[1] for r in rows), dtype=np.float64, count=n)
-    parts: dict[str, list[tuple[Int64Array, Float64Array]]] = {}
-    i = 0
-    while i < n:
-        keys = tuple(rows[i][2])
-        j = i + 1
-        while j < n and tuple(rows[j][2]) == keys:
-            j += 1
-        block = rows[i:j]
-        width = len(keys)
-        if width:
-            values = _block_values(block, width)
-            for c, key in enumerate(keys):
-                parts.setdefault(key, []).append((steps[i:j], values[:, c]))
-        i = j
-    out: dict[str, tuple[Int64Array, Float64Array]] = {TIME_KEY: (steps, times)}
-    for key, pieces in parts.items():
-        if len(pieces) == 1:
-            s, v = pieces[0]
-            out[key] = (s.copy(), np.ascontiguousarray(v))
-        else:
-            out[key] = (
-                np.concatenate([p[0] for p in pieces]),
-                np.concatenate([p[1] for p in pieces]),
-            )
-    return out
-
-
-def _block_values(block: list[Row], width: int) -> Float64Array:
-    flat: Iterable[Any] = chain.from_iterable(r[2].values() for r in block)
-    try:
-        arr = np.fromiter(flat, dtype=np.float64, count=len(block) * width)
-    except (OverflowError, TypeError, ValueError):
-        arr = np.array([_to_float(v) for r in block for v in r[2].values()], dtype=np.float64)
-    return arr.reshape(len(block), width)

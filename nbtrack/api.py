@@ -64,10 +64,7 @@ class RunRecord:
         wanted = self.keys() if keys is None else list(keys)
         cols = {k: self.series(k) for k in wanted}
         t_steps, t_vals = self.series(TIME_KEY)
-        if keys is None:
-            steps = t_steps
-        else:
-            steps = _union_sorted([s for s, _ in cols.values()])
+        steps = t_steps if keys is None else _union_sorted([s for s, _ in cols.values()])
         out: dict[str, np.ndarray[Any, Any]] = {
             "_step": steps,
             "_time": _align(t_steps, t_vals, steps),
@@ -114,8 +111,9 @@ def _union_sorted(parts: list[Int64Array]) -> Int64Array:
         return np.empty(0, np.int64)
     if all(len(p) == len(parts[0]) and np.array_equal(p, parts[0]) for p in parts[1:]):
         return parts[0]
-    steps = np.sort(np.concatenate(parts), kind="stable")
-    return steps[np.append(True, steps[1:] != steps[:-1])]
+    steps: Int64Array = np.sort(np.concatenate(parts), kind="stable")
+    keep: Int64Array = steps[np.append(True, steps[1:] != steps[:-1])]
+    return keep
 
 
 def _align(steps: Int64Array, values: Float64Array, target: Int64Array) -> Float64Array:

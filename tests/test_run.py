@@ -374,3 +374,24 @@ def test_device_values_are_read_back_in_batches_and_merged_in_step_order(
     np.testing.assert_array_equal(h["_step"], [0, 1, 2])
     np.testing.assert_array_equal(h["loss"], [1.0, 2.0, 3.0])
     np.testing.assert_array_equal(h["acc"], [np.nan, 0.5, np.nan])
+
+
+@pytest.mark.parametrize("bad", ["1.0", None, [1.0], {"x": "y"}, float])
+def test_a_bad_value_under_a_known_key_is_refused(api: nbtrack.Api, bad: object) -> None:
+    run = nbtrack.init(project="p", display=False)
+    run.log({"a": 1.0, "b": 2.0})
+    with pytest.raises(TypeError, match="key 'b"):
+        run.log({"a": 1.5, "b": bad})
+    run.log({"a": 3.0, "b": 4.0})
+    run.finish()
+    h = api.run(run.path).history()
+    np.testing.assert_array_equal(h["a"], [1.0, 3.0])
+
+
+def test_values_of_every_number_type_under_known_keys(api: nbtrack.Api) -> None:
+    torch = pytest.importorskip("torch")
+    run = nbtrack.init(project="p", display=False)
+    for v in (1.0, 2, True, np.float32(4), np.int8(5), np.array(6.0), torch.tensor(7.0), 8.0):
+        run.log({"a": 0.5, "v": v})
+    run.finish()
+    np.testing.assert_array_equal(api.run(run.path).history()["v"], [1, 2, 1, 4, 5, 6, 7, 8])
