@@ -369,7 +369,7 @@ class Run:
 
         >>> run.watch(model, log="all", log_freq=100)
         """
-        from nbtrack.watch import watch as _watch
+        from nbtrack._watch import watch as _watch
 
         return _watch(
             self,
@@ -383,7 +383,7 @@ class Run:
 
     def unwatch(self, models: Any = None) -> None:
         """Remove the hooks `watch` put on `models` (all watched models when None)."""
-        from nbtrack.watch import unwatch as _unwatch
+        from nbtrack._watch import unwatch as _unwatch
 
         _unwatch(self, models)
 

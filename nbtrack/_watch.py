@@ -146,6 +146,7 @@ class _Watcher:
 
     def __init__(self, run: Run, model: Any, prefix: str, log: str, log_freq: int) -> None:
         import torch
+        from torch.optim.optimizer import register_optimizer_step_pre_hook
 
         self._torch = torch
         self.model = model
@@ -176,9 +177,7 @@ class _Watcher:
             for _, p in self._named:
                 if p.requires_grad:
                     self._handles.append(p.register_post_accumulate_grad_hook(self._on_grad))
-        self._handles.append(
-            torch.optim.optimizer.register_optimizer_step_pre_hook(self._on_optimizer_step)
-        )
+        self._handles.append(register_optimizer_step_pre_hook(self._on_optimizer_step))
         inner = getattr(model, "_orig_mod", model)
         self._handles.append(inner.register_forward_pre_hook(self._on_forward))
 
