@@ -171,6 +171,7 @@ class _Watcher:
         self._fresh: dict[int, Any] = {}  # id(param) -> its gradient, noted on logging steps
         self._done: dict[str, int] = {}  # kind -> the run step last histogrammed
         self._saw_optimizer = False
+        self._start_step = run.step
         self._ours: dict[int, bool] = {}  # id(optimizer) -> does it update our parameters
         self._inflight: deque[tuple[list[tuple[str, str]], int, Any, Any]] = deque()
         if self._grads_on:
@@ -213,15 +214,17 @@ class _Watcher:
         # is an empty function with no guard on our state (no recompiles, no graph break).
         if self._torch.compiler.is_compiling() or self._saw_optimizer:
             return
-        # No optimizer seen (yet): count forward calls, as W&B does. The gradients taken
-        # here are those of the last backward before this forward.
+        # No optimizer seen (yet): count forward calls, as W&B does. Gradients are taken
+        # here only once a step has passed with no optimizer step (the first forward of an
+        # ordinary loop comes before its optimizer is seen); they are those of the last
+        # backward before this forward.
         run = self._live_run()
         if run is None:
             return
         if self._inflight:
             self._poll(run, wait=False)
         if self._forwards % self._freq == 0:
-            self._take(run)
+            self._take(run, grads=run.step > self._start_step)
         self._forwards += 1
         self._fresh.clear()
 
@@ -234,14 +237,14 @@ class _Watcher:
 
     # -- taking histograms --------------------------------------------------------------
 
-    def _take(self, run: Run) -> None:
+    def _take(self, run: Run, grads: bool = True) -> None:
         step = run.step
         tensors: list[tuple[str, str, Any]] = []  # (kind, name, tensor)
         if self._params_on and self._done.get("parameters") != step:
             self._done["parameters"] = step
             tensors += [("parameters", n, p.detach()) for n, p in self._named]
         fresh, self._fresh = self._fresh, {}
-        if self._grads_on and fresh and self._done.get("gradients") != step:
+        if grads and self._grads_on and fresh and self._done.get("gradients") != step:
             self._done["gradients"] = step
             for n, p in self._named:
                 g = fresh.get(id(p))
