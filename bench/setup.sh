@@ -35,14 +35,16 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ bench/requirements.
   # The pin travels with the peers so that no upgrade of a dependency can replace torch.
   "$py" -m pip install -q -r bench/requirements.txt "torch==2.13.0"
   echo "bench/setup: installing nbtrack (editable)"
-  if ! "$py" -m pip install -q -e . "torch==2.13.0"; then
+  site=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  if "$py" -m pip install -q -e . "torch==2.13.0"; then
+    rm -f "$site/nbtrack-checkout.pth"  # the fallback of an earlier run, no longer needed
+  else
     # An editable build needs the whole checkout (README.md, the JS bundle); while one is
     # missing, point the venv at the checkout and install the runtime dependencies by hand.
     echo "bench/setup: editable install failed; using the checkout through a .pth file" >&2
     deps=$("$py" -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))')
     # shellcheck disable=SC2086  # one requirement a line, none with spaces
     "$py" -m pip install -q $deps "torch==2.13.0"
-    site=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
     pwd > "$site/nbtrack-checkout.pth"
   fi
   touch "$stamp"
