@@ -34,7 +34,10 @@ class DisabledRun:
         pass
 
     def finish(self, exit_code: int = 0, *, quiet: bool = False) -> None:
-        pass
+        from nbtrack import _run
+
+        if _run._current is self:  # type: ignore[comparison-overlap]
+            _run._current = None
 
     def __enter__(self) -> DisabledRun:
         return self

@@ -641,15 +641,17 @@ def init(
     if isinstance(tags, str):
         raise TypeError("nbtrack.init: tags must be a list of strings, not one string")
     config_dict = as_dict(config)
-    if mode == "disabled":
-        from nbtrack._disabled import DisabledRun
-
-        return DisabledRun(project=project, name=name, config=config_dict)  # type: ignore[return-value]
-
     with _init_lock:
         if _current is not None:
             # As W&B does in notebooks: a new init() ends the previous run.
             _current.finish()
+        if mode == "disabled":
+            from nbtrack._disabled import DisabledRun
+
+            # It becomes the current run too, so module-level nbtrack.log() is a no-op as well.
+            disabled = DisabledRun(project=project, name=name, config=config_dict)
+            _current = disabled  # type: ignore[assignment]  # duck-typed stand-in for Run
+            return disabled  # type: ignore[return-value]
         from nbtrack.store.db import Store, default_root
 
         root = Path(dir) if dir is not None else default_root()

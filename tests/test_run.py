@@ -299,8 +299,11 @@ def test_finish_with_exit_code_fails_the_run(api: nbtrack.Api) -> None:
 def test_disabled_mode_is_a_no_op(store_dir: Path) -> None:
     run = nbtrack.init(project="p", mode="disabled", config={"lr": 1})
     run.log({"a": "anything"})
+    nbtrack.log({"a": 1.0})  # module level too: it is the current run
+    assert nbtrack.config.lr == 1
     run.config.x = 1
     run.finish()
+    assert nbtrack.run is None
     assert not (store_dir / "runs.db").exists()
 
 

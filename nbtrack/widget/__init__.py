@@ -37,7 +37,7 @@ def dashboard(run: Run) -> Dashboard:
     """
     from nbtrack.widget._dashboard import Dashboard, LiveFeed
 
-    widget = Dashboard(run.id)
+    widget = Dashboard(run.id, title=f"{run.name} ({run.path})")
     widget._feed = LiveFeed(widget, run)
     return widget
 
@@ -60,7 +60,7 @@ def show(path: str, dir: str | os.PathLike[str] | None = None) -> Dashboard:
     from nbtrack.widget._dashboard import Dashboard, StoreFeed
 
     record = Api(dir).run(path)
-    widget = Dashboard(record.id)
+    widget = Dashboard(record.id, title=f"{record.name} ({record.path})")
     widget._feed = StoreFeed(widget, record)
     return widget
 

@@ -49,10 +49,15 @@ class Dashboard(anywidget.AnyWidget):
     # `layout`: ipywidgets' DOMWidget already has a `layout` trait (a Layout widget).
     chart_layout = traitlets.Dict().tag(sync=True)
 
-    def __init__(self, run_id: str, **kwargs: Any) -> None:
+    def __init__(self, run_id: str, title: str = "", **kwargs: Any) -> None:
         super().__init__(uid=secrets.token_hex(8), run_id=run_id, **kwargs)
+        self._title = title or run_id
         self._feed: LiveFeed | StoreFeed | None = None
         self._sent_bokeh = False
+
+    def __repr__(self) -> str:
+        # The text/plain shown where widgets do not render (nbconvert, GitHub, a terminal).
+        return f"nbtrack dashboard: {self._title}"
 
     def send_bokeh(self) -> None:
         if not self._sent_bokeh:
