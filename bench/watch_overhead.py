@@ -198,10 +198,21 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         "step_ms": elapsed / spec["steps"] * 1e3,
         # Without a sync per step a GPU step's host time says little; on the CPU it is exact.
         "median_ms": sorted(times)[len(times) // 2] * 1e3 if not cuda else None,
+        # In-process, so free of the noise between processes: what the slowest steps (as
+        # many as there are logging steps) cost above the median step, spread over all steps.
+        "spike_ms": _spikes(times, spec["steps"] // freq) * 1e3 if not cuda else None,
         "params": params,
         "sync_checked": sync_checked,
         "device": torch.cuda.get_device_name() if cuda else "cpu",
     }
+
+
+def _spikes(times: list[float], k: int) -> float:
+    if not times or k <= 0:
+        return 0.0
+    s = sorted(times)
+    med = s[len(s) // 2]
+    return sum(t - med for t in s[-k:]) / len(times)
 
 
 # =========================================================================================
@@ -269,7 +280,11 @@ def build_report(res: dict[str, Any], args: argparse.Namespace, variants: list[s
         f", {args.rounds} rounds; each times {args.steps} training steps after {args.warmup} "
         "warm-up steps (their total wall time over their number: the mean step time, so the "
         "logging steps' cost is spread as a user feels it); the figure is the fastest round "
-        "(noise from other work only adds time). CPU runs use one torch thread.",
+        "(noise from other work only adds time). CPU runs use one torch thread. 'slow-step "
+        "cost / step': within the fastest round, the time the slowest steps (as many as there "
+        "are logging steps) took above the median step, spread over all steps, as a share of "
+        "the median: an in-process estimate of the logging steps' cost, free of the noise "
+        "between processes (on a bare loop it shows the noise floor).",
         "- Loop: Adam, cross-entropy, 8 fixed synthetic batches cycled; nbtrack and W&B also log "
         'the loss every step; both watch with `log="all"`.',
         "",
@@ -284,7 +299,9 @@ def build_report(res: dict[str, Any], args: argparse.Namespace, variants: list[s
             if m is None:
                 continue
             if "error" in m:
-                rows.append([info["label"], v, str(r["log_freq"]), "-", "-", "-", m["error"]])
+                rows.append(
+                    [info["label"], v, str(r["log_freq"]), "-", "-", "-", "-", "-", m["error"]]
+                )
                 continue
             over = (
                 (m["step_ms"] / base["step_ms"] - 1) * 100 if base and "error" not in base else None
@@ -297,6 +314,10 @@ def build_report(res: dict[str, Any], args: argparse.Namespace, variants: list[s
                     f"{m['params']:,}",
                     fmt(m["step_ms"], 3),
                     "-" if over is None or v == "none" else f"{over:+.1f}%",
+                    fmt(m.get("median_ms"), 3),
+                    "-"
+                    if m.get("spike_ms") is None or not m.get("median_ms")
+                    else f"{m['spike_ms'] / m['median_ms'] * 100:.2f}%",
                     ", ".join(f"{x:.3f}" for x in m["rounds"])
                     + (" (nbtrack under sync-debug 'error')" if m.get("sync_checked") else ""),
                 ]
@@ -319,7 +340,10 @@ def build_report(res: dict[str, Any], args: argparse.Namespace, variants: list[s
             else:
                 v += ")"
             verdicts.append(v)
-    header = ["model", "variant", "log_freq", "parameters", "step ms", "overhead", "rounds (ms)"]
+    header = [
+        "model", "variant", "log_freq", "parameters", "step ms", "overhead",
+        "median step ms", "slow-step cost / step", "rounds (ms)",
+    ]  # fmt: skip
     lines += [md_table(header, rows), "", "Against the targets:", "", *verdicts]
     if not any(MODELS[n]["device"] == "cuda" for n in res):
         lines += [
@@ -373,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
                         "warmup": args.warmup}  # fmt: skip
                 out = run_worker(spec, timeout=1800)
                 print(f"{name} round {rnd + 1} {v}: {out}", flush=True)
+                time.sleep(3)  # W&B's service process outlives its worker for a moment
                 per[v].append(out)
         res[name] = {"log_freq": freq}
         for v, outs in per.items():
