@@ -113,7 +113,7 @@ with open("latency.json", "w") as f:
 """
 
 PAN_CELL = """\
-import math, random, time, nbtrack
+import json, math, random, time, nbtrack
 N = {n}
 rnd = random.Random(1)
 vals = [math.exp(-i / (N / 5)) + 0.05 * rnd.random() for i in range(N)]
@@ -163,7 +163,7 @@ run.finish()
 # the time and point count of each redraw; every animation frame's time is kept.
 PAGE_PROBE = """\
 (sel) => {
-  const B = window.__nbbench = { arrivals: [], draws: [], frames: [], last: -1 };
+  const B = window.__nbbench = { arrivals: [], draws: [], paints: [], frames: [], last: -1 };
   const now = () => performance.timeOrigin + performance.now();
   const check = () => {
     const el = document.querySelector(sel);
@@ -180,9 +180,34 @@ PAGE_PROBE = """\
         B.draws.push([t, now() - t, +el.dataset.points]);
       };
     }
+    // Bokeh's own repaint of the plot's canvas (throttled to animation frames by Bokeh).
+    const view = chart && chart.view;
+    if (view && !view.__nbbench__ && typeof view.repaint === 'function') {
+      view.__nbbench__ = true;
+      const repaint = view.repaint;
+      view.repaint = function () {
+        const t = now();
+        repaint.call(this);
+        B.paints.push([t, now() - t]);
+      };
+    }
   };
   new MutationObserver(check).observe(document.body,
     { subtree: true, childList: true, attributes: true, attributeFilter: ['data-points'] });
+  // Long animation frames (over 50 ms) with where their time went: scripts, style and
+  // layout, and rendering (paint) after them.
+  B.loaf = [];
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        B.loaf.push({
+          start: performance.timeOrigin + e.startTime, duration: e.duration,
+          renderStart: e.renderStart - e.startTime, styleAndLayoutStart: e.styleAndLayoutStart - e.startTime,
+          scripts: e.scripts.map((s) => ({ invoker: s.invoker, duration: s.duration, source: s.sourceFunctionName })),
+        });
+      }
+    }).observe({ type: 'long-animation-frame', buffered: true });
+  } catch (err) { B.loaf = null; }
   const frame = (t) => { B.frames.push(performance.timeOrigin + t); check(); requestAnimationFrame(frame); };
   requestAnimationFrame(frame);
 }
@@ -401,7 +426,136 @@ def measure_latency(lab: JupyterServer, browser: Any, seconds: float, hz: int) -
 # -- 3: pan ---------------------------------------------------------------------------------
 
 
-def measure_pan(lab: JupyterServer, browser: Any, points: int, drag_s: float) -> dict[str, Any]:
+def _script_labels(cdp: Any, profile: dict[str, Any]) -> dict[str, str]:
+    """Names for the profile's blob: scripts (BokehJS and the widget load from blob: URLs)."""
+    ids = {n["callFrame"]["scriptId"] for n in profile["nodes"] if n["callFrame"].get("url", "").startswith("blob:")}
+    labels: dict[str, str] = {}
+    try:
+        cdp.send("Debugger.enable")
+        for sid in ids:
+            head = cdp.send("Debugger.getScriptSource", {"scriptId": sid})["scriptSource"][:400]
+            labels[sid] = "BokehJS" if "Anaconda" in head else "nbtrack widget.js"
+        cdp.send("Debugger.disable")
+    except Exception:  # a script gone since: keep its blob name
+        pass
+    return labels
+
+
+def profile_top(profile: dict[str, Any], labels: dict[str, str], n: int = 25) -> list[list[Any]]:
+    """Self time (ms) per function of a CDP CPU profile, largest first: [ms, function, where].
+
+    A native function (no script) is named with the nearest script function that called it.
+    """
+    nodes = {node["id"]: node for node in profile["nodes"]}
+    parent = {c: node["id"] for node in profile["nodes"] for c in node.get("children", [])}
+    deltas = profile.get("timeDeltas", [])
+    self_us: dict[int, float] = {}
+    for sample, dt in zip(profile.get("samples", []), deltas[1:] + [0], strict=False):
+        self_us[sample] = self_us.get(sample, 0.0) + dt
+
+    def where(cf: dict[str, Any]) -> str:
+        url = cf.get("url", "")
+        name = labels.get(cf.get("scriptId", ""), url.rsplit("/", 1)[-1].split("?")[0])
+        return f"{name}:{cf.get('lineNumber', 0) + 1}" if url else ""
+
+    agg: dict[tuple[str, str], float] = {}
+    for node_id, us in self_us.items():
+        cf = nodes[node_id]["callFrame"]
+        fn = cf.get("functionName") or "(anonymous)"
+        at = where(cf)
+        if not at and not fn.startswith("("):
+            up = parent.get(node_id)
+            while up is not None and not nodes[up]["callFrame"].get("url"):
+                up = parent.get(up)
+            if up is not None:
+                caller = nodes[up]["callFrame"]
+                at = f"called by {caller.get('functionName') or '(anonymous)'} ({where(caller)})"
+        agg[(fn, at)] = agg.get((fn, at), 0.0) + us
+    ranked = sorted(agg.items(), key=lambda kv: -kv[1])[:n]
+    return [[round(us / 1000, 1), fn, at] for (fn, at), us in ranked]
+
+
+def _now_ms(page: Any) -> float:
+    return float(page.evaluate("() => performance.timeOrigin + performance.now()"))
+
+
+def _x_start(page: Any, sel: str) -> float:
+    return float(page.evaluate(f"() => document.querySelector('{sel}').__nbtrack_card__.chart.plotModel.x_range.start"))
+
+
+def _drag(page: Any, context: Any, sel: str, drag_s: float, profile: bool) -> dict[str, Any]:
+    """Drag the chart back and forth with the mouse for `drag_s`; what the page did meanwhile."""
+    box = page.locator(f"{sel} .nbt-plot").bounding_box()
+    assert box is not None, "the chart has no box on the page"
+    # Inside the plot frame: right of the y axis, below the toolbar, above the x axis.
+    cx, cy = box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.5
+    before = _x_start(page, sel)
+    page.mouse.move(cx, cy)
+    idle_from = _now_ms(page)
+    time.sleep(1.0)
+    cdp = None
+    if profile:
+        cdp = context.new_cdp_session(page)
+        cdp.send("Profiler.enable")
+        cdp.send("Profiler.setSamplingInterval", {"interval": 200})
+        cdp.send("Profiler.start")
+    t0 = _now_ms(page)
+    page.mouse.down()
+    moves = 0
+    start = time.monotonic()
+    while (el := time.monotonic() - start) < drag_s:
+        # Back and forth, +-250 px, a full sweep every 1.5 s. Each move waits for the page
+        # to take it, as a real pointer's events are delivered at most once a frame.
+        page.mouse.move(cx + 250 * math.sin(2 * math.pi * el / 1.5), cy + 10 * math.sin(el * 5))
+        moves += 1
+    page.mouse.up()
+    t1 = _now_ms(page)
+    top: list[list[Any]] = []
+    if cdp is not None:
+        prof = cdp.send("Profiler.stop")["profile"]
+        top = profile_top(prof, _script_labels(cdp, prof))
+        cdp.detach()
+    time.sleep(0.3)
+    after = _x_start(page, sel)
+    probe = page.evaluate(
+        "() => ({ frames: window.__nbbench.frames, draws: window.__nbbench.draws, "
+        "paints: window.__nbbench.paints, loaf: window.__nbbench.loaf })"
+    )
+    frames = probe["frames"]
+    pf = sorted(b - a for a, b in zip(frames, frames[1:], strict=False) if a >= t0 and b <= t1)
+    idf = sorted(b - a for a, b in zip(frames, frames[1:], strict=False) if a >= idle_from and b <= t0)
+    dr = sorted(d for t, d, _ in probe["draws"] if t0 <= t <= t1)
+    paints = sorted(d for t, d in probe["paints"] if t0 <= t <= t1)
+    loaf = [e for e in probe["loaf"] or [] if t0 <= e["start"] <= t1]
+    return {
+        "drag_s": (t1 - t0) / 1000,
+        "mouse_moves": moves,
+        "panned": before != after,
+        "frames": len(pf),
+        "frame_ms": {"p50": percentile(pf, 50), "p95": percentile(pf, 95), "max": pf[-1] if pf else math.nan,
+                     "over_30": sum(1 for f in pf if f > TARGET_FRAME_MS)},
+        "idle_frame_ms": {"p50": percentile(idf, 50), "p95": percentile(idf, 95)},
+        "draws": len(dr),
+        "draw_ms": {"p50": percentile(dr, 50), "p95": percentile(dr, 95), "max": dr[-1] if dr else math.nan},
+        "paints": len(paints),
+        "paint_ms": {"p50": percentile(paints, 50), "p95": percentile(paints, 95),
+                     "max": paints[-1] if paints else math.nan},
+        "long_frames": loaf,
+        "profile_top": top,
+    }
+
+
+HOVER_OFF = """(sel) => {
+  const plot = document.querySelector(sel).__nbtrack_card__.chart.plotModel;
+  let n = 0;
+  for (const tool of plot.toolbar.tools) if (tool.tooltips !== undefined) { tool.active = false; n++; }
+  return n;
+}"""
+
+
+def measure_pan(
+    lab: JupyterServer, browser: Any, points: int, drag_s: float, profile: bool = False
+) -> dict[str, Any]:
     nb = write_notebook(lab.root / "pan.ipynb", [PAN_CELL.format(n=points)])
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, device_scale_factor=1)
     page = context.new_page()
@@ -423,59 +577,33 @@ def measure_pan(lab: JupyterServer, browser: Any, points: int, drag_s: float) ->
             f"() => {{ const d = window.__nbbench.draws; return d.length && d[d.length - 1][2] === {points}; }}",
             timeout=30_000,
         )
-        time.sleep(1.0)
-        box = page.locator(f"{sel} .nbt-plot").bounding_box()
-        assert box is not None, "the chart has no box on the page"
-        # The plot area: right of the y axis, below the toolbar, above the x axis.
-        cx, cy = box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.5
-        before = page.evaluate(f"() => document.querySelector('{sel}').__nbtrack_card__.chart.plotModel.x_range.start")
-        idle_from = page.evaluate("() => performance.timeOrigin + performance.now()")
-        time.sleep(1.0)
-        page.mouse.move(cx, cy)
-        t0 = page.evaluate("() => performance.timeOrigin + performance.now()")
-        page.mouse.down()
-        moves = 0
-        start = time.monotonic()
-        while (el := time.monotonic() - start) < drag_s:
-            # Back and forth, +-250 px, a full sweep every 1.5 s.
-            page.mouse.move(cx + 250 * math.sin(2 * math.pi * el / 1.5), cy + 10 * math.sin(el * 5))
-            moves += 1
-        page.mouse.up()
-        t1 = page.evaluate("() => performance.timeOrigin + performance.now()")
-        time.sleep(0.3)
-        after = page.evaluate(f"() => document.querySelector('{sel}').__nbtrack_card__.chart.plotModel.x_range.start")
-        probe = page.evaluate("() => ({ frames: window.__nbbench.frames, draws: window.__nbbench.draws })")
-        drawn_points = page.evaluate(
-            f"() => document.querySelector('{sel}').__nbtrack_card__.chart.sources()[0].raw.data.y.length"
+        time.sleep(0.5)
+        # Before any drag the chart shows the whole series: the spike at the middle step must
+        # survive the per-pixel reduction.
+        drawn = page.evaluate(
+            f"""() => {{
+              const y = document.querySelector('{sel}').__nbtrack_card__.chart.sources()[0].raw.data.y;
+              return [y.length, Math.max(...y)];
+            }}"""
         )
-        spike_kept = page.evaluate(
-            f"() => Math.max(...document.querySelector('{sel}').__nbtrack_card__.chart.sources()[0].raw.data.y)"
-        )
+        drawn_points, spike_kept = int(drawn[0]), drawn[1] >= 2.9
+        log(f"pan: dragging the chart for {drag_s:.0f} s")
+        drag = _drag(page, context, sel, drag_s, profile)
         page.locator(sel).screenshot(path=str(RESULTS / "widget_latency_pan.png"))
+        # Diagnosis: the same drag with Bokeh's hover tool switched off.
+        hovers = page.evaluate(HOVER_OFF, sel)
+        log(f"pan: again with the hover tool off ({hovers} tool)")
+        no_hover = _drag(page, context, sel, drag_s, profile)
     finally:
         context.close()
-    frames = probe["frames"]
-    pan_frames = [b - a for a, b in zip(frames, frames[1:], strict=False) if a >= t0 and b <= t1]
-    idle_frames = [b - a for a, b in zip(frames, frames[1:], strict=False) if a >= idle_from and b <= t0]
-    draws = [d for t, d, _ in probe["draws"] if t0 <= t <= t1]
-    pf, idf, dr = sorted(pan_frames), sorted(idle_frames), sorted(draws)
     return {
         "points": points,
         "loop_s": kernel["loop_s"],
         "all_in_page_s": t_all - t_run,
-        "drag_s": (t1 - t0) / 1000,
-        "mouse_moves": moves,
-        "x_start_before": before,
-        "x_start_after": after,
-        "panned": before != after,
-        "frames": len(pf),
-        "frame_ms": {"p50": percentile(pf, 50), "p95": percentile(pf, 95), "max": pf[-1] if pf else math.nan,
-                     "over_30": sum(1 for f in pf if f > TARGET_FRAME_MS)},
-        "idle_frame_ms": {"p50": percentile(idf, 50), "p95": percentile(idf, 95)},
-        "draws": len(dr),
-        "draw_ms": {"p50": percentile(dr, 50), "p95": percentile(dr, 95), "max": dr[-1] if dr else math.nan},
+        **drag,
+        "no_hover": no_hover,
         "bokeh_points_drawn": drawn_points,
-        "spike_kept": spike_kept >= 2.9,
+        "spike_kept": spike_kept,
         "page_errors": errors,
     }
 
@@ -602,6 +730,12 @@ def build_report(res: dict[str, Any], args: argparse.Namespace) -> str:
             f"p50 {fmt(f['p50'])} / p95 {fmt(f['p95'])} / max {fmt(f['max'])} ms",
             verdict(f["p95"] <= TARGET_FRAME_MS and pan["panned"]),
         ])
+        g = pan["no_hover"]["frame_ms"]
+        rows.append([
+            "(the same drag with Bokeh's hover tool off, diagnosis)",
+            f"p50 {fmt(g['p50'])} / p95 {fmt(g['p95'])} / max {fmt(g['max'])} ms",
+            "-",
+        ])
     if llp and "error" not in llp:
         u = llp["update_ms"]
         rows.append([
@@ -663,23 +797,43 @@ def build_report(res: dict[str, Any], args: argparse.Namespace) -> str:
             "",
         ]
     if pan:
-        f, i, dr = pan["frame_ms"], pan["idle_frame_ms"], pan["draw_ms"]
+        nh = pan["no_hover"]
+
+        def drag_row(name: str, d: dict[str, Any]) -> list[Any]:
+            f, dr, pt = d["frame_ms"], d["draw_ms"], d["paint_ms"]
+            return [name, f"{d['frames']}", f["p50"], f["p95"], f["max"], f"{f['over_30']}",
+                    f"{dr['p50']:.1f} / {dr['p95']:.1f}", f"{pt['p50']:.1f} / {pt['p95']:.1f}",
+                    "yes" if d["panned"] else "**no**"]
+
+        i = pan["idle_frame_ms"]
         lines += [
             f"### 3. Pan a chart of {pan['points']:,} points",
             "",
             f"- {pan['points']:,} `log()` calls took {pan['loop_s']:.2f} s in the kernel; all points "
-            f"were in the page {pan['all_in_page_s']:.1f} s after the cell started.",
-            f"- A {pan['drag_s']:.1f} s drag with the mouse ({pan['mouse_moves']} moves, the pan tool): "
-            f"{pan['frames']} frames, p50 {fmt(f['p50'])} ms, p95 {fmt(f['p95'])} ms, max "
-            f"{fmt(f['max'])} ms, {f['over_30']} over 30 ms; idle before the drag p50 "
-            f"{fmt(i['p50'])} ms, p95 {fmt(i['p95'])} ms. The chart moved: "
-            f"{'yes' if pan['panned'] else 'no'}.",
-            f"- Re-reducing the million points for each frame of the drag (the chart's draw()): "
-            f"{pan['draws']} times, p50 {fmt(dr['p50'])} ms, p95 {fmt(dr['p95'])} ms, max "
-            f"{fmt(dr['max'])} ms; Bokeh got {pan['bokeh_points_drawn']:,} points, and the spike "
-            f"at the middle step is among them: {'yes' if pan['spike_kept'] else 'no'}.",
+            f"were in the page {pan['all_in_page_s']:.1f} s after the cell started. Bokeh is handed "
+            f"{pan['bokeh_points_drawn']:,} points for the whole series, and the one spike at the "
+            f"middle step is among them: {'yes' if pan['spike_kept'] else '**no**'}.",
+            f"- Drags of {pan['drag_s']:.1f} s with Playwright's mouse (pan tool, +-250 px back and "
+            f"forth; {pan['mouse_moves']} moves), frame time = time between animation frames; "
+            f"idle before the drag: p50 {fmt(i['p50'])} ms, p95 {fmt(i['p95'])} ms.",
+            "",
+            md_table(
+                ["drag", "frames", "p50 ms", "p95 ms", "max ms", "> 30 ms",
+                 "nbtrack draw() p50 / p95 ms", "Bokeh repaint p50 / p95 ms", "moved"],
+                [drag_row("as shipped", pan), drag_row("hover tool switched off (diagnosis)", nh)],
+            ),
+            "",
+            "*draw()* is nbtrack's part of a frame: the per-pixel min/max reduction of the visible "
+            "range handed to Bokeh; *repaint* is Bokeh drawing its canvas.",
             "",
         ]
+        if pan["profile_top"]:
+            lines += [
+                "CPU profile of the page during the drag (self time, `--profile`):",
+                "",
+                md_table(["ms", "function", "where"], [[r[0], r[1], r[2] or "(native)"] for r in pan["profile_top"][:12]]),
+                "",
+            ]
     if llp and "error" not in llp:
         u, s = llp["update_ms"], llp["saved_notebook"]
         lines += [
@@ -725,6 +879,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--quick", action="store_true", help="short streams (5 s, 200,000 points), to try it out")
     p.add_argument("--no-docs", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    p.add_argument("--profile", action="store_true",
+                   help="take a CPU profile of the page during the pan (slows it a little)")
     p.add_argument("--only", default="latency,pan,livelossplot,size",
                    help="comma-separated subset of: latency,pan,livelossplot,size")
     args = p.parse_args(argv)
@@ -752,7 +908,7 @@ def main(argv: list[str] | None = None) -> int:
                     res["latency"] = measure_latency(lab, browser, seconds, hz)
                     shutdown_kernels(lab)
                 if "pan" in only:
-                    res["pan"] = measure_pan(lab, browser, pan_points, drag_s=3.0)
+                    res["pan"] = measure_pan(lab, browser, pan_points, drag_s=3.0, profile=args.profile)
                     shutdown_kernels(lab)
         if "livelossplot" in only:
             res["livelossplot"] = measure_livelossplot(tmp, seconds, hz, every=100)
