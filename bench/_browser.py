@@ -27,7 +27,15 @@ from tests.browser.conftest import (  # noqa: E402  # the repository root must b
     _start_server,
 )
 
-__all__ = ["CHROMIUM", "JupyterServer", "chromium", "jupyterlab", "open_notebook", "run_all", "shutdown_kernels"]
+__all__ = [
+    "CHROMIUM",
+    "JupyterServer",
+    "chromium",
+    "jupyterlab",
+    "open_notebook",
+    "run_all",
+    "shutdown_kernels",
+]
 
 
 @contextlib.contextmanager

@@ -24,6 +24,7 @@ Results go to docs/benchmarks.md (section "Live dashboard") and bench/results/.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -261,11 +262,19 @@ def stats_ms(values_s: list[float]) -> dict[str, float]:
     s = sorted(v * 1000 for v in values_s)
     if not s:
         return {"n": 0}
-    return {"n": len(s), "p50": percentile(s, 50), "p95": percentile(s, 95), "p99": percentile(s, 99),
-            "max": s[-1], "mean": sum(s) / len(s)}
+    return {
+        "n": len(s),
+        "p50": percentile(s, 50),
+        "p95": percentile(s, 95),
+        "p99": percentile(s, 99),
+        "max": s[-1],
+        "mean": sum(s) / len(s),
+    }
 
 
-def latencies(log_times: list[float], records: list[list[float]], offset_s: float) -> tuple[list[float], int]:
+def latencies(
+    log_times: list[float], records: list[list[float]], offset_s: float
+) -> tuple[list[float], int]:
     """Per step, seconds from its log() to the first record (page ms, count) that holds it."""
     out: list[float] = []
     j = 0
@@ -309,7 +318,9 @@ def parse_ws_frame(payload: str | bytes) -> tuple[str, str | None]:
 
 def measure_latency(lab: JupyterServer, browser: Any, seconds: float, hz: int) -> dict[str, Any]:
     n = int(seconds * hz)
-    nb = write_notebook(lab.root / "latency.ipynb", [STREAM + COUNT_SENDS, LATENCY_CELL.format(n=n, hz=hz)])
+    nb = write_notebook(
+        lab.root / "latency.ipynb", [STREAM + COUNT_SENDS, LATENCY_CELL.format(n=n, hz=hz)]
+    )
     context = browser.new_context(viewport={"width": 1400, "height": 1400}, device_scale_factor=1)
     page = context.new_page()
     errors: list[str] = []
@@ -336,7 +347,9 @@ def measure_latency(lab: JupyterServer, browser: Any, seconds: float, hz: int) -
         recording["on"] = True
         log(f"latency: logging {n:,} steps at {hz} Hz ({seconds:.0f} s)")
         run_all(page)
-        page.wait_for_selector('.nbtrack-dashboard[data-state="finished"]', timeout=(seconds + 120) * 1000)
+        page.wait_for_selector(
+            '.nbtrack-dashboard[data-state="finished"]', timeout=(seconds + 120) * 1000
+        )
         page.wait_for_function(
             f"() => window.__nbbench.last === {n} && window.__nbbench.draws.length "
             f"&& window.__nbbench.draws[window.__nbbench.draws.length - 1][2] === {n}",
@@ -345,7 +358,9 @@ def measure_latency(lab: JupyterServer, browser: Any, seconds: float, hz: int) -
         kernel = wait_for_file(lab.root / "latency.json", 30)
         time.sleep(0.5)  # the last frames of the websocket reach the Python side
         recording["on"] = False
-        probe = page.evaluate("() => ({ arrivals: window.__nbbench.arrivals, draws: window.__nbbench.draws })")
+        probe = page.evaluate(
+            "() => ({ arrivals: window.__nbbench.arrivals, draws: window.__nbbench.draws })"
+        )
         offset2, rtt2 = clock_offset_s(page)
     finally:
         context.close()
@@ -409,8 +424,13 @@ def measure_latency(lab: JupyterServer, browser: Any, seconds: float, hz: int) -
         "drawn_ms": stats_ms(drawn),
         "drawn_missing": missing_d,
         "draws": len(draw_ms),
-        "draw_cost_ms": {"p50": percentile(draw_ms, 50), "p95": percentile(draw_ms, 95), "max": draw_ms[-1]}
-        if draw_ms else {},
+        "draw_cost_ms": {
+            "p50": percentile(draw_ms, 50),
+            "p95": percentile(draw_ms, 95),
+            "max": draw_ms[-1],
+        }
+        if draw_ms
+        else {},
         "arrival_updates": len(probe["arrivals"]),
         "sent_by_type": by_type,
         "points_messages_per_s": len(during) / max(t_last - t_first, 1e-9),
@@ -428,7 +448,11 @@ def measure_latency(lab: JupyterServer, browser: Any, seconds: float, hz: int) -
 
 def _script_labels(cdp: Any, profile: dict[str, Any]) -> dict[str, str]:
     """Names for the profile's blob: scripts (BokehJS and the widget load from blob: URLs)."""
-    ids = {n["callFrame"]["scriptId"] for n in profile["nodes"] if n["callFrame"].get("url", "").startswith("blob:")}
+    ids = {
+        n["callFrame"]["scriptId"]
+        for n in profile["nodes"]
+        if n["callFrame"].get("url", "").startswith("blob:")
+    }
     labels: dict[str, str] = {}
     try:
         cdp.send("Debugger.enable")
@@ -450,7 +474,7 @@ def profile_top(profile: dict[str, Any], labels: dict[str, str], n: int = 25) ->
     parent = {c: node["id"] for node in profile["nodes"] for c in node.get("children", [])}
     deltas = profile.get("timeDeltas", [])
     self_us: dict[int, float] = {}
-    for sample, dt in zip(profile.get("samples", []), deltas[1:] + [0], strict=False):
+    for sample, dt in zip(profile.get("samples", []), [*deltas[1:], 0], strict=False):
         self_us[sample] = self_us.get(sample, 0.0) + dt
 
     def where(cf: dict[str, Any]) -> str:
@@ -480,7 +504,11 @@ def _now_ms(page: Any) -> float:
 
 
 def _x_start(page: Any, sel: str) -> float:
-    return float(page.evaluate(f"() => document.querySelector('{sel}').__nbtrack_card__.chart.plotModel.x_range.start"))
+    return float(
+        page.evaluate(
+            f"() => document.querySelector('{sel}').__nbtrack_card__.chart.plotModel.x_range.start"
+        )
+    )
 
 
 def _drag(page: Any, context: Any, sel: str, drag_s: float, profile: bool) -> dict[str, Any]:
@@ -522,8 +550,8 @@ def _drag(page: Any, context: Any, sel: str, drag_s: float, profile: bool) -> di
         "paints: window.__nbbench.paints, loaf: window.__nbbench.loaf })"
     )
     frames = probe["frames"]
-    pf = sorted(b - a for a, b in zip(frames, frames[1:], strict=False) if a >= t0 and b <= t1)
-    idf = sorted(b - a for a, b in zip(frames, frames[1:], strict=False) if a >= idle_from and b <= t0)
+    pf = sorted(b - a for a, b in itertools.pairwise(frames) if a >= t0 and b <= t1)
+    idf = sorted(b - a for a, b in itertools.pairwise(frames) if a >= idle_from and b <= t0)
     dr = sorted(d for t, d, _ in probe["draws"] if t0 <= t <= t1)
     paints = sorted(d for t, d in probe["paints"] if t0 <= t <= t1)
     loaf = [e for e in probe["loaf"] or [] if t0 <= e["start"] <= t1]
@@ -532,14 +560,25 @@ def _drag(page: Any, context: Any, sel: str, drag_s: float, profile: bool) -> di
         "mouse_moves": moves,
         "panned": before != after,
         "frames": len(pf),
-        "frame_ms": {"p50": percentile(pf, 50), "p95": percentile(pf, 95), "max": pf[-1] if pf else math.nan,
-                     "over_30": sum(1 for f in pf if f > TARGET_FRAME_MS)},
+        "frame_ms": {
+            "p50": percentile(pf, 50),
+            "p95": percentile(pf, 95),
+            "max": pf[-1] if pf else math.nan,
+            "over_30": sum(1 for f in pf if f > TARGET_FRAME_MS),
+        },
         "idle_frame_ms": {"p50": percentile(idf, 50), "p95": percentile(idf, 95)},
         "draws": len(dr),
-        "draw_ms": {"p50": percentile(dr, 50), "p95": percentile(dr, 95), "max": dr[-1] if dr else math.nan},
+        "draw_ms": {
+            "p50": percentile(dr, 50),
+            "p95": percentile(dr, 95),
+            "max": dr[-1] if dr else math.nan,
+        },
         "paints": len(paints),
-        "paint_ms": {"p50": percentile(paints, 50), "p95": percentile(paints, 95),
-                     "max": paints[-1] if paints else math.nan},
+        "paint_ms": {
+            "p50": percentile(paints, 50),
+            "p95": percentile(paints, 95),
+            "max": paints[-1] if paints else math.nan,
+        },
         "long_frames": loaf,
         "profile_top": top,
     }
@@ -629,23 +668,39 @@ def execute(path: Path, kernel: str, cwd: Path, timeout: int) -> dict[str, Any]:
 
     nb = nbformat.read(path, as_version=4)
     t = time.perf_counter()
-    Counting(nb, kernel_name=kernel, timeout=timeout, resources={"metadata": {"path": str(cwd)}}).execute()
+    Counting(
+        nb, kernel_name=kernel, timeout=timeout, resources={"metadata": {"path": str(cwd)}}
+    ).execute()
     wall = time.perf_counter() - t
     nbformat.write(nb, path)
     outputs = sum(len(json.dumps(o)) for c in nb.cells for o in c.get("outputs", []))
-    widgets = len(json.dumps(nb.metadata.get("widgets", {})))
-    return {"bytes": path.stat().st_size, "outputs_json": outputs, "widget_state_json": widgets,
-            "iopub": counts, "wall_s": wall}
+    wstate = nb.metadata.get("widgets", {})
+    widgets = len(json.dumps(wstate))
+    models = wstate.get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    esm = sum(len(json.dumps(m.get("state", {}).get("_esm", ""))) for m in models.values())
+    return {
+        "bytes": path.stat().st_size,
+        "outputs_json": outputs,
+        "widget_state_json": widgets,
+        "esm_json": esm,
+        "iopub": counts,
+        "wall_s": wall,
+    }
 
 
 def bench_kernelspec(jupyter_path: Path) -> str:
     name = "nbtrack-bench-venv"
     d = jupyter_path / "kernels" / name
     d.mkdir(parents=True, exist_ok=True)
-    (d / "kernel.json").write_text(json.dumps({
-        "argv": [str(BENCH_PY), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "bench venv", "language": "python",
-    }))
+    (d / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [str(BENCH_PY), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "bench venv",
+                "language": "python",
+            }
+        )
+    )
     return name
 
 
@@ -657,7 +712,11 @@ def measure_livelossplot(tmp: Path, seconds: float, hz: int, every: int) -> dict
     os.environ["JUPYTER_PATH"] = str(tmp / "jupyter-path")
     work = tmp / "livelossplot"
     work.mkdir()
-    nb = write_notebook(work / "livelossplot.ipynb", [STREAM, LIVELOSSPLOT_CELL.format(n=n, hz=hz, every=every)], kernel)
+    nb = write_notebook(
+        work / "livelossplot.ipynb",
+        [STREAM, LIVELOSSPLOT_CELL.format(n=n, hz=hz, every=every)],
+        kernel,
+    )
     log(f"livelossplot: {n:,} steps at {hz} Hz, update + send every {every} steps")
     try:
         ex = execute(nb, kernel, work, timeout=900)
@@ -665,10 +724,22 @@ def measure_livelossplot(tmp: Path, seconds: float, hz: int, every: int) -> dict
         return {"error": f"{type(e).__name__}: {e}"[:300]}
     kernel_side = json.loads((work / "livelossplot.json").read_text())
     ups = kernel_side["updates"]
-    iopub_out = sum(v[1] for k, v in ex["iopub"].items() if k in {"display_data", "clear_output", "stream", "execute_result", "update_display_data"})
-    return {"steps": n, "hz": hz, "every": every, "updates": len(ups), "update_ms": stats_ms(ups),
-            "loop_s": kernel_side["loop_s"], "output_bytes_sent": iopub_out,
-            "output_bytes_per_update": iopub_out / max(len(ups), 1), "saved_notebook": ex}
+    iopub_out = sum(
+        v[1]
+        for k, v in ex["iopub"].items()
+        if k in {"display_data", "clear_output", "stream", "execute_result", "update_display_data"}
+    )
+    return {
+        "steps": n,
+        "hz": hz,
+        "every": every,
+        "updates": len(ups),
+        "update_ms": stats_ms(ups),
+        "loop_s": kernel_side["loop_s"],
+        "output_bytes_sent": iopub_out,
+        "output_bytes_per_update": iopub_out / max(len(ups), 1),
+        "saved_notebook": ex,
+    }
 
 
 def measure_notebook_size(tmp: Path, steps: int) -> dict[str, Any]:
@@ -696,7 +767,12 @@ def verdict(ok: bool) -> str:
 
 
 def build_report(res: dict[str, Any], args: argparse.Namespace) -> str:
-    lat, pan, llp, size = res.get("latency"), res.get("pan"), res.get("livelossplot"), res.get("size")
+    lat, pan, llp, size = (
+        res.get("latency"),
+        res.get("pan"),
+        res.get("livelossplot"),
+        res.get("size"),
+    )
     lines = [f"Command: `{res['command']}`", "", *res["machine"], ""]
     lines.append(
         "- Harness: JupyterLab 4 and its kernels on 127.0.0.1, Debian's Chromium headless "
@@ -707,51 +783,65 @@ def build_report(res: dict[str, Any], args: argparse.Namespace) -> str:
     rows: list[list[str]] = []
     if lat:
         a, d = lat["arrival_ms"], lat["drawn_ms"]
-        rows.append([
-            f"log() -> point in the chart's data, p95 <= {TARGET_P95_MS:.0f} ms",
-            f"p50 {fmt(a['p50'])} / p95 {fmt(a['p95'])} / max {fmt(a['max'])} ms",
-            verdict(a["p95"] <= TARGET_P95_MS),
-        ])
-        rows.append([
-            "(log() -> reduced points handed to Bokeh, for reference)",
-            f"p50 {fmt(d['p50'])} / p95 {fmt(d['p95'])} / max {fmt(d['max'])} ms",
-            "-",
-        ])
-        rows.append([
-            f"bytes per point over the comm <= {TARGET_BYTES:.0f} B",
-            f"{fmt(lat['bytes_per_point_custom'])} B (custom messages); "
-            f"{fmt(lat['wire_bytes_per_point_custom'])} B on the websocket",
-            verdict(lat["bytes_per_point_custom"] <= TARGET_BYTES),
-        ])
+        rows.append(
+            [
+                f"log() -> point in the chart's data, p95 <= {TARGET_P95_MS:.0f} ms",
+                f"p50 {fmt(a['p50'])} / p95 {fmt(a['p95'])} / max {fmt(a['max'])} ms",
+                verdict(a["p95"] <= TARGET_P95_MS),
+            ]
+        )
+        rows.append(
+            [
+                "(log() -> reduced points handed to Bokeh, for reference)",
+                f"p50 {fmt(d['p50'])} / p95 {fmt(d['p95'])} / max {fmt(d['max'])} ms",
+                "-",
+            ]
+        )
+        rows.append(
+            [
+                f"bytes per point over the comm <= {TARGET_BYTES:.0f} B",
+                f"{fmt(lat['bytes_per_point_custom'])} B (custom messages); "
+                f"{fmt(lat['wire_bytes_per_point_custom'])} B on the websocket",
+                verdict(lat["bytes_per_point_custom"] <= TARGET_BYTES),
+            ]
+        )
     if pan:
         f = pan["frame_ms"]
-        rows.append([
-            f"pan a chart of {pan['points']:,} points, <= {TARGET_FRAME_MS:.0f} ms a frame",
-            f"p50 {fmt(f['p50'])} / p95 {fmt(f['p95'])} / max {fmt(f['max'])} ms",
-            verdict(f["p95"] <= TARGET_FRAME_MS and pan["panned"]),
-        ])
+        rows.append(
+            [
+                f"pan a chart of {pan['points']:,} points, <= {TARGET_FRAME_MS:.0f} ms a frame",
+                f"p50 {fmt(f['p50'])} / p95 {fmt(f['p95'])} / max {fmt(f['max'])} ms",
+                verdict(f["p95"] <= TARGET_FRAME_MS and pan["panned"]),
+            ]
+        )
         g = pan["no_hover"]["frame_ms"]
-        rows.append([
-            "(the same drag with Bokeh's hover tool off, diagnosis)",
-            f"p50 {fmt(g['p50'])} / p95 {fmt(g['p95'])} / max {fmt(g['max'])} ms",
-            "-",
-        ])
+        rows.append(
+            [
+                "(the same drag with Bokeh's hover tool off, diagnosis)",
+                f"p50 {fmt(g['p50'])} / p95 {fmt(g['p95'])} / max {fmt(g['max'])} ms",
+                "-",
+            ]
+        )
     if llp and "error" not in llp:
         u = llp["update_ms"]
-        rows.append([
-            f"livelossplot, same stream (update + send every {llp['every']} steps)",
-            f"{fmt(u['p50'])} ms a update (p95 {fmt(u['p95'])}); "
-            f"{fmt(llp['output_bytes_per_update'] / 1024)} KiB of output a update",
-            "comparison",
-        ])
+        rows.append(
+            [
+                f"livelossplot, same stream (update + send every {llp['every']} steps)",
+                f"{fmt(u['p50'])} ms a update (p95 {fmt(u['p95'])}); "
+                f"{fmt(llp['output_bytes_per_update'] / 1024)} KiB of output a update",
+                "comparison",
+            ]
+        )
     elif llp:
         rows.append(["livelossplot, same stream", llp["error"], "failed"])
     if size:
-        rows.append([
-            f"saved notebook, three dashboards of {size['steps']:,} steps",
-            f"+{fmt(size['growth_bytes'] / 1024)} KiB (+{fmt(size['growth_per_dashboard'] / 1024)} KiB a dashboard)",
-            "reported",
-        ])
+        rows.append(
+            [
+                f"saved notebook, three dashboards of {size['steps']:,} steps",
+                f"+{fmt(size['growth_bytes'] / 1024)} KiB (+{fmt(size['growth_per_dashboard'] / 1024)} KiB a dashboard)",
+                "reported",
+            ]
+        )
     lines += ["### Targets", "", md_table(["target", "measured", "verdict"], rows), ""]
 
     if lat:
@@ -763,10 +853,22 @@ def build_report(res: dict[str, Any], args: argparse.Namespace) -> str:
             md_table(
                 ["from log() to", "p50 ms", "p95 ms", "p99 ms", "max ms", "steps"],
                 [
-                    ["data-points of the chart grew (the point is in the page's series)",
-                     a["p50"], a["p95"], a["p99"], a["max"], f"{a['n']:,}"],
-                    ["the chart's draw() handed Bokeh the reduced points",
-                     d["p50"], d["p95"], d["p99"], d["max"], f"{d['n']:,}"],
+                    [
+                        "data-points of the chart grew (the point is in the page's series)",
+                        a["p50"],
+                        a["p95"],
+                        a["p99"],
+                        a["max"],
+                        f"{a['n']:,}",
+                    ],
+                    [
+                        "the chart's draw() handed Bokeh the reduced points",
+                        d["p50"],
+                        d["p95"],
+                        d["p99"],
+                        d["max"],
+                        f"{d['n']:,}",
+                    ],
                 ],
             ),
             "",
@@ -781,10 +883,23 @@ def build_report(res: dict[str, Any], args: argparse.Namespace) -> str:
             "after; the first offset is taken off.",
             "",
             md_table(
-                ["custom messages (counted in the kernel)", "messages", "JSON bytes", "buffer bytes", "B / point"],
                 [
-                    [t, f"{v[0]:,}", f"{v[1]:,}", f"{v[2]:,}",
-                     fmt((v[1] + v[2]) / (lat["steps"] * lat["keys"])) if t != "bokeh" else "(once a page)"]
+                    "custom messages (counted in the kernel)",
+                    "messages",
+                    "JSON bytes",
+                    "buffer bytes",
+                    "B / point",
+                ],
+                [
+                    [
+                        t,
+                        f"{v[0]:,}",
+                        f"{v[1]:,}",
+                        f"{v[2]:,}",
+                        fmt((v[1] + v[2]) / (lat["steps"] * lat["keys"]))
+                        if t != "bokeh"
+                        else "(once a page)",
+                    ]
                     for t, v in sorted(st.items())
                 ],
             ),
@@ -801,9 +916,17 @@ def build_report(res: dict[str, Any], args: argparse.Namespace) -> str:
 
         def drag_row(name: str, d: dict[str, Any]) -> list[Any]:
             f, dr, pt = d["frame_ms"], d["draw_ms"], d["paint_ms"]
-            return [name, f"{d['frames']}", f["p50"], f["p95"], f["max"], f"{f['over_30']}",
-                    f"{dr['p50']:.1f} / {dr['p95']:.1f}", f"{pt['p50']:.1f} / {pt['p95']:.1f}",
-                    "yes" if d["panned"] else "**no**"]
+            return [
+                name,
+                f"{d['frames']}",
+                f["p50"],
+                f["p95"],
+                f["max"],
+                f"{f['over_30']}",
+                f"{dr['p50']:.1f} / {dr['p95']:.1f}",
+                f"{pt['p50']:.1f} / {pt['p95']:.1f}",
+                "yes" if d["panned"] else "**no**",
+            ]
 
         i = pan["idle_frame_ms"]
         lines += [
@@ -818,8 +941,17 @@ def build_report(res: dict[str, Any], args: argparse.Namespace) -> str:
             f"idle before the drag: p50 {fmt(i['p50'])} ms, p95 {fmt(i['p95'])} ms.",
             "",
             md_table(
-                ["drag", "frames", "p50 ms", "p95 ms", "max ms", "> 30 ms",
-                 "nbtrack draw() p50 / p95 ms", "Bokeh repaint p50 / p95 ms", "moved"],
+                [
+                    "drag",
+                    "frames",
+                    "p50 ms",
+                    "p95 ms",
+                    "max ms",
+                    "> 30 ms",
+                    "nbtrack draw() p50 / p95 ms",
+                    "Bokeh repaint p50 / p95 ms",
+                    "moved",
+                ],
                 [drag_row("as shipped", pan), drag_row("hover tool switched off (diagnosis)", nh)],
             ),
             "",
@@ -831,7 +963,10 @@ def build_report(res: dict[str, Any], args: argparse.Namespace) -> str:
             lines += [
                 "CPU profile of the page during the drag (self time, `--profile`):",
                 "",
-                md_table(["ms", "function", "where"], [[r[0], r[1], r[2] or "(native)"] for r in pan["profile_top"][:12]]),
+                md_table(
+                    ["ms", "function", "where"],
+                    [[r[0], r[1], r[2] or "(native)"] for r in pan["profile_top"][:12]],
+                ),
                 "",
             ]
     if llp and "error" not in llp:
@@ -857,19 +992,34 @@ def build_report(res: dict[str, Any], args: argparse.Namespace) -> str:
             f"### 5. A saved notebook with three runs of {size['steps']:,} steps",
             "",
             md_table(
-                ["notebook (nbclient, widget state stored)", "file KiB", "outputs KiB", "widget state KiB"],
                 [
-                    ["three dashboards", on["bytes"] / 1024, on["outputs_json"] / 1024, on["widget_state_json"] / 1024],
-                    ["display=False", off["bytes"] / 1024, off["outputs_json"] / 1024, off["widget_state_json"] / 1024],
+                    "notebook (nbclient, widget state stored)",
+                    "file KiB",
+                    "outputs KiB",
+                    "widget state KiB",
+                ],
+                [
+                    [
+                        "three dashboards",
+                        on["bytes"] / 1024,
+                        on["outputs_json"] / 1024,
+                        on["widget_state_json"] / 1024,
+                    ],
+                    [
+                        "display=False",
+                        off["bytes"] / 1024,
+                        off["outputs_json"] / 1024,
+                        off["widget_state_json"] / 1024,
+                    ],
                 ],
             ),
             "",
             f"The dashboards add {fmt(size['growth_bytes'] / 1024)} KiB "
-            f"({fmt(size['growth_per_dashboard'] / 1024)} KiB each), whatever the number of steps: "
-            "the points go over the comm "
-            f"({fmt(size['comm_bytes_sent'] / 2**20)} MiB of comm messages here) and are not saved; "
-            "the widget state nbclient stores keeps anywidget's `_esm` (the widget's JavaScript) "
-            "once per dashboard.",
+            f"({fmt(size['growth_per_dashboard'] / 1024)} KiB each). The points went over the comm "
+            f"({fmt(size['comm_bytes_sent'] / 2**20)} MiB of comm messages) and none of them is "
+            f"saved: the cells' outputs hold {fmt(on['outputs_json'] / 1024)} KiB (the widget "
+            f"views), and of the widget state nbclient stores, {fmt(on['esm_json'] / 1024)} KiB is "
+            "anywidget's `_esm` (the widget's JavaScript), kept once per dashboard.",
             "",
         ]
     return "\n".join(lines)
@@ -877,12 +1027,22 @@ def build_report(res: dict[str, Any], args: argparse.Namespace) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="short streams (5 s, 200,000 points), to try it out")
-    p.add_argument("--no-docs", action="store_true", help="print only; leave docs/benchmarks.md alone")
-    p.add_argument("--profile", action="store_true",
-                   help="take a CPU profile of the page during the pan (slows it a little)")
-    p.add_argument("--only", default="latency,pan,livelossplot,size",
-                   help="comma-separated subset of: latency,pan,livelossplot,size")
+    p.add_argument(
+        "--quick", action="store_true", help="short streams (5 s, 200,000 points), to try it out"
+    )
+    p.add_argument(
+        "--no-docs", action="store_true", help="print only; leave docs/benchmarks.md alone"
+    )
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="take a CPU profile of the page during the pan (slows it a little)",
+    )
+    p.add_argument(
+        "--only",
+        default="latency,pan,livelossplot,size",
+        help="comma-separated subset of: latency,pan,livelossplot,size",
+    )
     args = p.parse_args(argv)
     only = set(args.only.split(","))
     seconds = 5.0 if args.quick else 20.0
@@ -908,7 +1068,9 @@ def main(argv: list[str] | None = None) -> int:
                     res["latency"] = measure_latency(lab, browser, seconds, hz)
                     shutdown_kernels(lab)
                 if "pan" in only:
-                    res["pan"] = measure_pan(lab, browser, pan_points, drag_s=3.0, profile=args.profile)
+                    res["pan"] = measure_pan(
+                        lab, browser, pan_points, drag_s=3.0, profile=args.profile
+                    )
                     shutdown_kernels(lab)
         if "livelossplot" in only:
             res["livelossplot"] = measure_livelossplot(tmp, seconds, hz, every=100)
@@ -918,8 +1080,16 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
     res["total_s"] = time.monotonic() - started
     res["machine"] = machine_lines(
-        ["nbtrack", "jupyterlab", "anywidget", "ipywidgets", "ipykernel", "bokeh", "playwright", "nbclient",
-         "livelossplot", "matplotlib"],
+        [
+            "nbtrack",
+            "jupyterlab",
+            "anywidget",
+            "ipywidgets",
+            "ipykernel",
+            "bokeh",
+            "playwright",
+            "nbclient",
+        ],
         load=res["load"],
     )
     bench_versions = bench_venv_versions()
