@@ -27,11 +27,12 @@ from typing import TYPE_CHECKING, Any
 from nbtrack._config import Config, Summary, as_dict
 from nbtrack._values import (
     FAST_TYPES,
+    ROW_WIDTH,
     TIME_KEY,
     Batch,
     DeviceValue,
     HistogramEntry,
-    Row,
+    Rows,
     convert,
     flatten,
 )
@@ -141,10 +142,10 @@ def _new_id() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(8))
 
 
-class _Closed(list[Row]):
+class _Closed(list[Any]):
     """Stands in for the row buffer after finish, so a late log() fails loudly for free."""
 
-    def append(self, row: Row) -> None:
+    def extend(self, row: Any) -> None:
         raise RuntimeError("nbtrack: this run is finished; call nbtrack.init() to start a new one.")
 
 
@@ -184,7 +185,7 @@ class Run:
         self._rk = rk
         self._step = start_step
         self._open_row: dict[str, Any] | None = None
-        self._rows: list[Row] = []
+        self._rows: Rows = []
         self._device_values: list[DeviceValue] = []
         self._device_inflight: deque[tuple[list[DeviceValue], Any, Any]] = deque()
         self._histograms: list[HistogramEntry] = []
@@ -255,7 +256,7 @@ class Run:
                 t = _time()
                 s = self._step
                 self._step = s + 1
-                self._rows.append((s, t, data.copy()))
+                self._rows.extend((s, t, data.copy()))
                 if t >= self._tick_at:
                     self._tick(t)
                 return
@@ -303,7 +304,7 @@ class Run:
             self._step = step
         elif step is not None and step == self._step - 1 and self._open_row is None:
             # More keys for the step that was just committed: a row of its own, same step.
-            self._rows.append((step, _time(), row))
+            self._rows.extend((step, _time(), row))
             for dv in device:
                 dv.step = step
             self._device_values.extend(device)
@@ -321,7 +322,7 @@ class Run:
     def _commit_row(self) -> None:
         assert self._open_row is not None
         t = _time()
-        self._rows.append((self._step, t, self._open_row))
+        self._rows.extend((self._step, t, self._open_row))
         self._open_row = None
         self._step += 1
         if t >= self._tick_at:
@@ -448,7 +449,7 @@ class Run:
         if self._tick_callbacks:
             for cb in list(self._tick_callbacks):
                 cb()
-        elif len(self._rows) > _BACKLOG_ROWS:
+        elif len(self._rows) > _BACKLOG_ROWS * ROW_WIDTH:
             self._writer.wake()
 
     def _mark_dirty(self) -> None:
@@ -564,7 +565,7 @@ class Run:
         self._writer.stop()  # its last cycle drains and commits everything logged so far
         with self._drain_lock:
             leftover, self._rows = self._rows, _Closed()
-            self._rows.extend(leftover)  # list.extend, not our append: drained just below
+            list.extend(self._rows, leftover)  # past our refusing extend: drained just below
         self.drain()
         self._rows.clear()
         for batch in [*self._writer.pending(), *self._take_for_writer()]:

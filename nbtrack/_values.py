@@ -9,6 +9,7 @@ NumPy is not imported here: `import nbtrack` stays light, and a NumPy value can 
 
 from __future__ import annotations
 
+import numbers
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,7 +31,12 @@ TIME_KEY = "_time"
 _ACCEPTED = "log() takes numbers: int, float, bool, NumPy scalars, 0-d arrays or 0-d tensors"
 
 
-Row = tuple[int, float, dict[str, Any]]
+# Logged rows wait in one flat list, three items a row: step, wall time, {key: value}.
+# Flat, not a tuple a row: a tuple is a container the garbage collector tracks, and a
+# million tracked tuples waiting for the writer make every full collection slow.
+# (A dict of numbers is untracked, and so are ints and floats.)
+Rows = list[Any]
+ROW_WIDTH = 3
 
 
 @dataclass
@@ -109,6 +115,8 @@ def convert(key: str, value: Any, step: int, device_values: list[DeviceValue]) -
     if np is not None and isinstance(value, (np.floating, np.integer, np.bool_)):
         FAST_TYPES.add(tp)  # from now on this type takes the fast path
         return value
+    if isinstance(value, numbers.Real):  # e.g. a Fraction: log() stores it as a float
+        return float(value)
     if np is not None and isinstance(value, np.ndarray):
         if value.ndim == 0 and value.dtype.kind in "biuf":
             # Read it now: the caller may keep writing into the array.

@@ -174,3 +174,22 @@ def test_an_unfinished_script_run_is_finished_at_exit(tmp_path: Path, store_dir:
         done, failed = api.runs("x")
     assert done.state == "finished" and done.summary == {"a": 1.0}
     assert failed.state == "failed" and "SystemError: boom" in (failed.error or "")
+
+
+def test_rows_with_different_keys_and_orders_become_the_right_columns(api: nbtrack.Api) -> None:
+    run = nbtrack.init(project="p", display=False)
+    for i in range(30_000):  # spans several chunks of rows
+        if i % 1000 == 999:
+            run.log({"val/loss": -i, "epoch": i // 1000})
+        elif i % 2:
+            run.log({"b": i * 2.0, "a": float(i)})  # same keys, other order
+        else:
+            run.log({"a": float(i), "b": i * 2.0})
+    run.finish()
+    h = api.run(run.path).history()
+    a, b, val = h["a"], h["b"], h["val/loss"]
+    train = ~np.isnan(a)
+    np.testing.assert_array_equal(a[train], h["_step"][train])
+    np.testing.assert_array_equal(b[train], 2 * h["_step"][train])
+    np.testing.assert_array_equal(np.flatnonzero(~np.isnan(val)), np.arange(999, 30_000, 1000))
+    np.testing.assert_array_equal(val[999::1000], -np.arange(999, 30_000, 1000))

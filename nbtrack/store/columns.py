@@ -1,30 +1,24 @@
 """Rows logged by `Run.log()` into per-key NumPy columns, in bounded chunks.
 
-Consecutive rows with the same keys in the same order (the usual training loop) become
-one 2-D block converted in C; every per-row step here is a C-level `map`, so the cost per
-scalar is a few tens of nanoseconds. Rows are taken in chunks of `CHUNK_ROWS`: the writer
-thread lets the training thread run between chunks, and freeing a chunk is a short pause
-rather than one long one.
+Each key's values are pulled out of the row dicts by C-level `map`s (a presence pass only
+when some rows lack the key), so the cost per scalar is a few tens of nanoseconds and no
+per-row Python object is made: nothing here feeds the garbage collector. Rows are taken in
+chunks of `CHUNK_ROWS`: the writer thread lets the training thread run between chunks.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from itertools import chain, pairwise
-from operator import itemgetter, ne
+from itertools import chain, compress, repeat
 from typing import Any
 
 import numpy as np
 
 from nbtrack._types import Float64Array, Int64Array
-from nbtrack._values import TIME_KEY, Row
+from nbtrack._values import ROW_WIDTH, TIME_KEY, Rows
 
 CHUNK_ROWS = 8192
-
-_step_of = itemgetter(0)
-_time_of = itemgetter(1)
-_values_of = itemgetter(2)
 
 
 class Columns:
@@ -33,26 +27,26 @@ class Columns:
     def __init__(self) -> None:
         self._pieces: dict[str, list[tuple[Int64Array, Float64Array]]] = {}
 
-    def add(self, rows: list[Row]) -> None:
-        n = len(rows)
+    def add(self, rows: Rows) -> None:
+        """Add whole rows: ``[step, time, values, step, time, values, ...]``."""
+        n = len(rows) // ROW_WIDTH
         if not n:
             return
-        steps = np.fromiter(map(_step_of, rows), dtype=np.int64, count=n)
-        times = np.fromiter(map(_time_of, rows), dtype=np.float64, count=n)
+        steps = np.fromiter(rows[0::ROW_WIDTH], dtype=np.int64, count=n)
+        times = np.fromiter(rows[1::ROW_WIDTH], dtype=np.float64, count=n)
         pieces = self._pieces
         pieces.setdefault(TIME_KEY, []).append((steps, times))
-        dicts: list[dict[str, Any]] = list(map(_values_of, rows))
-        signatures = list(map(tuple, dicts))
-        changes = np.flatnonzero(list(map(ne, signatures[1:], signatures[:-1]))) + 1
-        bounds = [0, *changes.tolist(), n]
-        for i, j in pairwise(bounds):
-            keys = signatures[i]
-            if not keys:
+        dicts: list[dict[str, Any]] = rows[2::ROW_WIDTH]
+        keys = dict.fromkeys(chain.from_iterable(dicts))  # in order of first appearance
+        lengths = set(map(len, dicts))
+        everywhere = lengths == {len(keys)}  # then every row holds every key
+        for key in keys:
+            if everywhere:
+                pieces.setdefault(key, []).append((steps, _values(dicts, key, n)))
                 continue
-            values = _block_values(dicts[i:j], len(keys))
-            block_steps = steps[i:j]
-            for c, key in enumerate(keys):
-                pieces.setdefault(key, []).append((block_steps, values[:, c]))
+            present = np.fromiter(map(dict.__contains__, dicts, repeat(key)), dtype=bool, count=n)
+            held = list(compress(dicts, present.tolist()))
+            pieces.setdefault(key, []).append((steps[present], _values(held, key, len(held))))
 
     def result(self) -> dict[str, tuple[Int64Array, Float64Array]]:
         out: dict[str, tuple[Int64Array, Float64Array]] = {}
@@ -69,7 +63,7 @@ class Columns:
 
 
 def take_columns(
-    rows: list[Row], pause: Callable[[], None] | None = None
+    rows: Rows, pause: Callable[[], None] | None = None
 ) -> dict[str, tuple[Int64Array, Float64Array]]:
     """Remove the rows present now from `rows` (others may append meanwhile) as columns.
 
@@ -77,9 +71,10 @@ def take_columns(
     training thread at the same moment stays for the next call.
     """
     cols = Columns()
-    todo = len(rows)
+    # Whole rows only: `extend` adds a row's three items in one step, so this is exact.
+    todo = len(rows) // ROW_WIDTH * ROW_WIDTH
     while todo:
-        n = min(todo, CHUNK_ROWS)
+        n = min(todo, CHUNK_ROWS * ROW_WIDTH)
         taken = rows[:n]
         del rows[:n]
         todo -= n
@@ -90,13 +85,11 @@ def take_columns(
     return cols.result()
 
 
-def _block_values(dicts: list[dict[str, Any]], width: int) -> Float64Array:
-    flat = chain.from_iterable(map(dict.values, dicts))
+def _values(dicts: list[dict[str, Any]], key: str, n: int) -> Float64Array:
     try:
-        arr = np.fromiter(flat, dtype=np.float64, count=len(dicts) * width)
+        return np.fromiter(map(dict.__getitem__, dicts, repeat(key)), dtype=np.float64, count=n)
     except (OverflowError, TypeError, ValueError):
-        arr = np.array([_to_float(v) for d in dicts for v in d.values()], dtype=np.float64)
-    return arr.reshape(len(dicts), width)
+        return np.array([_to_float(d[key]) for d in dicts], dtype=np.float64)
 
 
 def _to_float(value: Any) -> float:
