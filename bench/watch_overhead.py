@@ -345,6 +345,13 @@ def build_report(res: dict[str, Any], args: argparse.Namespace, variants: list[s
         "median step ms", "slow-step cost / step", "rounds (ms)",
     ]  # fmt: skip
     lines += [md_table(header, rows), "", "Against the targets:", "", *verdicts]
+    lines += [
+        "",
+        "Reading it: between processes the step time of a shared machine varies by more than "
+        "the few percent sought here (the bare loop's own rounds show how much), so a negative "
+        "overhead is noise. The in-process 'slow-step cost / step' column resolves the logging "
+        "steps' cost; compare it with the bare loop's, the noise floor.",
+    ]
     if not any(MODELS[n]["device"] == "cuda" for n in res):
         lines += [
             "",
