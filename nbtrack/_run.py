@@ -190,6 +190,8 @@ class Run:
         self._device_inflight: deque[tuple[list[DeviceValue], Any, Any]] = deque()
         self._histograms: list[HistogramEntry] = []
         self._known: set[str] = set()
+        self._watchers: list[Any] = []  # nbtrack._watch's hooks on the models it watches
+        self._watch_idx = 0
         self._sum_check = True
         self._last: dict[str, Any] = dict(last or {})
         self._drain_lock = threading.Lock()
@@ -559,6 +561,10 @@ class Run:
     def _end(self, state: str, exit_code: int, error: str | None) -> None:
         if self._finished:
             return
+        if self._watchers:
+            from nbtrack._watch import unwatch
+
+            unwatch(self)  # waits for histograms still on their way from the device
         if self._open_row is not None:
             self._commit_row()
         self._finished = True  # from here the writer waits for device values

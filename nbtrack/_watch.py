@@ -129,15 +129,13 @@ def unwatch(run: Run, models: Any = None) -> None:
 
 
 def _watchers(run: Run) -> list[_Watcher]:
-    ws: list[_Watcher] | None = run.__dict__.get("_watchers")
-    if ws is None:
-        ws = run.__dict__["_watchers"] = []
+    ws: list[_Watcher] = run._watchers
     return ws
 
 
 def _next_idx(run: Run, n: int) -> int:
-    i: int = run.__dict__.get("_watch_idx", 0)
-    run.__dict__["_watch_idx"] = i + n
+    i = run._watch_idx
+    run._watch_idx = i + n
     return i
 
 
