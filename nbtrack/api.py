@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -171,23 +171,10 @@ class Api:
         return self._record(rows[0])
 
     def _record(self, row: dict[str, Any]) -> RunRecord:
-        return RunRecord(
-            id=row["id"],
-            name=row["name"],
-            project=row["project"],
-            notes=row["notes"],
-            tags=row["tags"],
-            config=row["config"],
-            summary=row["summary"],
-            state=effective_state(row),
-            created_at=row["created_at"],
-            metadata=row["metadata"],
-            finished_at=row["finished_at"],
-            exit_code=row["exit_code"],
-            error=row["error"],
-            last_step=row["last_step"],
-            heartbeat_at=row["heartbeat_at"],
-            alerts=row["alerts"],
-            _api=self,
-            _rk=row["rk"],
-        )
+        values = {name: row[name] for name in _RECORD_FIELDS}
+        values["state"] = effective_state(row)
+        return RunRecord(**values, _api=self, _rk=row["rk"])
+
+
+# The record's public fields are columns of the runs table under the same names.
+_RECORD_FIELDS = [f.name for f in fields(RunRecord) if not f.name.startswith("_")]
