@@ -9,11 +9,11 @@ demo:
 	.venv/bin/nbtrack runs
 
 test:
-	bash scripts/setup.sh --browser
+	bash scripts/setup.sh --test
 	bash scripts/test.sh
 
 setup:
-	bash scripts/setup.sh --browser
+	bash scripts/setup.sh --test
 
 lint:
 	.venv/bin/ruff check nbtrack tests bench

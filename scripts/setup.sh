@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Idempotent set-up of a development machine from a clean clone:
 #   .venv with torch (the CPU wheel), nbtrack in editable mode with its test tools,
-#   the JS bundle (npm), and with --browser Debian's chromium for the browser tests.
+#   the JS bundle (npm); with --test also what only the tests need: Debian's chromium for the
+#   browser tests and the Colab-like venv (.venv-colab).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-browser=0
-[ "${1:-}" = "--browser" ] && browser=1
+tests=0
+[ "${1:-}" = "--test" ] && tests=1
 
-if [ "$browser" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
+if [ "$tests" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
   echo "setup: installing Debian's chromium for the browser tests"
   sudo_=""
   [ "$(id -u)" = 0 ] || sudo_="sudo"
@@ -41,5 +42,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
-# A second venv with Colab's widget stack, for the Colab-like kernel test (tests/test_notebooks.py).
-bash scripts/colab_env.sh >/dev/null
+# A second venv with Colab's widget stack, for the Colab-like kernel tests.
+if [ "$tests" = 1 ]; then
+  bash scripts/colab_env.sh >/dev/null
+fi
