@@ -67,7 +67,8 @@ def chromium() -> Iterator[Any]:
 
 def open_notebook(page: Any, server: JupyterServer, path: Path) -> None:
     """Open `path` in JupyterLab and wait until its kernel is idle."""
-    page.goto(f"{server.url}/lab/tree/{path.name}")
+    # `?reset`: a fresh workspace, so notebooks opened earlier are not restored beside it.
+    page.goto(f"{server.url}/lab/tree/{path.name}?reset")
     page.wait_for_function(
         """() => {
           const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
