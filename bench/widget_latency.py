@@ -886,6 +886,16 @@ def build_report(res: dict[str, Any], args: argparse.Namespace) -> str:
             f"times (draw(): p50 {fmt(lat['draw_cost_ms'].get('p50'))} ms, p95 "
             f"{fmt(lat['draw_cost_ms'].get('p95'))} ms); {fmt(lat['points_messages_per_s'])} points "
             "messages a second.",
+            f"- Where the time goes: from `log()` to the dashboard's `send()` in the kernel "
+            f"(points wait for the next 0.1 s tick) p50 {fmt(lat['to_send_ms'].get('p50'))} ms, "
+            f"p95 {fmt(lat['to_send_ms'].get('p95'))} ms; from `send()` to the page (IOPub "
+            "thread, ZMQ, the server, the websocket, anywidget), per message, p50 "
+            f"{fmt(lat['send_to_page_ms'].get('p50'))} ms, p95 "
+            f"{fmt(lat['send_to_page_ms'].get('p95'))} ms, max "
+            f"{fmt(lat['send_to_page_ms'].get('max'))} ms.",
+            "- p95 by second of the run (ms): "
+            + ", ".join(fmt(p95) for _, _, p95, _ in lat["arrival_by_second"])
+            + " (the first second includes loading BokehJS and building the charts).",
             f"- Clocks: the page's `performance.timeOrigin + performance.now()` read "
             f"{fmt(lat['clock_offset_ms'])} ms against the kernel's `time.time()` before the run "
             f"(round trip {fmt(lat['clock_rtt_ms'])} ms) and {fmt(lat['clock_offset_end_ms'])} ms "
@@ -965,7 +975,11 @@ def build_report(res: dict[str, Any], args: argparse.Namespace) -> str:
             ),
             "",
             "*draw()* is nbtrack's part of a frame: the per-pixel min/max reduction of the visible "
-            "range handed to Bokeh; *repaint* is Bokeh drawing its canvas.",
+            "range handed to Bokeh; *repaint* is Bokeh drawing its canvas. Frame times come in "
+            "whole display refreshes (16.7 ms at 60 Hz): a p95 of 33 ms means that more than 5% "
+            "of the frames missed one refresh. Each Playwright mouse move waits for the page to "
+            "take it, so the chart moves a few dozen times a second, each time with a full "
+            "re-reduction and repaint.",
             "",
         ]
         if pan["profiled"]:
