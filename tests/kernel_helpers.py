@@ -5,6 +5,7 @@ checkout, the store in a temp folder; and the widget messages it sends, replayed
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import child_env
+import pytest
+
+from tests.helpers import REPO, child_env
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
@@ -35,6 +38,26 @@ def write_kernelspec(
         fields["env"] = env
     (spec / "kernel.json").write_text(json.dumps(fields))
     return name
+
+
+def colab_python() -> str:
+    """The python of the Colab-like venv (anywidget 0.9.21, ipywidgets 7.7.1, ipykernel 6.17.1)
+    that scripts/colab_env.sh makes, or reuses; the test is skipped where it cannot be made.
+
+    >>> python = colab_python()
+    """
+    made = subprocess.run(
+        ["bash", str(REPO / "scripts" / "colab_env.sh")],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if made.returncode != 0:
+        pytest.skip(
+            f"scripts/colab_env.sh could not create the Colab-like env:\n{made.stderr[-2000:]}"
+        )
+    return str(REPO / made.stdout.strip().splitlines()[-1])
 
 
 @dataclass

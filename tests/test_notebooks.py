@@ -13,7 +13,7 @@ import pytest
 
 import nbtrack
 from tests.helpers import REPO
-from tests.kernel_helpers import WIDGET_VIEW, write_kernelspec
+from tests.kernel_helpers import WIDGET_VIEW, colab_python, write_kernelspec
 
 NOTEBOOKS = sorted((REPO / "example_notebooks").glob("*.ipynb"))
 QUICKSTART = REPO / "example_notebooks" / "01_quickstart.ipynb"
@@ -124,18 +124,7 @@ def test_quickstart_in_colab_like_kernel(
     tmp_path: Path, store_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """anywidget 0.9.21, ipywidgets 7.7.1, ipykernel 6.17.1: what Colab preinstalls."""
-    made = subprocess.run(
-        ["bash", str(REPO / "scripts" / "colab_env.sh")],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    if made.returncode != 0:
-        pytest.skip(
-            f"scripts/colab_env.sh could not create the Colab-like env:\n{made.stderr[-2000:]}"
-        )
-    python = str(REPO / made.stdout.strip().splitlines()[-1])
+    python = colab_python()
     versions = subprocess.run(
         [
             python,

@@ -4,27 +4,22 @@ Each server listens on 127.0.0.1 on a free port with no token, lives in a temp f
 its own Jupyter config/data/runtime folders and its own nbtrack store, and is killed with
 its whole process group at teardown. Chromium is Debian's (``chromium``), driven by
 Playwright through `executable_path`, since Playwright cannot download browsers here.
+The server plumbing is in ``tests/browser/servers.py``; ``bench/_browser.py`` reuses this
+harness (`CHROMIUM`, `CHROMIUM_ARGS`, `JupyterServer`, `_start_server`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.browser.servers import JupyterServer, free_port, serve_jupyter
 from tests.helpers import REPO, child_env
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -41,31 +36,8 @@ ARTIFACTS = REPO / "test-artifacts"
 
 pytestmark = pytest.mark.browser
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@dataclass
-class JupyterServer:
-    url: str
-    root: Path
-    store: Path
-    log: Path
-
-    def write_notebook(self, name: str, cells: list[str]) -> Path:
-        """A notebook in the server's root whose kernel is this interpreter's python3."""
-        import nbformat
-
-        nb = nbformat.v4.new_notebook()
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-        nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
-        path = self.root / name
-        nbformat.write(nb, path)
-        return path
+# Before any test module imports it: its checks then fail with their values, as a test's do.
+pytest.register_assert_rewrite("tests.browser.helpers")
 
 
 def _start_server(app: str, tmp: Path) -> Iterator[JupyterServer]:
@@ -104,36 +76,9 @@ def _start_server(app: str, tmp: Path) -> Iterator[JupyterServer]:
         "--allow-root",
         f"--ServerApp.root_dir={root}",
         "--ServerApp.disable_check_xsrf=True",
-    ]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"jupyter {app} exited:\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/api/status", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"jupyter {app} did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.25)
+    ]  # fmt: skip
+    with serve_jupyter(cmd, port=port, cwd=root, env=env, log=log, what=f"jupyter {app}") as url:
         yield JupyterServer(url=url, root=root, store=store, log=log)
-    finally:
-        # Kernels are children of the server: the whole group goes.
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
 
 
 @pytest.fixture

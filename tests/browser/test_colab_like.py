@@ -9,20 +9,17 @@ streams while the cell runs and holds every point at the end.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import free_port
-from tests.helpers import REPO, child_env
+from tests.browser.helpers import check_grows_while_running, wait_points
+from tests.browser.servers import free_port, serve_jupyter
+from tests.helpers import child_env
+from tests.kernel_helpers import colab_python
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -36,24 +33,14 @@ for i in range({STEPS}):
     time.sleep(0.04)
 run.finish()
 """
-CHART = '.nbtrack-dashboard .nbtrack-chart[data-metric="train/loss"]'
+# The classic notebook's prompt reads In [*] while the cell executes.
+CLASSIC_PROMPT = ".cell .input_prompt"
 
 
 @pytest.fixture
 def classic(tmp_path: Path) -> Iterator[str]:
     """Notebook 6.5 from the Colab-like venv on 127.0.0.1; yields its URL."""
-    made = subprocess.run(
-        ["bash", str(REPO / "scripts" / "colab_env.sh")],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    if made.returncode != 0:
-        pytest.skip(
-            f"scripts/colab_env.sh could not create the Colab-like env:\n{made.stderr[-2000:]}"
-        )
-    python = str(REPO / made.stdout.strip().splitlines()[-1])
+    python = colab_python()
     root = tmp_path / "notebooks"
     root.mkdir()
     import nbformat
@@ -79,47 +66,8 @@ def classic(tmp_path: Path) -> Iterator[str]:
         "--allow-root",  # containers often run tests as root
         f"--notebook-dir={root}",
     ]  # fmt: skip
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"notebook 6 exited:\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/api/status", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"notebook 6 did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.25)
+    with serve_jupyter(cmd, port=port, cwd=root, env=env, log=log, what="notebook 6") as url:
         yield url
-    finally:
-        try:  # the kernel is the server's child: the whole group goes
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-
-
-def points(page: Any) -> int:
-    return int(page.get_attribute(CHART, "data-points") or 0)
-
-
-def running(page: Any) -> bool:
-    # The classic notebook's prompt reads In [*] while the cell executes.
-    return bool(
-        page.evaluate(
-            "() => document.querySelector('.cell .input_prompt').textContent.includes('*')"
-        )
-    )
 
 
 def test_dashboard_with_colabs_widget_stack(classic: str, page: Any, artifacts: Path) -> None:
@@ -141,20 +89,10 @@ def test_dashboard_with_colabs_widget_stack(classic: str, page: Any, artifacts: 
     assert versions.split() == ["0.9.21", "7.7.1", "6.17.1"]
     page.evaluate("() => Jupyter.notebook.execute_all_cells()")
 
-    page.wait_for_selector(CHART, timeout=30_000)
-    page.wait_for_function(
-        f"() => +document.querySelector('{CHART}').dataset.points > 5", timeout=30_000
-    )
-    first = points(page)
-    time.sleep(1.5)
-    second = points(page)
-    assert running(page), "the cell should still be running"
-    assert second > first, (first, second)
+    check_grows_while_running(page, prompt=CLASSIC_PROMPT)
 
     page.wait_for_selector('.nbtrack-dashboard[data-state="finished"]', timeout=60_000)
-    page.wait_for_function(
-        f"() => +document.querySelector('{CHART}').dataset.points === {STEPS}", timeout=10_000
-    )
+    wait_points(page, f"=== {STEPS}", timeout=10_000)
     acc = page.get_attribute('.nbtrack-chart[data-metric="train/acc"]', "data-points")
     assert acc == str(STEPS)
     time.sleep(0.5)  # one more animation frame for the last points

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 import nbtrack
-from tests.browser.conftest import JupyterServer
-from tests.browser.test_lab_dashboard import open_notebook
+from tests.browser.helpers import open_notebook, run_all_cells, wait_points
+from tests.browser.servers import JupyterServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -58,15 +58,13 @@ def style(page: Any, selector: str, prop: str) -> str:
 def test_failed_then_interrupted_dashboards(lab: JupyterServer, page: Any, artifacts: Path) -> None:
     nb = lab.write_notebook("fails.ipynb", ["%load_ext nbtrack", FAILING_CELL, LOOP_CELL])
     open_notebook(page, lab, nb)
-    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    run_all_cells(page)
 
     failed = '.nbtrack-dashboard[data-state="failed"]'
     page.wait_for_selector(failed, timeout=60_000)
     # The dashboard kept its last state: every point, and the error from the traceback.
     chart = f'{failed} .nbtrack-chart[data-metric="train/loss"]'
-    page.wait_for_function(
-        f"() => +document.querySelector('{chart}').dataset.points === 30", timeout=10_000
-    )
+    wait_points(page, "=== 30", sel=chart, timeout=10_000)
     assert page.inner_text(f"{failed} .nbt-state").strip().lower() == "failed"
     summary = page.inner_text(f"{failed} .nbt-error summary")
     assert summary.strip() == "RuntimeError: loss diverged at step 30"
@@ -89,9 +87,7 @@ def test_failed_then_interrupted_dashboards(lab: JupyterServer, page: Any, artif
     )
     live = '.nbtrack-dashboard[data-state="running"] .nbtrack-chart[data-metric="train/loss"]'
     page.wait_for_selector(live, timeout=30_000)
-    page.wait_for_function(
-        f"() => +document.querySelector('{live}').dataset.points > 20", timeout=30_000
-    )
+    wait_points(page, "> 20", sel=live, timeout=30_000)
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:interrupt-kernel'); }")
     stopped = '.nbtrack-dashboard[data-state="interrupted"]'
     page.wait_for_selector(stopped, timeout=30_000)

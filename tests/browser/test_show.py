@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 import nbtrack
-from tests.browser.conftest import JupyterServer
-from tests.browser.test_lab_dashboard import open_notebook
+from tests.browser.helpers import open_notebook, run_all_cells
+from tests.browser.servers import JupyterServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -31,7 +31,7 @@ def test_show_draws_a_finished_runs_whole_history(
 
     nb = lab.write_notebook("show.ipynb", [f"import nbtrack\nnbtrack.show({run.path!r})"])
     open_notebook(page, lab, nb)
-    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    run_all_cells(page)
 
     loss = '.nbtrack-dashboard .nbtrack-chart[data-metric="train/loss"]'
     acc = '.nbtrack-dashboard .nbtrack-chart[data-metric="val/acc"]'

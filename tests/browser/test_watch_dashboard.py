@@ -8,14 +8,19 @@ tensor) shows in the header and on the tensor's row.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import JupyterServer
-from tests.browser.test_lab_dashboard import cell_running, open_notebook
+from tests.browser.helpers import (
+    cell_running,
+    check_grows_while_running,
+    open_notebook,
+    run_all_cells,
+    wait_points,
+)
+from tests.browser.servers import JupyterServer
 
 pytest.importorskip("torch")
 
@@ -50,27 +55,15 @@ run.finish()
 PANEL = '.nbtrack-dashboard .nbtrack-histogram[data-metric="parameters/0.weight"]'
 
 
-def points(page: Any, sel: str = PANEL) -> int:
-    return int(page.get_attribute(sel, "data-points") or 0)
-
-
 def test_histograms_grow_live_and_the_nan_alarm_shows(
     lab: JupyterServer, page: Any, artifacts: Path
 ) -> None:
     nb = lab.write_notebook("watch.ipynb", [TRAIN_CELL])
     open_notebook(page, lab, nb)
-    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    run_all_cells(page)
 
     # Must show 3: heat-map panels appear and grow while the cell still executes.
-    page.wait_for_selector(PANEL, timeout=60_000)
-    page.wait_for_function(
-        f"() => +document.querySelector('{PANEL}').dataset.points >= 2", timeout=30_000
-    )
-    first = points(page)
-    time.sleep(1.5)
-    second = points(page)
-    assert cell_running(page), "the cell should still be running"
-    assert second > first, (first, second)
+    check_grows_while_running(page, PANEL, first=">= 2", appear_timeout=60_000)
     # The heat map is drawn: its canvas holds coloured (not white, not empty) pixels.
     coloured = page.evaluate(
         f"""() => {{
@@ -122,8 +115,6 @@ def test_histograms_grow_live_and_the_nan_alarm_shows(
     assert cell_running(page), "the alarm was seen while the cell was still running"
 
     page.wait_for_selector('.nbtrack-dashboard[data-state="finished"]', timeout=90_000)
-    page.wait_for_function(
-        f"() => +document.querySelector('{PANEL}').dataset.points === {STEPS // 5}", timeout=10_000
-    )
+    wait_points(page, f"=== {STEPS // 5}", sel=PANEL, timeout=10_000)
     page.locator(".nbtrack-dashboard").screenshot(path=str(artifacts / "watch_dashboard.png"))
     assert not page.page_errors, page.page_errors
