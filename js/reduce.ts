@@ -5,6 +5,8 @@
 // million points become about two per column. Non-finite values (and, on a log axis,
 // values <= 0) become a single NaN: Bokeh draws a gap there.
 
+import { MinMaxPyramid, PYRAMID_BASE } from "./minmax-pyramid";
+
 export interface Reduced {
   x: number[];
   y: number[];
@@ -39,12 +41,23 @@ export interface ReduceOptions {
   sorted: boolean;
   /** Values <= 0 cannot be drawn on a log axis: they become gaps. */
   logY?: boolean;
+  /**
+   * A min/max pyramid of `y` (extended here to `n`). With a sorted x that is finite
+   * everywhere (`xFinite`), a wide range is reduced from its buckets: same result, O(pixels).
+   */
+  pyramid?: MinMaxPyramid;
+  xFinite?: boolean;
 }
+
+// Below this many points a column the plain scan is as quick as walking the pyramid.
+const PYRAMID_MIN_PER_COLUMN = 8;
 
 /**
  * Reduce points (x[i], y[i]), i < n, to at most about two per pixel column of the range
  * [x0, x1] drawn `columns` pixels wide. One point on either side of the range is kept so
  * the line runs to the chart's edges.
+ *
+ * Example: `reduceMinMax(steps, values, n, 0, 1e6, 800, { sorted: true }).x.length <= 1604`.
  */
 export function reduceMinMax(
   x: ArrayLike<number>,
@@ -65,60 +78,168 @@ export function reduceMinMax(
   }
   const span = x1 - x0;
   const scale = span > 0 ? Math.max(1, columns) / span : 0;
-  const logY = opts.logY === true;
-  let col = NaN;
-  let minI = -1;
-  let maxI = -1;
-  let gap = false; // the last thing emitted is a gap
+  const r = new Reduction(x, y, opts.logY === true, out);
+  const pyr = opts.pyramid;
+  if (pyr && opts.sorted && opts.xFinite && to - from > PYRAMID_MIN_PER_COLUMN * Math.max(1, columns)) {
+    pyr.update(y, n);
+    r.byColumns(pyr, from, to, x0, scale);
+  } else {
+    r.scan(from, to, x0, scale);
+  }
+  return r.finish();
+}
 
-  const flush = (): void => {
-    if (minI < 0) return;
-    const a = Math.min(minI, maxI);
-    const b = Math.max(minI, maxI);
+// One reduction's state: the open column's first lowest and highest point, and whether the
+// last thing emitted is a gap. Both ways of walking the points feed the same steps, so they
+// give the same output.
+class Reduction {
+  private minI = -1;
+  private maxI = -1;
+  private gap = false;
+
+  constructor(
+    private readonly x: ArrayLike<number>,
+    private readonly y: ArrayLike<number>,
+    private readonly logY: boolean,
+    private readonly out: Reduced,
+  ) {}
+
+  /** Every point of [from, to), one at a time. */
+  scan(from: number, to: number, x0: number, scale: number): void {
+    const { x } = this;
+    let col = NaN;
+    for (let i = from; i < to; i++) {
+      const xi = x[i] as number;
+      if (!Number.isFinite(xi)) continue;
+      if (!this.finiteAt(i)) {
+        this.gapAt(i);
+        continue;
+      }
+      // Points outside the range get their own bins (below 0 or at `columns` and past).
+      const c = Math.floor((xi - x0) * scale);
+      if (c !== col) {
+        this.flush();
+        col = c;
+      }
+      this.take(i, i);
+    }
+  }
+
+  /** Column by column: its index range by binary search, its extremes from the pyramid. */
+  byColumns(pyr: MinMaxPyramid, from: number, to: number, x0: number, scale: number): void {
+    const { x } = this;
+    let i = from;
+    while (i < to) {
+      const c = Math.floor(((x[i] as number) - x0) * scale);
+      // First index past this column (the same floor() as `scan`, so the same columns).
+      let lo = i + 1;
+      let hi = to;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (Math.floor(((x[mid] as number) - x0) * scale) > c) hi = mid;
+        else lo = mid + 1;
+      }
+      this.range(pyr, i, lo);
+      this.flush();
+      i = lo;
+    }
+  }
+
+  private range(pyr: MinMaxPyramid, a: number, b: number): void {
+    const levels = pyr.levels;
+    let i = a;
+    while (i < b) {
+      // The largest whole bucket that starts at i and ends by b.
+      let j = -1;
+      while (j + 1 < levels.length) {
+        const size = PYRAMID_BASE << (j + 1);
+        if (i % size !== 0 || i + size > b) break;
+        const k = i / size;
+        if (k >= (levels[j + 1] as { count: number }).count) break;
+        j++;
+      }
+      if (j < 0) {
+        this.point(i);
+        i++;
+      } else {
+        this.bucket(pyr, j, i / (PYRAMID_BASE << j));
+        i += PYRAMID_BASE << j;
+      }
+    }
+  }
+
+  private bucket(pyr: MinMaxPyramid, j: number, k: number): void {
+    const lv = pyr.levels[j] as MinMaxPyramid["levels"][number];
+    const mi = lv.minI[k] as number;
+    // A bucket with a gap in it (or, on a log axis, a value <= 0) is walked into.
+    if (lv.dirty[k] === 0 && !(this.logY && (this.y[mi] as number) <= 0)) {
+      this.take(mi, lv.maxI[k] as number);
+      return;
+    }
+    if (j === 0) {
+      const start = k * PYRAMID_BASE;
+      for (let i = start; i < start + PYRAMID_BASE; i++) this.point(i);
+      return;
+    }
+    this.bucket(pyr, j - 1, 2 * k);
+    this.bucket(pyr, j - 1, 2 * k + 1);
+  }
+
+  private point(i: number): void {
+    if (this.finiteAt(i)) this.take(i, i);
+    else this.gapAt(i);
+  }
+
+  private finiteAt(i: number): boolean {
+    const v = this.y[i] as number;
+    return Number.isFinite(v) && !(this.logY && v <= 0);
+  }
+
+  /** Add a run of points whose first lowest is `mi` and first highest `ma`. */
+  private take(mi: number, ma: number): void {
+    const { y } = this;
+    if (this.minI < 0) {
+      this.minI = mi;
+      this.maxI = ma;
+    } else {
+      if ((y[mi] as number) < (y[this.minI] as number)) this.minI = mi;
+      if ((y[ma] as number) > (y[this.maxI] as number)) this.maxI = ma;
+    }
+  }
+
+  private gapAt(i: number): void {
+    this.flush();
+    if (!this.gap && this.out.x.length > 0) {
+      this.out.x.push(this.x[i] as number);
+      this.out.y.push(NaN);
+      this.gap = true;
+    }
+  }
+
+  flush(): void {
+    if (this.minI < 0) return;
+    const { x, y, out } = this;
+    const a = Math.min(this.minI, this.maxI);
+    const b = Math.max(this.minI, this.maxI);
     out.x.push(x[a] as number);
     out.y.push(y[a] as number);
     if (b !== a) {
       out.x.push(x[b] as number);
       out.y.push(y[b] as number);
     }
-    minI = -1;
-    maxI = -1;
-    gap = false;
-  };
+    this.minI = -1;
+    this.maxI = -1;
+    this.gap = false;
+  }
 
-  for (let i = from; i < to; i++) {
-    const xi = x[i] as number;
-    if (!Number.isFinite(xi)) continue;
-    const yi = y[i] as number;
-    if (!Number.isFinite(yi) || (logY && yi <= 0)) {
-      flush();
-      if (!gap && out.x.length > 0) {
-        out.x.push(xi);
-        out.y.push(NaN);
-        gap = true;
-      }
-      continue;
+  finish(): Reduced {
+    this.flush();
+    if (this.gap) {
+      this.out.x.pop();
+      this.out.y.pop();
     }
-    // Points outside the range get their own bins (below 0 or at `columns` and past).
-    const c = Math.floor((xi - x0) * scale);
-    if (c !== col) {
-      flush();
-      col = c;
-    }
-    if (minI < 0) {
-      minI = i;
-      maxI = i;
-    } else {
-      if (yi < (y[minI] as number)) minI = i;
-      if (yi > (y[maxI] as number)) maxI = i;
-    }
+    return this.out;
   }
-  flush();
-  if (gap) {
-    out.x.pop();
-    out.y.pop();
-  }
-  return out;
 }
 
 /** Lowest and highest finite y of reduced lines (for fitting the y axis). */

@@ -20,6 +20,9 @@ export class XColumn {
   length = 0;
   /** x never decreases: the visible range can be found by binary search. */
   sorted = true;
+  /** Every x is finite (a NaN x, e.g. before an x metric's first point, is left out). */
+  finite = true;
+  private nonFinite = 0; // among the x values that will not change any more, [0, length)
   private cursor = 0; // position in the source series, both walking forward
 
   constructor(
@@ -33,6 +36,8 @@ export class XColumn {
     const n = s.length;
     if (this.mode === "step") {
       this.sorted = this.sorted && isSortedFrom(s.steps, this.length, n);
+      this.nonFinite += countNonFinite(s.steps, this.length, n);
+      this.finite = this.nonFinite === 0;
       this.length = n;
       return s.stepsView();
     }
@@ -70,6 +75,8 @@ export class XColumn {
     }
     this.cursor = done === n ? j : cursorAtDone;
     this.sorted = this.sorted && isSortedFrom(this.x, from, n);
+    this.nonFinite += countNonFinite(this.x, from, done);
+    this.finite = this.nonFinite === 0 && countNonFinite(this.x, done, n) === 0;
     this.length = done;
     return this.x.subarray(0, n);
   }
@@ -80,4 +87,10 @@ function isSortedFrom(a: Float64Array, from: number, to: number): boolean {
     if ((a[i] as number) < (a[i - 1] as number)) return false;
   }
   return true;
+}
+
+function countNonFinite(a: Float64Array, from: number, to: number): number {
+  let k = 0;
+  for (let i = from; i < to; i++) if (!Number.isFinite(a[i] as number)) k++;
+  return k;
 }
