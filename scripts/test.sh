@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 
-echo "== ruff";   ruff check nbtrack tests bench
+echo "== ruff";   ruff check nbtrack tests bench && ruff format --check nbtrack tests bench
 echo "== mypy";   mypy
 echo "== tsc";    npm run --silent typecheck
 echo "== vitest"; npm run --silent test
