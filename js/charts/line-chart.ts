@@ -4,11 +4,18 @@
 // at most once per animation frame; pan and zoom re-reduce from the full series kept in
 // the run state. While nobody has zoomed or panned, the chart follows the data: x spans
 // all of it and y fits what is visible. Reset (Bokeh's reset tool) goes back to following.
+//
+// A repaint is kept cheap while the chart is dragged or zoomed: a wide range is reduced from
+// a min/max pyramid per series (O(pixels), not O(points)), the smoothed line's renderer is
+// only visible when there is smoothing (Bokeh skips invisible renderers), and the hover
+// tool rests during the gesture (otherwise it re-inspects and re-places its tooltip on every
+// repaint, which restyles the page) and comes back where the pointer stops.
 
 import type { BokehNS } from "../bokeh-loader";
+import { MinMaxPyramid } from "../minmax-pyramid";
 import { extent, reduceMinMax } from "../reduce";
 import type { Ema } from "../smoothing";
-import type { SeriesStore } from "../series-store";
+import type { Series, SeriesStore } from "../series-store";
 import type { XColumn, XMode } from "../x-axis";
 import { xLabel } from "../x-axis";
 
@@ -22,6 +29,23 @@ export interface ChartContext {
   ema(key: string): Ema | null;
   xMode: XMode;
 }
+
+// One pyramid per series and per EMA, shared by every chart that draws it; an EMA replaced
+// (new smoothing weight) or a series dropped takes its pyramid with it.
+const pyramids = new WeakMap<Series | Ema, MinMaxPyramid>();
+
+function pyramidOf(owner: Series | Ema): MinMaxPyramid {
+  let p = pyramids.get(owner);
+  if (!p) {
+    p = new MinMaxPyramid();
+    pyramids.set(owner, p);
+  }
+  return p;
+}
+
+// How long after the last range change of a wheel zoom (which has no end event) the hover
+// tool comes back.
+const HOVER_REST_MS = 200;
 
 interface Line {
   key: string;
@@ -48,6 +72,10 @@ export class LineChart {
   private ownChange = false;
   private frame = 0;
   private destroyed = false;
+  private hover: BokehNS = null;
+  private hoverResting = false; // we switched the hover tool off for a gesture
+  private panning = false;
+  private hoverTimer = 0;
 
   constructor(
     private readonly Bokeh: BokehNS,
@@ -116,14 +144,17 @@ export class LineChart {
         x: { field: "x" }, y: { field: "y" }, source: raw, line_color: color, line_width: 1.5,
         name: key, ...label,
       });
+      // Not in the legend: the legend hides the raw line, and the smoothed one follows it
+      // (and stays invisible, so unpainted, while there is no smoothing).
       const smoothRenderer = p.line({
         x: { field: "x" }, y: { field: "y" }, source: smooth, line_color: color, line_width: 2,
-        name: key, ...label,
+        name: key,
       });
       const hidden = this.opts.hidden.has(key);
       rawRenderer.visible = !hidden;
-      smoothRenderer.visible = !hidden;
+      smoothRenderer.visible = false;
       rawRenderer.connect(rawRenderer.properties.visible.change, () => {
+        smoothRenderer.visible = rawRenderer.visible && this.ctx.ema(key) !== null;
         this.opts.onHiddenChange(key, !rawRenderer.visible);
       });
       this.lines.push({ key, raw, smooth, rawRenderer, smoothRenderer });
@@ -139,18 +170,31 @@ export class LineChart {
       p.legend.glyph_width = 16;
     }
     const xfmt = mode === "wall" ? "@x{%F %T}" : "@x{0,0.[000]}";
-    p.add_tools(
-      new B.HoverTool({
-        renderers: this.lines.map((l) => l.rawRenderer),
-        tooltips: [["", "$name"], [xLabel(mode), xfmt], ["value", "@y{0.[000000]}"]],
-        formatters: mode === "wall" ? { "@x": "datetime" } : {},
-        mode: "vline",
-        line_policy: "nearest",
-      }),
-    );
+    this.hover = new B.HoverTool({
+      renderers: this.lines.map((l) => l.rawRenderer),
+      tooltips: [["", "$name"], [xLabel(mode), xfmt], ["value", "@y{0.[000000]}"]],
+      formatters: mode === "wall" ? { "@x": "datetime" } : {},
+      mode: "vline",
+      line_policy: "nearest",
+    });
+    p.add_tools(this.hover);
+    p.on_event("panstart", () => {
+      this.panning = true;
+      this.restHover();
+    });
+    p.on_event("panend", (ev: BokehNS) => {
+      this.panning = false;
+      this.wakeHover(ev?.sx, ev?.sy);
+    });
     const onRange = (): void => {
       if (this.ownChange) return;
       this.following = false;
+      // A wheel zoom has no end event: the hover tool comes back once the range rests.
+      this.restHover();
+      if (!this.panning) {
+        window.clearTimeout(this.hoverTimer);
+        this.hoverTimer = window.setTimeout(() => this.wakeHover(), HOVER_REST_MS);
+      }
       this.schedule();
     };
     x_range.connect(x_range.change, onRange);
@@ -162,6 +206,31 @@ export class LineChart {
       this.schedule();
     });
     return p;
+  }
+
+  /** Switch the hover tool off for a gesture, unless someone else already has. */
+  private restHover(): void {
+    const h = this.hover;
+    if (!h || this.hoverResting || !h.active) return;
+    this.hoverResting = true;
+    h.active = false;
+    // Bokeh keeps the last tooltip up and re-inspects there on each repaint once active
+    // again: drop both (the view's own pointer-left handler does exactly that).
+    this.hoverView()?._move_exit?.();
+  }
+
+  /** Give the hover tool back after a gesture; show its tooltip where the pointer rests. */
+  private wakeHover(sx?: number, sy?: number): void {
+    window.clearTimeout(this.hoverTimer);
+    this.hoverTimer = 0;
+    if (!this.hoverResting || this.destroyed) return;
+    this.hoverResting = false;
+    this.hover.active = true;
+    if (typeof sx === "number" && typeof sy === "number") this.hoverView()?._move?.({ sx, sy });
+  }
+
+  private hoverView(): BokehNS {
+    return this.view?.tool_views?.get?.(this.hover) ?? null;
   }
 
   /** Redraw on the next animation frame (many calls in one frame draw once). */
@@ -231,15 +300,22 @@ export class LineChart {
       const { l, series, xc, x, n } = c;
       if (!series || !n) continue;
       const ema = this.ctx.ema(l.key);
-      const raw = reduceMinMax(x, series.values, n, x0, x1, columns, { sorted: xc.sorted, logY });
+      const opts = { sorted: xc.sorted, xFinite: xc.finite, logY };
+      const raw = reduceMinMax(x, series.values, n, x0, x1, columns, {
+        ...opts,
+        pyramid: pyramidOf(series),
+      });
       let smooth = { x: [] as number[], y: [] as number[] };
       if (ema) {
         const sv = ema.update(series.values, n);
-        smooth = reduceMinMax(x, sv, n, x0, x1, columns, { sorted: xc.sorted, logY });
+        smooth = reduceMinMax(x, sv, n, x0, x1, columns, { ...opts, pyramid: pyramidOf(ema) });
       }
       l.raw.data = { x: raw.x, y: raw.y };
-      l.smooth.data = { x: smooth.x, y: smooth.y };
-      l.rawRenderer.glyph.line_alpha = ema ? 0.22 : 1;
+      if (ema || l.smooth.data.x.length) l.smooth.data = { x: smooth.x, y: smooth.y };
+      const smoothShown = ema !== null && l.rawRenderer.visible;
+      if (l.smoothRenderer.visible !== smoothShown) l.smoothRenderer.visible = smoothShown;
+      const alpha = ema ? 0.22 : 1;
+      if (l.rawRenderer.glyph.line_alpha !== alpha) l.rawRenderer.glyph.line_alpha = alpha;
       if (l.rawRenderer.visible) shown.push(ema ? smooth.y : raw.y, raw.y);
     }
 
@@ -273,6 +349,7 @@ export class LineChart {
 
   destroy(): void {
     this.destroyed = true;
+    window.clearTimeout(this.hoverTimer);
     if (this.frame) cancelAnimationFrame(this.frame);
     this.view?.remove();
     this.plotEl.remove();
