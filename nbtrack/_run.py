@@ -183,6 +183,7 @@ class Run:
         self.state = "running"
         self.error: str | None = None
         self._rk = rk
+        self._finished = False
         self._step = start_step
         self._open_row: dict[str, Any] | None = None
         self._rows: Rows = []
@@ -213,7 +214,6 @@ class Run:
 
         self._store = Store(root)
         self._writer = Writer(root, rk, self._take_for_writer, self._run_fields, _metadata.collect)
-        self._finished = False
 
     # -- public surface -----------------------------------------------------------------
 
