@@ -240,3 +240,34 @@ def write_docs_section(heading: str, tag: str, body: str, path: Path = DOCS) -> 
             text = text.rstrip() + "\n\n" + section
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
+
+
+def worker_env(work: Path, **extra: str) -> dict[str, str]:
+    """The environment of a benchmark worker: every tracker writes under `work` and stays off
+    the network; `extra` adds or overrides variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_", "MLFLOW_"))}
+    env.update(
+        {
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "NBTRACK_DIR": str(work / "nbtrack"),
+            "WANDB_MODE": "offline",
+            "WANDB_SILENT": "true",
+            "WANDB_DIR": str(work / "wandb"),
+            "WANDB_CACHE_DIR": str(work / "wandb-cache"),
+            "WANDB_CONFIG_DIR": str(work / "wandb-config"),
+            "WANDB_DATA_DIR": str(work / "wandb-data"),
+            "WANDB_ARTIFACT_DIR": str(work / "wandb-artifacts"),
+            "WANDB_DISABLE_CODE": "true",
+            "TRACKIO_DIR": str(work / "trackio"),
+            "HF_HOME": str(work / "hf"),
+            "HF_HUB_OFFLINE": "1",
+            "HF_HUB_DISABLE_TELEMETRY": "1",
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "DO_NOT_TRACK": "1",
+            "MPLCONFIGDIR": str(work / "mpl"),
+            **extra,
+        }
+    )
+    return env

@@ -45,6 +45,7 @@ from _common import (
     md_table,
     summarize_ns,
     timer_overhead_ns,
+    worker_env,
     write_docs_section,
 )
 
@@ -300,35 +301,6 @@ def worker_main(spec: dict[str, Any]) -> None:
 # =========================================================================================
 
 
-def _worker_env(work: Path) -> dict[str, str]:
-    """Every tracker writes under `work` and stays off the network."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_", "MLFLOW_"))}
-    env.update(
-        {
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "NBTRACK_DIR": str(work / "nbtrack"),
-            "WANDB_MODE": "offline",
-            "WANDB_SILENT": "true",
-            "WANDB_DIR": str(work / "wandb"),
-            "WANDB_CACHE_DIR": str(work / "wandb-cache"),
-            "WANDB_CONFIG_DIR": str(work / "wandb-config"),
-            "WANDB_DATA_DIR": str(work / "wandb-data"),
-            "WANDB_ARTIFACT_DIR": str(work / "wandb-artifacts"),
-            "WANDB_DISABLE_CODE": "true",
-            "TRACKIO_DIR": str(work / "trackio"),
-            "HF_HOME": str(work / "hf"),
-            "HF_HUB_OFFLINE": "1",
-            "HF_HUB_DISABLE_TELEMETRY": "1",
-            "GRADIO_ANALYTICS_ENABLED": "False",
-            "MLFLOW_DISABLE_TELEMETRY": "true",
-            "DO_NOT_TRACK": "1",
-            "MPLCONFIGDIR": str(work / "mpl"),
-        }
-    )
-    return env
-
-
 def _peak_tree_rss(proc: subprocess.Popen[str], out: dict[str, float]) -> None:
     """Sample the RSS of the worker and its children (W&B's service) until it exits."""
     try:
@@ -367,7 +339,7 @@ def run_worker(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
             proc = subprocess.Popen(
                 cmd,
                 cwd=work,
-                env=_worker_env(work),
+                env=worker_env(work),
                 stdout=out,
                 stderr=err,
                 text=True,
@@ -406,7 +378,7 @@ def importable(module: str) -> str | None:
         [sys.executable, "-c", f"import {module}"],
         capture_output=True,
         text=True,
-        env=_worker_env(Path(tempfile.gettempdir())),
+        env=worker_env(Path(tempfile.gettempdir())),
         cwd=tempfile.gettempdir(),
         timeout=300,
     )
@@ -424,7 +396,7 @@ def measure_import(rounds: int) -> dict[str, Any]:
     ``python -c "import nbtrack"`` minus that of ``python -c pass`` (this adds the teardown).
     Each is the best of `rounds`.
     """
-    env = _worker_env(Path(tempfile.gettempdir()))
+    env = worker_env(Path(tempfile.gettempdir()))
     cwd = tempfile.gettempdir()
 
     def run(*args: str) -> str:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -36,12 +35,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # the bench folder is not a package
-    REPO,
     RESULT_MARK,
     command_line,
     fmt,
     machine_lines,
     md_table,
+    worker_env,
     write_docs_section,
 )
 
@@ -223,34 +222,13 @@ def _spikes(times: list[float], k: int) -> float:
 # =========================================================================================
 
 
-def _env(work: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
-    env.update(
-        {
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "NBTRACK_DIR": str(work / "nbtrack"),
-            "WANDB_MODE": "offline",
-            "WANDB_SILENT": "true",
-            "WANDB_DIR": str(work / "wandb"),
-            "WANDB_CACHE_DIR": str(work / "wandb-cache"),
-            "WANDB_CONFIG_DIR": str(work / "wandb-config"),
-            "WANDB_DATA_DIR": str(work / "wandb-data"),
-            "WANDB_DISABLE_CODE": "true",
-            "DO_NOT_TRACK": "1",
-            "OMP_NUM_THREADS": "1",
-        }
-    )
-    return env
-
-
 def run_worker(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="nbtrack-watch-bench-") as tmp:
         try:
             proc = subprocess.run(
                 [sys.executable, __file__, "--worker", json.dumps(spec)],
                 cwd=tmp,
-                env=_env(Path(tmp)),
+                env=worker_env(Path(tmp), OMP_NUM_THREADS="1"),
                 capture_output=True,
                 text=True,
                 timeout=timeout,
