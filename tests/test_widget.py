@@ -98,8 +98,15 @@ def test_overlap_with_already_sent_steps_is_dropped() -> None:
 
 def test_header_carries_non_finite_values_as_strings() -> None:
     h = header_message(
-        run_id="abc", name="n", project="p", state="failed", step=3, created_at=1.0,
-        elapsed=2.0, rate=float("inf"), last={"loss": float("nan"), "acc": 0.5, "x": -np.inf},
+        run_id="abc",
+        name="n",
+        project="p",
+        state="failed",
+        step=3,
+        created_at=1.0,
+        elapsed=2.0,
+        rate=float("inf"),
+        last={"loss": float("nan"), "acc": 0.5, "x": -np.inf},
         alerts=[{"title": "t", "level": "WARN", "step": 2, "data": {"big": list(range(9))}}],
         error="Traceback...\nValueError: boom",
     )
@@ -124,12 +131,16 @@ def test_bokehjs_is_the_installed_copy_gzipped_and_bokeh_python_is_not_imported(
 
 
 def test_importing_the_widget_package_is_light() -> None:
-    code = "import sys, nbtrack.widget; print('anywidget' in sys.modules, 'ipywidgets' in sys.modules)"
+    code = (
+        "import sys, nbtrack.widget; print('anywidget' in sys.modules, 'ipywidgets' in sys.modules)"
+    )
     out = subprocess.run([PYTHON, "-c", code], env=child_env(), capture_output=True, text=True)
     assert out.stdout.strip() == "False False", out.stderr
 
 
-def test_no_dashboard_outside_a_notebook(store_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_dashboard_outside_a_notebook(
+    store_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run = nbtrack.init(project="plain")
     run.log({"loss": 1.0})
     run.finish()
@@ -146,7 +157,8 @@ def _dashboard_messages(ex: list[Executed]) -> tuple[str, list[tuple[dict[str, A
     model_ids = [
         m["content"]["data"][WIDGET_VIEW]["model_id"]
         for m in msgs
-        if m["msg_type"] in ("display_data", "execute_result") and WIDGET_VIEW in m["content"]["data"]
+        if m["msg_type"] in ("display_data", "execute_result")
+        and WIDGET_VIEW in m["content"]["data"]
     ]
     assert len(model_ids) == 1, model_ids
     mid = model_ids[0]
@@ -160,13 +172,18 @@ def _dashboard_messages(ex: list[Executed]) -> tuple[str, list[tuple[dict[str, A
     return mid, custom
 
 
-def _points(custom: list[tuple[dict[str, Any], list[Any]]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _points(
+    custom: list[tuple[dict[str, Any], list[Any]]],
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     acc: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
     for content, buffers in custom:
         if content.get("type") == "points":
             for k, col in decode(content, buffers).items():
                 acc.setdefault(k, []).append(col)
-    return {k: (np.concatenate([c[0] for c in v]), np.concatenate([c[1] for c in v])) for k, v in acc.items()}
+    return {
+        k: (np.concatenate([c[0] for c in v]), np.concatenate([c[1] for c in v]))
+        for k, v in acc.items()
+    }
 
 
 @pytest.mark.kernel

@@ -63,5 +63,3 @@ def show(path: str, dir: str | os.PathLike[str] | None = None) -> Dashboard:
     widget = Dashboard(record.id, title=f"{record.name} ({record.path})")
     widget._feed = StoreFeed(widget, record)
     return widget
-
-

@@ -170,11 +170,17 @@ class LiveFeed:
             step = run.step
             self.sender.send_header(
                 header_message(
-                    run_id=run.id, name=run.name, project=run.project, state=run.state,
-                    step=step, created_at=run.created_at,
+                    run_id=run.id,
+                    name=run.name,
+                    project=run.project,
+                    state=run.state,
+                    step=step,
+                    created_at=run.created_at,
                     elapsed=now - run.created_at,
                     rate=self.sender.rate.update(now, step) if not finished else None,
-                    last=dict(run._last), alerts=list(run.alerts), error=run.error,
+                    last=dict(run._last),
+                    alerts=list(run.alerts),
+                    error=run.error,
                 )
             )
             if finished and not self._done:
@@ -216,11 +222,17 @@ class StoreFeed:
         last = {k: v for k, v in rec.summary.items() if k in self.sender.last_step}
         self.sender.send_header(
             header_message(
-                run_id=rec.id, name=rec.name, project=rec.project, state=rec.state,
-                step=rec.last_step + 1, created_at=rec.created_at,
+                run_id=rec.id,
+                name=rec.name,
+                project=rec.project,
+                state=rec.state,
+                step=rec.last_step + 1,
+                created_at=rec.created_at,
                 elapsed=max(0.0, now - rec.created_at),
                 rate=self.sender.rate.update(time.time(), rec.last_step + 1) if running else None,
-                last=last, alerts=rec.alerts, error=rec.error,
+                last=last,
+                alerts=rec.alerts,
+                error=rec.error,
             )
         )
         return running
