@@ -10,11 +10,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from nbtrack._config import Config, Summary
-from nbtrack._run import Run, current, init, require_run
+from nbtrack._current import current, require_run
+from nbtrack._run import Run, init
 from nbtrack._version import __version__
 
 if TYPE_CHECKING:
@@ -44,8 +45,9 @@ def log(data: Mapping[str, Any], step: int | None = None, commit: bool = True) -
     """Log numbers to the current run: ``nbtrack.log({"loss": 0.3})``."""
     r = current()
     if r is None:
-        raise RuntimeError("Call nbtrack.init() before nbtrack.log().")
-    r.log(data, step, commit)
+        require_run("log()")  # raises, saying why
+    else:
+        r.log(data, step, commit)
 
 
 def finish(exit_code: int = 0, *, quiet: bool = False) -> None:
@@ -99,8 +101,17 @@ class _CurrentProxy:
     def __setitem__(self, key: str, value: Any) -> None:
         self._target()[key] = value
 
+    def __delitem__(self, key: str) -> None:
+        del self._target()[key]
+
     def __contains__(self, key: object) -> bool:
         return key in self._target()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._target())
+
+    def __len__(self) -> int:
+        return len(self._target())
 
     def __repr__(self) -> str:
         r = current()

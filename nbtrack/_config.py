@@ -7,6 +7,8 @@ import dataclasses
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from nbtrack import _json
+
 
 def as_dict(obj: Any) -> dict[str, Any]:
     """A config source as a dict: a Mapping, an argparse Namespace or a dataclass."""
@@ -23,10 +25,21 @@ def as_dict(obj: Any) -> dict[str, Any]:
             "nbtrack: config must be a dict, an argparse.Namespace or a dataclass instance, "
             f"not {type(obj).__name__}"
         )
-    for key in out:
+    for key, value in out.items():
         if not isinstance(key, str):
             raise TypeError(f"nbtrack: config keys must be strings, got {key!r}")
+        _check_key("config", key)
+        _json.check("config", key, value)
     return out
+
+
+def _check_key(what: str, key: str) -> None:
+    try:
+        key.encode("utf-8")
+    except UnicodeError:
+        raise ValueError(
+            f"nbtrack: {what} key {key!r} is not valid Unicode (it holds a lone surrogate)"
+        ) from None
 
 
 class Config:
@@ -56,6 +69,8 @@ class Config:
     def __setitem__(self, key: str, value: Any) -> None:
         if not isinstance(key, str):
             raise TypeError(f"nbtrack: config keys must be strings, got {key!r}")
+        _check_key("config", key)
+        _json.check("config", key, value)
         self._data[key] = value
         self._on_change()
 
@@ -98,8 +113,8 @@ class Config:
     def update(self, d: Any = None, allow_val_change: bool = True, **kwargs: Any) -> None:
         """Merge a dict, an argparse Namespace or a dataclass into the config."""
         del allow_val_change  # accepted for W&B scripts; values may always change here
-        self._data.update(as_dict(d))
-        self._data.update(kwargs)
+        new = {**as_dict(d), **as_dict(kwargs)}  # both checked before anything changes
+        self._data.update(new)
         self._on_change()
 
     def as_dict(self) -> dict[str, Any]:
@@ -125,12 +140,24 @@ class Summary:
     def __setitem__(self, key: str, value: Any) -> None:
         if not isinstance(key, str):
             raise TypeError(f"nbtrack: summary keys must be strings, got {key!r}")
+        _check_key("summary", key)
+        _json.check("summary", key, value)
         self._user[key] = value
         self._on_change()
 
+    def __delitem__(self, key: str) -> None:
+        del self._user[key]
+        self._on_change()
+
     def update(self, d: Mapping[str, Any]) -> None:
-        for k, v in d.items():
-            self[k] = v
+        items = dict(d)
+        for k, v in items.items():  # all checked before anything changes
+            if not isinstance(k, str):
+                raise TypeError(f"nbtrack: summary keys must be strings, got {k!r}")
+            _check_key("summary", k)
+            _json.check("summary", k, v)
+        self._user.update(items)
+        self._on_change()
 
     def __contains__(self, key: object) -> bool:
         return key in self._user or key in self._last()
@@ -152,3 +179,13 @@ class Summary:
 
     def __repr__(self) -> str:
         return f"Summary({self.as_dict()!r})"
+
+
+def user_summary(summary: Summary) -> dict[str, Any]:
+    """The entries the user set on `summary` (not the last logged values)."""
+    return dict(summary._user)
+
+
+def set_user_summary(summary: Summary, values: dict[str, Any]) -> None:
+    """Restore the user's entries (when a run resumes); they came from the store."""
+    summary._user.update(values)

@@ -1,30 +1,40 @@
-"""`Run`: the object `nbtrack.init()` returns, and the module-level current run.
+"""`Run`: the object `nbtrack.init()` returns; and `RunLink`, its one internal interface.
 
 `Run.log()` is the hot path: for the usual call (a flat dict of numbers, no explicit step)
 it checks the value types and the key names against those already seen, appends one row
 to a list and returns. Everything else (new keys, nested dicts, tensors, explicit steps,
-``commit=False``) goes through `_log_slow`.
+``commit=False``) goes through `_log_slow`, one thread at a time.
+
+What the writer, the dashboard, `watch` and the process hooks need from a run goes through
+`link(run)`, a `RunLink`; nothing outside this module touches a run's private attributes.
+
+The backlog is bounded: when the rows waiting for the writer pass `BACKLOG_ROWS` rows or
+about `BACKLOG_BYTES` bytes, `log()` waits (at its next tick, at most 0.1 s later) until the
+writer has committed them, so memory and what a kill can cost stay bounded. At rates the
+writer keeps up with, `log()` never waits. While the store refuses writes (a full disk),
+it does not wait either: the rows stay in memory until the store takes them again.
 """
 
 from __future__ import annotations
 
-import atexit
+import itertools
+import math
 import os
-import random
-import secrets
-import string
 import sys
 import threading
 import time
 import traceback
-import weakref
+import warnings
 from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from nbtrack._config import Config, Summary, as_dict
+from nbtrack import _current, _process
+from nbtrack._config import Config, Summary, as_dict, set_user_summary, user_summary
+from nbtrack._device import DeviceReadback
+from nbtrack._names import default_name, new_id
 from nbtrack._values import (
     FAST_TYPES,
     ROW_WIDTH,
@@ -33,120 +43,47 @@ from nbtrack._values import (
     DeviceValue,
     HistogramEntry,
     Rows,
+    check_step,
     convert,
     flatten,
 )
 
 if TYPE_CHECKING:
+    from nbtrack._interface import RunProtocol
     from nbtrack.store.db import Store
+    from nbtrack.store.writer import Writer
 
 _time = time.time
+_fsum = math.fsum
 TICK_S = 0.1
 # Rows waiting for the writer before the training thread nudges it early.
-_BACKLOG_ROWS = 50_000
+WAKE_ROWS = 50_000
+# The bound on the backlog, in rows and in (estimated) bytes: past it, log() waits.
+BACKLOG_ROWS = 200_000
+BACKLOG_BYTES = 64 << 20
+# How long finish() waits for a store that refuses writes (a full disk) before it gives up.
+FINISH_WAIT_S = float(os.environ.get("NBTRACK_FINISH_WAIT_S", "30"))
 
 STATES = ("running", "finished", "failed", "crashed", "interrupted")
 MODES = ("online", "offline", "disabled")
 
-_ADJECTIVES = [
-    "amber",
-    "azure",
-    "bold",
-    "brisk",
-    "calm",
-    "clever",
-    "cosmic",
-    "crisp",
-    "daring",
-    "dawn",
-    "eager",
-    "fancy",
-    "fiery",
-    "gentle",
-    "golden",
-    "hardy",
-    "icy",
-    "jolly",
-    "keen",
-    "lively",
-    "lucid",
-    "misty",
-    "noble",
-    "polar",
-    "proud",
-    "quiet",
-    "rapid",
-    "royal",
-    "silent",
-    "snowy",
-    "solar",
-    "spring",
-    "stellar",
-    "stoic",
-    "sunny",
-    "swift",
-    "tidal",
-    "vivid",
-    "warm",
-    "wild",
-    "wise",
-]
-_NOUNS = [
-    "aurora",
-    "breeze",
-    "brook",
-    "canyon",
-    "cloud",
-    "comet",
-    "cosmos",
-    "dawn",
-    "dew",
-    "dream",
-    "dune",
-    "ember",
-    "field",
-    "firefly",
-    "forest",
-    "frost",
-    "galaxy",
-    "glade",
-    "grove",
-    "haze",
-    "hill",
-    "lake",
-    "leaf",
-    "meadow",
-    "moon",
-    "mountain",
-    "night",
-    "ocean",
-    "pine",
-    "planet",
-    "rain",
-    "river",
-    "sea",
-    "shadow",
-    "sky",
-    "snow",
-    "star",
-    "sun",
-    "thunder",
-    "tree",
-    "wave",
-    "wind",
-]
 
+class _Refusing(list[Any]):
+    """Stands in for the row buffer once a run can take no more rows: a late log() fails
+    loudly, and the fast path pays nothing for the check."""
 
-def _new_id() -> str:
-    alphabet = string.ascii_lowercase + string.digits
-    return "".join(secrets.choice(alphabet) for _ in range(8))
-
-
-class _Closed(list[Any]):
-    """Stands in for the row buffer after finish, so a late log() fails loudly for free."""
+    message = ""
 
     def extend(self, row: Any) -> None:
-        raise RuntimeError("nbtrack: this run is finished; call nbtrack.init() to start a new one.")
+        raise RuntimeError(self.message)
+
+
+class _Closed(_Refusing):
+    message = "nbtrack: this run is finished; call nbtrack.init() to start a new one."
+
+
+class _Forked(_Refusing):
+    pass
 
 
 class Run:
@@ -171,7 +108,7 @@ class Run:
         created_at: float,
         start_step: int = 0,
         last: dict[str, Any] | None = None,
-        user_summary: dict[str, Any] | None = None,
+        user: dict[str, Any] | None = None,
     ) -> None:
         self.id = run_id
         self.name = name
@@ -182,38 +119,51 @@ class Run:
         self.created_at = created_at
         self.state = "running"
         self.error: str | None = None
+        self.alerts: list[dict[str, Any]] = []
         self._rk = rk
+        self._pid = os.getpid()
         self._finished = False
+        # Auto steps come from a C-level counter: two threads logging at once never get
+        # the same step. `_step` follows it for reading (`run.step`).
         self._step = start_step
+        self._next_step: Callable[[], int] = itertools.count(start_step).__next__
         self._open_row: dict[str, Any] | None = None
+        self._open_device: list[DeviceValue] = []
         self._rows: Rows = []
         self._device_values: list[DeviceValue] = []
-        self._device_inflight: deque[tuple[list[DeviceValue], Any, Any]] = deque()
+        self._readback: DeviceReadback[list[DeviceValue]] = DeviceReadback()
         self._histograms: list[HistogramEntry] = []
         self._known: set[str] = set()
-        self._watchers: list[Any] = []  # nbtrack._watch's hooks on the models it watches
-        self._watch_idx = 0
         self._sum_check = True
         self._last: dict[str, Any] = dict(last or {})
-        self._drain_lock = threading.Lock()
+        # One logging thread at a time in the slow path; reentrant, so the SIGTERM handler
+        # can end the run from inside a log() call it interrupted.
+        self._lock = threading.RLock()
+        self._drain_lock = threading.RLock()
         # Every drained batch goes to each sink; the writer's is the first.
         self._writer_queue: deque[Batch] = deque()
         self._sinks: list[deque[Batch]] = [self._writer_queue]
         self._tick_callbacks: list[Callable[[], None]] = []
         self._tick_at = 0.0
         self._meta_dirty = False
-        self.alerts: list[dict[str, Any]] = []
         self._config = Config(dict(config), self._mark_dirty)
         self._summary = Summary(self._last_values, self._mark_dirty)
-        if user_summary:
-            self._summary._user.update(user_summary)
+        if user:
+            set_user_summary(self._summary, user)
+        self._link = RunLink(self)
         # The store (and NumPy with it) loads with the first run, not with `import nbtrack`.
         from nbtrack import _metadata
-        from nbtrack.store.db import Store
         from nbtrack.store.writer import Writer
 
-        self._store = Store(root)
-        self._writer = Writer(root, rk, self._take_for_writer, self._run_fields, _metadata.collect)
+        self._writer: Writer = Writer(
+            root,
+            rk,
+            self._take_for_writer,
+            self._run_fields,
+            last_step=start_step - 1,
+            last=self._last,
+            on_start=_metadata.collect,
+        )
 
     # -- public surface -----------------------------------------------------------------
 
@@ -248,15 +198,18 @@ class Run:
             try:
                 # The sum of Python floats, ints and bools is an exact float, and C's sum()
                 # finds that out in a few ns a value: a str, None or a list raises, a NumPy
-                # or tensor value makes another type, and the exact type check below
-                # decides. Off once the run has seen a tensor: adding one to a float would
-                # launch work on its device.
+                # or tensor value makes another type. An object whose __radd__ returns a
+                # float gets past sum(); fsum() then proves that every value converts to
+                # a float, which is all the writer does with it. Off once the run has seen
+                # a tensor: adding one to a float would launch work on its device.
                 fast = self._sum_check and type(sum(values)) is float
+                if fast:
+                    _fsum(values)
             except Exception:
                 fast = False
             if (fast or FAST_TYPES.issuperset(map(type, values))) and self._known.issuperset(data):
                 t = _time()
-                s = self._step
+                s = self._next_step()
                 self._step = s + 1
                 self._rows.extend((s, t, data.copy()))
                 if t >= self._tick_at:
@@ -265,78 +218,70 @@ class Run:
         self._log_slow(data, step, commit)
 
     def _log_slow(self, data: Any, step: Any, commit: bool) -> None:
-        if self._finished:
-            raise RuntimeError(
-                "nbtrack: this run is finished; call nbtrack.init() to start a new one."
-            )
-        if not isinstance(data, Mapping):
-            raise TypeError(
-                f"nbtrack.log: data must be a dict of key -> number, not {type(data).__name__}"
-            )
-        if step is not None:
-            if isinstance(step, bool) or not hasattr(step, "__index__"):
+        with self._lock:
+            if isinstance(self._rows, _Refusing):
+                raise RuntimeError(self._rows.message)
+            if not isinstance(data, Mapping):
                 raise TypeError(
-                    f"nbtrack.log: step must be an int, not {type(step).__name__} {step!r}"
+                    f"nbtrack.log: data must be a dict of key -> number, not {type(data).__name__}"
                 )
-            step = step.__index__()
-            if step < 0:
-                raise ValueError(f"nbtrack.log: step must be >= 0, got {step}")
-            last = self._step - 1 if self._open_row is None else self._step
-            if step < last:
-                raise ValueError(
-                    f"nbtrack.log: step {step} is lower than the last logged step {last}; "
-                    "steps must not decrease. Log to a new step, or use a new run."
-                )
-        flat = flatten(data)
-        torch = sys.modules.get("torch")
-        if torch is not None and self._sum_check:
-            self._sum_check = not any(isinstance(v, torch.Tensor) for v in flat.values())
-        device: list[DeviceValue] = []
-        target = self._step if step is None or step < self._step else step
-        row: dict[str, Any] = {}
-        for key, value in flat.items():
-            v = convert(key, value, target, device)
-            if v is not None:
-                row[key] = v
-        # All values are checked: from here on nothing can fail half-way.
-        self._known.update(flat)
-        if step is not None and step > self._step and self._open_row is not None:
-            self._commit_row()  # an explicit later step closes the open row, as in W&B
-        if step is not None and step >= self._step:
-            self._step = step
-        elif step is not None and step == self._step - 1 and self._open_row is None:
-            # More keys for the step that was just committed: a row of its own, same step.
-            self._rows.extend((step, _time(), row))
-            for dv in device:
-                dv.step = step
-            self._device_values.extend(device)
-            return
-        if self._open_row is None:
-            self._open_row = row
-        else:
-            self._open_row.update(row)
-        for dv in device:
-            dv.step = self._step
-        self._device_values.extend(device)
-        if commit:
-            self._commit_row()
+            if step is not None:
+                step = check_step(step)
+                last = self._step - 1 if self._open_row is None else self._step
+                if step < last:
+                    raise ValueError(
+                        f"nbtrack.log: step {step} is lower than the last logged step {last}; "
+                        "steps must not decrease. Log to a new step, or use a new run."
+                    )
+            flat = flatten(data)
+            torch = sys.modules.get("torch")
+            if torch is not None and self._sum_check:
+                self._sum_check = not any(isinstance(v, torch.Tensor) for v in flat.values())
+            device: list[DeviceValue] = []
+            row: dict[str, Any] = {}
+            for key, value in flat.items():
+                v = convert(key, value, device)
+                if v is not None:
+                    row[key] = v
+            # All values are checked: from here on nothing can fail half-way.
+            self._known.update(flat)
+            if step is not None and step > self._step and self._open_row is not None:
+                self._commit_row()  # an explicit later step closes the open row, as in W&B
+            if step is not None and step >= self._step:
+                self._jump_to(step)
+            elif step is not None and step == self._step - 1 and self._open_row is None:
+                # More keys for the step that was just committed: a row of its own, same step.
+                for dv in device:
+                    dv.step = step
+                self._device_values.extend(device)
+                self._rows.extend((step, _time(), row))
+                return
+            if self._open_row is None:
+                self._open_row = row
+            else:
+                self._open_row.update(row)
+            self._open_device.extend(device)
+            if commit:
+                self._commit_row()
+
+    def _jump_to(self, step: int) -> None:
+        self._step = step
+        self._next_step = itertools.count(step).__next__
 
     def _commit_row(self) -> None:
-        assert self._open_row is not None
-        t = _time()
-        self._rows.extend((self._step, t, self._open_row))
+        row = self._open_row
+        assert row is not None
+        device, self._open_device = self._open_device, []
         self._open_row = None
-        self._step += 1
+        t = _time()
+        s = self._next_step()
+        self._step = s + 1
+        for dv in device:
+            dv.step = s
+        self._device_values.extend(device)
+        self._rows.extend((s, t, row))
         if t >= self._tick_at:
             self._tick(t)
-
-    def log_histograms(self, entries: list[HistogramEntry]) -> None:
-        """Store histograms (made by `watch`, or by hand with `HistogramEntry`)."""
-        if self._finished:
-            raise RuntimeError(
-                "nbtrack: this run is finished; call nbtrack.init() to start a new one."
-            )
-        self._histograms.extend(entries)
 
     def alert(
         self, title: str, text: str = "", level: str = "WARN", data: dict[str, Any] | None = None
@@ -347,6 +292,11 @@ class Run:
         """
         if level not in ("INFO", "WARN", "ERROR"):
             raise ValueError(f"nbtrack.alert: level must be INFO, WARN or ERROR, not {level!r}")
+        if data:
+            from nbtrack import _json
+
+            for k, v in data.items():
+                _json.check("alert data", str(k), v)
         self.alerts.append(
             {
                 "title": str(title),
@@ -396,6 +346,15 @@ class Run:
         state = "finished" if exit_code == 0 else "failed"
         self._end(state, exit_code, None)
 
+    def dashboard(self) -> Any:
+        """A live dashboard widget of this run (the last expression of a cell shows it).
+
+        >>> run.dashboard()
+        """
+        from nbtrack.widget import dashboard
+
+        return dashboard(self)
+
     def __enter__(self) -> Run:
         return self
 
@@ -406,67 +365,42 @@ class Run:
             self.finish()
         elif isinstance(exc, KeyboardInterrupt):
             self._end("interrupted", 255, "KeyboardInterrupt")
+        elif isinstance(exc, SystemExit):
+            code = _process.exit_code_of(exc.code)
+            self._end("finished" if code == 0 else "failed", code, None if code == 0 else repr(exc))
         else:
             self._end("failed", 1, "".join(traceback.format_exception(tp, exc, tb)))
-
-    # -- live views ---------------------------------------------------------------------
-
-    def subscribe(self) -> deque[Batch]:
-        """A queue that receives every batch of new data from now on (for dashboards)."""
-        q: deque[Batch] = deque()
-        with self._drain_lock:
-            self._sinks.append(q)
-        return q
-
-    def unsubscribe(self, q: deque[Batch]) -> None:
-        with self._drain_lock:
-            if q in self._sinks:
-                self._sinks.remove(q)
-
-    def on_tick(self, callback: Callable[[], None]) -> None:
-        """Call `callback` on the logging thread at most every 0.1 s while `log()` is called."""
-        self._tick_callbacks.append(callback)
-
-    def remove_tick(self, callback: Callable[[], None]) -> None:
-        if callback in self._tick_callbacks:
-            self._tick_callbacks.remove(callback)
-
-    def dashboard(self) -> Any:
-        """A live dashboard widget of this run (the last expression of a cell shows it).
-
-        >>> run.dashboard()
-        """
-        from nbtrack.widget import dashboard
-
-        return dashboard(self)
-
-    def last_values(self) -> dict[str, Any]:
-        """The last logged value of each key (drains pending rows first)."""
-        return self._last_values()
 
     # -- internals ----------------------------------------------------------------------
 
     def _tick(self, t: float) -> None:
         self._tick_at = t + TICK_S
-        if self._tick_callbacks:
-            for cb in list(self._tick_callbacks):
-                cb()
-        elif len(self._rows) > _BACKLOG_ROWS * ROW_WIDTH:
+        for cb in list(self._tick_callbacks):
+            cb()
+        rows = self._rows
+        n = len(rows) // ROW_WIDTH
+        if n >= WAKE_ROWS:
             self._writer.wake()
+        if n and n > _backlog_limit(rows):
+            self._wait_for_writer(rows)
+
+    def _wait_for_writer(self, rows: Rows) -> None:
+        """Backpressure: let the writer commit the backlog before logging on."""
+        writer = self._writer
+        limit = _backlog_limit(rows) // 2
+        while len(rows) // ROW_WIDTH > limit and writer.healthy and rows is self._rows:
+            writer.wait_cycle(1.0)
 
     def _mark_dirty(self) -> None:
         self._meta_dirty = True
 
     def _last_values(self) -> dict[str, Any]:
-        self.drain()
+        if not self._finished:
+            self._drain()
         return dict(self._last)
 
-    def drain(self, pause: Callable[[], None] | None = None) -> Batch:
-        """Turn pending rows into a Batch, hand it to every subscriber, and return it.
-
-        `pause` is called between chunks of rows (the writer passes one that lets the
-        training thread run).
-        """
+    def _drain(self, pause: Callable[[], None] | None = None) -> Batch:
+        """Turn pending rows into a Batch, hand it to every sink, and return it."""
         from nbtrack.store.columns import take_columns
 
         with self._drain_lock:
@@ -475,8 +409,8 @@ class Run:
             m = len(hists)
             hist_taken = hists[:m]
             del hists[:m]
-            if self._device_values or self._device_inflight:
-                self._merge(series, self._read_device_values(wait=self._finished))
+            if self._device_values or len(self._readback):
+                _merge(series, self._read_device_values(wait=self._finished))
             batch = Batch(series, hist_taken)
             if batch:
                 for key, (_, vals) in series.items():
@@ -487,29 +421,18 @@ class Run:
             return batch
 
     def _take_for_writer(self) -> list[Batch]:
-        self.drain(pause=_let_others_run)
-        q = self._writer_queue
-        return [q.popleft() for _ in range(len(q))]
-
-    @staticmethod
-    def _merge(series: dict[str, Any], extra: dict[str, Any]) -> None:
-        import numpy as np
-
-        for key, (s, v) in extra.items():
-            if key in series:
-                s0, v0 = series[key]
-                steps = np.concatenate([s0, s])
-                order = np.argsort(steps, kind="stable")
-                series[key] = (steps[order], np.concatenate([v0, v])[order])
-            else:
-                series[key] = (s, v)
+        # A bounded wait: the lock may be held by a thread a signal handler interrupted.
+        if not self._drain_lock.acquire(timeout=0.5):
+            return []
+        try:
+            self._drain(pause=_let_others_run)
+            q = self._writer_queue
+            return [q.popleft() for _ in range(len(q))]
+        finally:
+            self._drain_lock.release()
 
     def _read_device_values(self, wait: bool = False) -> dict[str, Any]:
-        """Read 0-d device tensors back in batches: one copy per dtype, waited on by event.
-
-        The copies are started here (off the training thread, on the writer's turn) into
-        pinned memory without blocking; their values are read once their event has fired.
-        """
+        """Read 0-d device tensors back in batches: one copy per (device, dtype)."""
         import numpy as np
 
         torch = sys.modules["torch"]
@@ -521,25 +444,10 @@ class Run:
         groups: dict[tuple[Any, Any], list[DeviceValue]] = {}
         for dv in new:
             groups.setdefault((dv.tensor.device, dv.tensor.dtype), []).append(dv)
-        for (device, _), items in groups.items():
-            stacked = torch.stack([dv.tensor for dv in items]).to(torch.float64)
-            if device.type == "cuda":
-                host = torch.empty(stacked.shape, dtype=torch.float64, pin_memory=True)
-                host.copy_(stacked, non_blocking=True)
-                event = torch.cuda.Event()
-                event.record()
-            else:
-                host, event = stacked.cpu(), None
-            self._device_inflight.append((items, host, event))
+        for items in groups.values():
+            self._readback.send(items, torch.stack([dv.tensor for dv in items]).to(torch.float64))
         out: dict[str, list[tuple[int, float]]] = {}
-        while self._device_inflight:
-            items, host, event = self._device_inflight[0]
-            if event is not None and not event.query():
-                if not wait:
-                    break
-                event.synchronize()
-            self._device_inflight.popleft()
-            values = host.numpy()
+        for items, values in self._readback.receive(wait=wait):
             for dv, value in zip(items, values, strict=True):
                 out.setdefault(dv.key, []).append((dv.step, float(value)))
         return {
@@ -551,66 +459,226 @@ class Run:
         }
 
     def _run_fields(self) -> dict[str, Any]:
-        fields: dict[str, Any] = {"last_step": self._step - 1, "summary": self._summary.as_dict()}
-        if self._meta_dirty:
-            self._meta_dirty = False
-            fields["config"] = self._config.as_dict()
-            fields["alerts"] = list(self.alerts)
-        return fields
+        """What changed on the run besides its data: only when something did."""
+        if not self._meta_dirty:
+            return {}
+        self._meta_dirty = False
+        return {
+            "config": self._config.as_dict(),
+            "alerts": list(self.alerts),
+            "user_summary": user_summary(self._summary),
+        }
 
     def _end(self, state: str, exit_code: int, error: str | None) -> None:
-        if self._finished:
-            return
-        if self._watchers:
-            from nbtrack._watch import unwatch
+        with self._lock:
+            if self._finished or isinstance(self._rows, _Forked):
+                return
+            if self._link.watchers:
+                from nbtrack._watch import unwatch
 
-            unwatch(self)  # waits for histograms still on their way from the device
-        if self._open_row is not None:
-            self._commit_row()
-        self._finished = True  # from here the writer waits for device values
-        self._writer.stop()  # its last cycle drains and commits everything logged so far
-        with self._drain_lock:
+                unwatch(self)  # waits for histograms still on their way from the device
+            if self._open_row is not None:
+                self._commit_row()
+            self._finished = True  # from here a drain waits for device values
             leftover, self._rows = self._rows, _Closed()
-            list.extend(self._rows, leftover)  # past our refusing extend: drained just below
-        self.drain()
-        self._rows.clear()
-        for batch in [*self._writer.pending(), *self._take_for_writer()]:
-            self._store.write_batch(self._rk, batch, {})
+            list.extend(self._rows, leftover)  # past the refusing extend: drained just below
+        with self._drain_lock:
+            self._drain()
+            self._rows.clear()
+            q = self._writer_queue
+            batches = [q.popleft() for _ in range(len(q))]
         self.state = state
         self.error = error
-        fields = self._run_fields()
-        fields["config"] = self._config.as_dict()
-        fields["alerts"] = list(self.alerts)
-        self._store.update_run(
-            self._rk,
-            state=state,
-            exit_code=exit_code,
-            error=error,
-            finished_at=time.time(),
-            **fields,
-        )
-        self._store.close()
+        fields = {
+            "state": state,
+            "exit_code": exit_code,
+            "error": error,
+            "finished_at": time.time(),
+            "config": self._config.as_dict(),
+            "alerts": list(self.alerts),
+            "user_summary": user_summary(self._summary),
+        }
+        unstored = self._writer.stop(batches, fields, FINISH_WAIT_S)
+        if unstored:
+            self._report_unstored(unstored)
         for cb in list(self._tick_callbacks):
             cb()
-        _live_runs.discard(self)
-        global _current
-        if _current is self:
-            _current = None
+        _process.untrack(self._link)
+        _current.clear_current(self)
+
+    def _report_unstored(self, unstored: list[Batch]) -> None:
+        n = sum(len(s) for b in unstored for k, (s, _) in b.series.items() if k != TIME_KEY)
+        steps = [int(s.min()) for b in unstored for k, (s, _) in b.series.items() if len(s)]
+        since = f" from step {min(steps)} on" if steps else ""
+        why = self._writer.error
+        message = (
+            f"nbtrack: {n} values of run {self.path}{since} could not be stored in "
+            f"{self.dir} ({why}); waited {FINISH_WAIT_S:.0f} s. Everything before is kept."
+        )
+        self.error = message if self.error is None else f"{self.error}\n{message}"
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+    def _forked(self) -> None:
+        """In a child of os.fork(): this run belongs to the parent; refuse to log to it."""
+        rows = _Forked()
+        rows.message = (
+            f"nbtrack: run {self.path} belongs to process {self._pid}, and this process is a "
+            "fork of it: a run does not cross a fork. Call nbtrack.init() in this process "
+            "to log a run of its own."
+        )
+        self._rows = rows
+        # Locks copied from the parent may be held by one of its threads, which the child
+        # does not have; and the writer's connection is the parent's: never touched here.
+        self._lock = threading.RLock()
+        self._drain_lock = threading.RLock()
+        self._tick_callbacks = []
+        self._finished = True
+        _FORKED_AWAY.append(self)  # never collected: closing its connection would harm the parent
+
+
+# Runs inherited from the parent through fork, kept alive on purpose (see Run._forked).
+_FORKED_AWAY: list[Run] = []
+
+
+def _backlog_limit(rows: Rows) -> int:
+    """The backlog bound in rows, from the size of the last row (an estimate, cheap)."""
+    sample = rows[-1] if rows else None
+    if type(sample) is not dict:
+        return BACKLOG_ROWS
+    # A row: its dict, one float object a value, its step and time, three list slots.
+    row_bytes = sys.getsizeof(sample) + 32 * len(sample) + 80
+    return max(1000, min(BACKLOG_ROWS, BACKLOG_BYTES // row_bytes))
+
+
+def _merge(series: dict[str, Any], extra: dict[str, Any]) -> None:
+    import numpy as np
+
+    for key, (s, v) in extra.items():
+        if key in series:
+            s0, v0 = series[key]
+            steps = np.concatenate([s0, s])
+            order = np.argsort(steps, kind="stable")
+            series[key] = (steps[order], np.concatenate([v0, v])[order])
+        else:
+            series[key] = (s, v)
 
 
 def _let_others_run() -> None:
     time.sleep(0)  # releases the GIL: the training thread runs between the writer's chunks
 
 
-# -- the current run and init() ---------------------------------------------------------
+class RunLink:
+    """What the writer, the dashboards, `watch` and the process hooks need from a run.
 
-_current: Run | None = None
-_live_runs: weakref.WeakSet[Run] = weakref.WeakSet()
-_init_lock = threading.Lock()
+    Got with `link(run)`. Small on purpose: data goes out through `subscribe` and `drain`,
+    histograms and alerts come in through `log_histograms` and `note_nonfinite`.
+    """
+
+    def __init__(self, run: Run) -> None:
+        self._run = run
+        # watch's hooks on the models it watches, and the index of the next one.
+        self.watchers: list[Any] = []
+        self._watch_idx = 0
+
+    @property
+    def run(self) -> Run:
+        return self._run
+
+    @property
+    def finished(self) -> bool:
+        """True once the run takes no more data (finished, or inherited through fork)."""
+        return self._run._finished
+
+    @property
+    def path(self) -> str:
+        return self._run.path
+
+    @property
+    def step(self) -> int:
+        return self._run._step
+
+    def subscribe(self) -> deque[Batch]:
+        """A queue that receives every batch of new data from now on (for dashboards)."""
+        run = self._run
+        q: deque[Batch] = deque()
+        with run._drain_lock:
+            run._sinks.append(q)
+        return q
+
+    def unsubscribe(self, q: deque[Batch]) -> None:
+        run = self._run
+        with run._drain_lock:
+            if q in run._sinks:
+                run._sinks.remove(q)
+
+    def on_tick(self, callback: Callable[[], None]) -> None:
+        """Call `callback` on the logging thread at most every 0.1 s while `log()` is called,
+        and once when the run ends."""
+        self._run._tick_callbacks.append(callback)
+
+    def remove_tick(self, callback: Callable[[], None]) -> None:
+        callbacks = self._run._tick_callbacks
+        if callback in callbacks:
+            callbacks.remove(callback)
+
+    def drain(self) -> Batch:
+        """Hand what was logged so far to every subscriber now (and return it)."""
+        if self._run._finished:
+            return Batch()
+        return self._run._drain()
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Block until everything logged so far is committed to the store (or `timeout`)."""
+        run = self._run
+        if not run._finished:
+            run._drain()
+            run._writer.flush(timeout)
+
+    def last_values(self) -> dict[str, Any]:
+        """The last value of each key as the dashboards have seen it (no drain)."""
+        return dict(self._run._last)
+
+    def log_histograms(self, entries: list[HistogramEntry]) -> None:
+        """Store histograms (made by `watch`); ignored once the run has ended."""
+        if not self._run._finished:
+            self._run._histograms.extend(entries)
+
+    def note_nonfinite(self, info: dict[str, Any]) -> bool:
+        """Keep the first non-finite value `watch` saw in the summary; False if one is kept."""
+        summary = self._run.summary
+        if "watch/first_nonfinite" in user_summary(summary):
+            return False
+        summary["watch/first_nonfinite"] = info
+        return True
+
+    def next_watch_index(self, n: int) -> int:
+        """The index of the first of `n` models watched now (W&B's ``graph_<i>`` prefix)."""
+        i = self._watch_idx
+        self._watch_idx = i + n
+        return i
+
+    def end(self, state: str, exit_code: int, error: str | None) -> None:
+        """End the run with this state (for the magic and the process hooks)."""
+        self._run._end(state, exit_code, error)
+
+    def forked(self) -> None:
+        self._run._forked()
 
 
-def current() -> Run | None:
-    return _current
+def link(run: Run) -> RunLink:
+    """The internal interface of `run`."""
+    return run._link
+
+
+# -- init() -----------------------------------------------------------------------------
+
+
+def current() -> RunProtocol | None:
+    return _current.current()
+
+
+def require_run(what: str) -> RunProtocol:
+    return _current.require_run(what)
 
 
 def init(
@@ -625,7 +693,7 @@ def init(
     resume: bool | str | None = None,
     mode: str | None = None,
     display: bool = True,
-) -> Run:
+) -> RunProtocol:
     """Start a run and make it the current one.
 
     >>> run = nbtrack.init(project="fashion-cnn", config={"lr": 1e-3, "epochs": 10})
@@ -636,7 +704,6 @@ def init(
     default ``./nbtrack``. ``mode="disabled"`` returns a run on which every call is a no-op.
     `resume` ("allow", "must", True) continues the run `id` when it exists.
     """
-    global _current
     del entity  # accepted for W&B scripts; a local store has no entities
     mode = mode or os.environ.get("NBTRACK_MODE") or "offline"
     if mode not in MODES:
@@ -644,31 +711,33 @@ def init(
     project = project or os.environ.get("NBTRACK_PROJECT") or "uncategorized"
     if not isinstance(project, str) or not project.strip():
         raise ValueError(f"nbtrack.init: project must be a non-empty string, not {project!r}")
-    tags_list = [str(t) for t in (tags or ())]
     if isinstance(tags, str):
         raise TypeError("nbtrack.init: tags must be a list of strings, not one string")
+    tags_list = [str(t) for t in (tags or ())]
     config_dict = as_dict(config)
-    with _init_lock:
-        if _current is not None:
+    with _current.lock:
+        previous = _current.current()
+        if previous is not None:
             # As W&B does in notebooks: a new init() ends the previous run.
-            _current.finish()
+            previous.finish()
         if mode == "disabled":
             from nbtrack._disabled import DisabledRun
 
             # It becomes the current run too, so module-level nbtrack.log() is a no-op as well.
             disabled = DisabledRun(project=project, name=name, config=config_dict)
-            _current = disabled  # type: ignore[assignment]  # duck-typed stand-in for Run
-            return disabled  # type: ignore[return-value]
+            _current.set_current(disabled)
+            return disabled
         from nbtrack.store.db import Store, default_root
 
+        _process.install()
         root = Path(dir) if dir is not None else default_root()
         store = Store(root)
         try:
             run = _open_run(store, root, project, name, notes, tags_list, config_dict, id, resume)
         finally:
             store.close()
-        _current = run
-        _live_runs.add(run)
+        _current.set_current(run)
+        _process.track(run._link)
     if display:
         _show_dashboard(run)
     return run
@@ -701,49 +770,14 @@ def _open_run(
                     f"nbtrack.init: run {project}/{run_id} exists already; pass resume='allow' "
                     "to continue it, or choose another id"
                 )
-            cfg = {**row["config"], **config}
-            store.update_run(
-                row["rk"],
-                state="running",
-                pid=os.getpid(),
-                heartbeat_at=time.time(),
-                finished_at=None,
-                exit_code=None,
-                error=None,
-                config=cfg,
-                **({"notes": notes} if notes is not None else {}),
-            )
-            keys = store.keys(row["rk"])
-            last = {k: v for k, v in row["summary"].items() if k in keys}
-            user = {k: v for k, v in row["summary"].items() if k not in keys}
-            return Run(
-                root=root,
-                project=project,
-                rk=row["rk"],
-                run_id=run_id,
-                name=row["name"],
-                notes=notes if notes is not None else row["notes"],
-                tags=tags or row["tags"],
-                config=cfg,
-                created_at=row["created_at"],
-                start_step=int(row["last_step"]) + 1,
-                last=last,
-                user_summary=user,
-            )
+            return _resume(store, root, row, project, notes, tags, config)
         if resume == "must":
             raise ValueError(f"nbtrack.init: resume='must' but there is no run {project}/{run_id}")
     if name is None:
-        rng = random.Random()
-        name = f"{rng.choice(_ADJECTIVES)}-{rng.choice(_NOUNS)}-{store.count_runs(project) + 1}"
-    fields = {
-        "project": project,
-        "name": str(name),
-        "notes": notes,
-        "tags": tags,
-        "config": config,
-    }
+        name = default_name(store.count_runs(project) + 1)
+    fields = {"project": project, "name": str(name), "notes": notes, "tags": tags, "config": config}
     for _ in range(5):
-        rid = run_id or _new_id()
+        rid = run_id or new_id()
         try:
             rk = store.create_run({**fields, "id": rid})
             break
@@ -765,6 +799,58 @@ def _open_run(
     )
 
 
+def _resume(
+    store: Store,
+    root: Path,
+    row: dict[str, Any],
+    project: str,
+    notes: str | None,
+    tags: list[str],
+    config: dict[str, Any],
+) -> Run:
+    from nbtrack.store.db import effective_state
+
+    path = f"{project}/{row['id']}"
+    if effective_state(row) == "running":
+        raise RuntimeError(
+            f"nbtrack.init: run {path} is still being logged by process {row['pid']} on "
+            f"{row['host']}; resuming it would write it twice. Finish it there first, or "
+            "start a new run."
+        )
+    cfg = {**row["config"], **config}
+    store.update_run(
+        row["rk"],
+        state="running",
+        pid=os.getpid(),
+        heartbeat_at=time.time(),
+        finished_at=None,
+        exit_code=None,
+        error=None,
+        config=cfg,
+        **({"notes": notes} if notes is not None else {}),
+    )
+    keys = store.keys(row["rk"])
+    # What is on disk, not what the run row claims: the writer keeps the two in step, but
+    # a store written by an older nbtrack may claim steps a crash never let it store.
+    last_step = int(row["last_step"])
+    last = {k: v for k, v in row["summary"].items() if k in keys}
+    user = {k: v for k, v in row["summary"].items() if k not in keys}
+    return Run(
+        root=root,
+        project=project,
+        rk=row["rk"],
+        run_id=row["id"],
+        name=row["name"],
+        notes=notes if notes is not None else row["notes"],
+        tags=tags or row["tags"],
+        config=cfg,
+        created_at=row["created_at"],
+        start_step=last_step + 1,
+        last=last,
+        user=user,
+    )
+
+
 def _show_dashboard(run: Run) -> None:
     """Put the live dashboard into the current cell's output when in a notebook."""
     try:
@@ -774,35 +860,6 @@ def _show_dashboard(run: Run) -> None:
     display_run(run)
 
 
-def require_run(what: str) -> Run:
-    run = _current
-    if run is None:
-        raise RuntimeError(f"Call nbtrack.init() before nbtrack.{what}.")
-    return run
-
-
-# -- ending runs with the process -------------------------------------------------------
-
-_exc_info: list[tuple[type[BaseException], BaseException, TracebackType | None]] = []
-_prev_excepthook = sys.excepthook
-
-
-def _excepthook(tp: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
-    _exc_info.append((tp, exc, tb))
-    _prev_excepthook(tp, exc, tb)
-
-
-sys.excepthook = _excepthook
-
-
-@atexit.register
-def _finish_at_exit() -> None:
-    for run in list(_live_runs):
-        if _exc_info:
-            tp, exc, tb = _exc_info[-1]
-            if isinstance(exc, KeyboardInterrupt):
-                run._end("interrupted", 255, "KeyboardInterrupt")
-            else:
-                run._end("failed", 1, "".join(traceback.format_exception(tp, exc, tb)))
-        else:
-            run.finish()
+if TYPE_CHECKING:
+    # mypy checks here that Run has every part of the run protocol.
+    _check: type[RunProtocol] = Run

@@ -27,7 +27,7 @@ How they are computed
     to bound the temporary memory). No operation waits for the device: sizes are known on
     the host, and the small result table is copied into pinned host memory with
     ``non_blocking=True``; a CUDA event marks its arrival and is polled with ``.query()``
-    at later steps. Only then are the entries handed to `Run.log_histograms`.
+    at later steps. Only then are the entries handed to the run (`RunLink.log_histograms`).
 
 Bin convention (the same as ``numpy.histogram(x, bins, range=(lo, hi))``)
     `lo` and `hi` are the tensor's finite min and max (widened by 0.5 each way when they
@@ -44,14 +44,14 @@ is kept in ``run.summary["watch/first_nonfinite"]``.
 from __future__ import annotations
 
 import math
-import threading
 import warnings
 import weakref
-from collections import deque
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nbtrack._device import DeviceReadback
+from nbtrack._run import RunLink, link
 from nbtrack._values import HistogramEntry
 
 if TYPE_CHECKING:
@@ -102,14 +102,15 @@ def watch(
         warnings.warn("nbtrack.watch: log_graph is not supported; ignored", stacklevel=3)
     if log is None:
         return
-    watchers = _watchers(run)
-    first = idx if idx is not None else _next_idx(run, len(models))
+    rl = link(run)
+    watchers = rl.watchers
+    first = idx if idx is not None else rl.next_watch_index(len(models))
     for i, model in enumerate(models):
         for w in [w for w in watchers if w.model is model]:
             w.remove()  # watching a model again replaces the earlier watch, as in W&B
             watchers.remove(w)
         prefix = f"graph_{first + i}" if first + i > 0 else ""
-        watchers.append(_Watcher(run, model, prefix, log, log_freq))
+        watchers.append(_Watcher(rl, model, prefix, log, log_freq))
 
 
 def unwatch(run: Run, models: Any = None) -> None:
@@ -117,7 +118,7 @@ def unwatch(run: Run, models: Any = None) -> None:
 
     Histograms still on their way from the device are waited for and logged first.
     """
-    watchers = _watchers(run)
+    watchers = link(run).watchers
     if models is None:
         chosen = list(watchers)
     else:
@@ -128,31 +129,19 @@ def unwatch(run: Run, models: Any = None) -> None:
         watchers.remove(w)
 
 
-def _watchers(run: Run) -> list[_Watcher]:
-    ws: list[_Watcher] = run._watchers
-    return ws
-
-
-def _next_idx(run: Run, n: int) -> int:
-    i = run._watch_idx
-    run._watch_idx = i + n
-    return i
-
-
 class _Watcher:
     """The hooks on one model and the histograms on their way to the host."""
 
-    def __init__(self, run: Run, model: Any, prefix: str, log: str, log_freq: int) -> None:
+    def __init__(self, run: RunLink, model: Any, prefix: str, log: str, log_freq: int) -> None:
         import torch
         from torch.optim.optimizer import register_optimizer_step_pre_hook
 
         self._torch = torch
         self.model = model
-        self._run: weakref.ReferenceType[Run] = weakref.ref(run)
+        self._run: weakref.ReferenceType[RunLink] = weakref.ref(run)
         self._params_on = log in ("parameters", "all")
         self._grads_on = log in ("gradients", "all")
         self._freq = log_freq
-        self._lock = threading.Lock()
         # The tensors, named as W&B names them; a shared parameter appears once.
         self._named: list[tuple[str, Any]] = []
         for name, p in model.named_parameters():
@@ -171,7 +160,8 @@ class _Watcher:
         self._saw_optimizer = False
         self._start_step = run.step
         self._ours: dict[int, bool] = {}  # id(optimizer) -> does it update our parameters
-        self._inflight: deque[tuple[list[tuple[str, str]], int, Any, Any]] = deque()
+        # Histogram tables on their way from the device: (keys, step) -> table.
+        self._inflight: DeviceReadback[tuple[list[tuple[str, str]], int]] = DeviceReadback()
         if self._grads_on:
             for _, p in self._named:
                 if p.requires_grad:
@@ -226,16 +216,16 @@ class _Watcher:
         self._forwards += 1
         self._fresh.clear()
 
-    def _live_run(self) -> Run | None:
+    def _live_run(self) -> RunLink | None:
         run = self._run()
-        if run is None or run._finished:
+        if run is None or run.finished:
             self.remove()  # the run ended: stop costing anything
             return None
         return run
 
     # -- taking histograms --------------------------------------------------------------
 
-    def _take(self, run: Run, grads: bool = True) -> None:
+    def _take(self, run: RunLink, grads: bool = True) -> None:
         step = run.step
         tensors: list[tuple[str, str, Any]] = []  # (kind, name, tensor)
         if self._params_on and self._done.get("parameters") != step:
@@ -261,39 +251,25 @@ class _Watcher:
                 continue
             for chunk in _chunks(items):
                 table = histogram_table([t[2] for t in chunk], BINS)
-                host = self._torch.empty(table.shape, dtype=table.dtype, pin_memory=True)
-                host.copy_(table, non_blocking=True)
-                # torch leaves Event's constructor untyped.
-                event = self._torch.cuda.Event()  # type: ignore[no-untyped-call]
-                event.record()
-                with self._lock:
-                    self._inflight.append(([(k, n) for k, n, _ in chunk], step, host, event))
+                self._inflight.send(([(k, n) for k, n, _ in chunk], step), table)
 
-    def _poll(self, run: Run, wait: bool) -> None:
-        with self._lock:
-            while self._inflight:
-                keys, step, host, event = self._inflight[0]
-                if not wait and not event.query():
-                    return
-                if wait:
-                    event.synchronize()
-                self._inflight.popleft()
-                self._emit(run, keys, step, host.numpy())
+    def _poll(self, run: RunLink, wait: bool) -> None:
+        for (keys, step), table in self._inflight.receive(wait=wait):
+            self._emit(run, keys, step, table)
 
-    def _emit(self, run: Run, keys: list[tuple[str, str]], step: int, table: Any) -> None:
+    def _emit(self, run: RunLink, keys: list[tuple[str, str]], step: int, table: Any) -> None:
         entries = entries_from_table(keys, step, table, BINS)
-        if run._finished:
+        if run.finished:
             return
         run.log_histograms(entries)
-        if "watch/first_nonfinite" in run.summary._user:
-            return
         bad = [kn for kn, e in zip(keys, entries, strict=True) if e.stats["nan"] or e.stats["inf"]]
         if bad:
             kind, name = bad[0]
             info = {"step": step, "tensor": name, "kind": kind}
-            run.summary["watch/first_nonfinite"] = info
+            if not run.note_nonfinite(info):
+                return  # only the first one is worth an alert
             others = f" (and {len(bad) - 1} more tensors)" if len(bad) > 1 else ""
-            run.alert(
+            run.run.alert(
                 f"Non-finite {kind} at step {step}",
                 f"{kind}/{name} has NaN or inf values at step {step}{others}",
                 level="ERROR",
@@ -311,7 +287,7 @@ class _Watcher:
     def finish(self) -> None:
         self.remove()
         run = self._run()
-        if run is not None and not run._finished:
+        if run is not None and not run.finished:
             self._poll(run, wait=True)
 
 

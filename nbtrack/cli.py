@@ -31,7 +31,8 @@ def _demo(args: argparse.Namespace) -> int:
         dir=args.dir,
         display=False,
     )
-    print(f"nbtrack: run {run.path} ({run.name}) logging to {run.dir}")
+    where = f" logging to {run.dir}" if isinstance(run, nbtrack.Run) else " (disabled)"
+    print(f"nbtrack: run {run.path} ({run.name}){where}")
     t0 = time.perf_counter()
     with run:
         result = demo.train(run)
@@ -49,12 +50,7 @@ def _runs(args: argparse.Namespace) -> int:
     import nbtrack
     from nbtrack._runs_table import format_runs_table
 
-    try:
-        api = nbtrack.Api(args.dir)
-    except FileNotFoundError as e:
-        print(e, file=sys.stderr)
-        return 1
-    with api:
+    with nbtrack.Api(args.dir) as api:  # no store there: main() says so
         print(format_runs_table(api.runs(args.project)))
     return 0
 
@@ -79,7 +75,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.set_defaults(func=_runs)
 
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    from nbtrack.errors import NbtrackError
+
+    try:
+        return int(args.func(args))
+    except NbtrackError as e:  # a missing, damaged, newer or full store: its message says it
+        print(e, file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

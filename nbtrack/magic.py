@@ -138,9 +138,10 @@ def run_cell(ipython: Any, line: str, cell: str) -> Any:
 
 
 def _end(run: Any, state: str, exit_code: int, error: str) -> None:
-    end = getattr(run, "_end", None)
-    if end is not None:  # a disabled run has nothing to end
-        end(state, exit_code, error)
+    from nbtrack._run import Run, link
+
+    if isinstance(run, Run):  # a disabled run has nothing to end
+        link(run).end(state, exit_code, error)
 
 
 def _compile(ipython: Any, cell: str) -> tuple[Any, Any]:
@@ -186,10 +187,16 @@ def line_command(line: str) -> Any:
         print(_USAGE)
         return None
     cmd, rest = args[0], args[1:]
-    if cmd == "runs" and len(rest) <= 1:
-        print(runs_table(rest[0] if rest else None))
-        return None
     from IPython.core.error import UsageError
+
+    from nbtrack.errors import StoreError
+
+    if cmd == "runs" and len(rest) <= 1:
+        try:
+            print(runs_table(rest[0] if rest else None))
+        except StoreError as e:  # no store there, or one this nbtrack cannot read: say so
+            raise UsageError(str(e)) from None
+        return None
 
     if cmd == "show" and len(rest) == 1:
         from IPython.display import display
@@ -198,6 +205,8 @@ def line_command(line: str) -> Any:
 
         try:
             widget = nbtrack.show(rest[0])
+        except StoreError as e:
+            raise UsageError(str(e)) from None
         except (KeyError, ValueError) as e:  # no such run, or an ambiguous id: say so plainly
             raise UsageError(str(e.args[0]) if e.args else str(e)) from None
         # Displayed here, not returned: a line magic's value shows only on a cell's last line.

@@ -1,12 +1,29 @@
-"""The background writer of one run: drains its buffers into the store twice a second.
+"""The background writer of one run: commits what the run logged, twice a second.
 
-The training thread never waits on it: `log()` appends to a list, and this thread takes
-what is there, turns it into columns and commits it in one transaction. A batch that
-fails to commit (disk full, database locked for a minute) is kept and tried again.
+The training thread never waits on it, unless it runs so far ahead that the backlog passes
+its bound (see `Run`): `log()` appends to a list, and this thread takes what is there,
+turns it into columns and commits it, one transaction a batch.
+
+What can go wrong, and what it costs:
+
+- The store is away for a while (disk full, locked by another process for a minute): the
+  batch stays in memory and is tried again each cycle, with one warning; nothing is lost
+  while the process lives. `healthy` is False meanwhile, so `log()` does not wait on a
+  writer that cannot make progress.
+- One batch cannot be stored at all (a bug of ours, a value SQLite refuses): it is tried
+  `POISON_TRIES` times, then set aside with a warning naming its keys and steps, and the
+  batches after it go on. Set-aside batches stay in `set_aside`.
+- Anything raised in this thread, `BaseException` included, is reported and the loop goes
+  on: the heartbeat never stops while the process runs.
+
+The run row's ``last_step`` and the summary's last values are those of the batches this
+writer has committed, in the same transaction: after a crash they claim nothing that is
+not on disk.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 import warnings
@@ -14,10 +31,28 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nbtrack._values import Batch
-from nbtrack.store.db import HEARTBEAT_S, Store
+from nbtrack._values import TIME_KEY, Batch
+from nbtrack.store.db import HEARTBEAT_S, Store, dumps
 
 FLUSH_INTERVAL_S = 0.5
+POISON_TRIES = 3
+RETRY_S = 0.5
+
+
+# SQLite's result codes that waiting can cure: BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN,
+# PROTOCOL (the low byte; extended codes carry more bits above it).
+_TRANSIENT_CODES = frozenset({5, 6, 8, 10, 13, 14, 15})
+_TRANSIENT_WORDS = ("full", "disk", "locked", "busy", "i/o", "unable to open", "readonly")
+
+
+def is_transient(e: BaseException) -> bool:
+    """An error that waiting can cure: the disk, the file system, another writer's lock."""
+    if isinstance(e, sqlite3.OperationalError):
+        code = getattr(e, "sqlite_errorcode", None)  # Python 3.11+
+        if code is not None:
+            return code & 0xFF in _TRANSIENT_CODES
+        return any(w in str(e).lower() for w in _TRANSIENT_WORDS)
+    return isinstance(e, OSError)
 
 
 class Writer:
@@ -27,6 +62,9 @@ class Writer:
         rk: int,
         take: Callable[[], list[Batch]],
         run_fields: Callable[[], dict[str, Any]],
+        *,
+        last_step: int = -1,
+        last: dict[str, float] | None = None,
         on_start: Callable[[], dict[str, Any]] | None = None,
         interval: float = FLUSH_INTERVAL_S,
     ) -> None:
@@ -38,17 +76,39 @@ class Writer:
         self._interval = interval
         self._wake = threading.Event()
         self._stopping = False
+        self._final: tuple[list[Batch], dict[str, Any], float] | None = None
         self._done = threading.Event()
         self._pending: list[Batch] = []
+        self._tries = 0  # failed attempts at the first pending batch
+        self._fields: dict[str, Any] = {}  # run fields still to be written
         self._last_write = 0.0
         self._flushed = threading.Condition()
         self._flush_count = 0
+        self.committed_step = last_step
+        self.committed_last: dict[str, float] = dict(last or {})
+        self._user_summary: dict[str, Any] = {}
         self.error: BaseException | None = None
+        self.set_aside: list[tuple[Batch, BaseException]] = []
+        self.unstored: list[Batch] = []
         self._thread = threading.Thread(target=self._loop, name=f"nbtrack-writer-{rk}", daemon=True)
         self._thread.start()
 
+    @property
+    def healthy(self) -> bool:
+        """False while the store refuses writes (the backlog then grows in memory)."""
+        return self.error is None and not self._done.is_set()
+
     def wake(self) -> None:
         self._wake.set()
+
+    def wait_cycle(self, timeout: float) -> None:
+        """Wait (at most `timeout`) for the end of the writer's next cycle."""
+        with self._flushed:
+            target = self._flush_count + 1
+            self._wake.set()
+            self._flushed.wait_for(
+                lambda: self._flush_count >= target or self._done.is_set(), timeout
+            )
 
     def flush(self, timeout: float = 30.0) -> None:
         """Block until everything logged before this call is committed (or `timeout`)."""
@@ -59,19 +119,24 @@ class Writer:
                 lambda: self._flush_count >= target or self._done.is_set(), timeout
             )
 
-    def pending(self) -> list[Batch]:
-        """Batches the writer could not commit (after `stop`): the caller must store them."""
-        out, self._pending = self._pending, []
-        return out
+    def stop(self, batches: list[Batch], fields: dict[str, Any], wait_s: float) -> list[Batch]:
+        """Commit `batches` and the final `fields`, then end the thread.
 
-    def stop(self, timeout: float = 60.0) -> None:
+        While the store refuses writes for a reason that waiting can cure, keeps trying for
+        `wait_s` seconds. Returns the batches that could not be stored (empty when all was).
+        """
+        self._final = (batches, fields, time.monotonic() + wait_s)
         self._stopping = True
         self._wake.set()
-        self._thread.join(timeout)
+        self._thread.join(wait_s + 60.0)
+        return self.unstored
+
+    # -- the thread ---------------------------------------------------------------------
 
     def _loop(self) -> None:
-        store = Store(self._root)
+        store: Store | None = None
         try:
+            store = Store(self._root)
             if self._on_start is not None:
                 try:
                     extra = self._on_start()
@@ -79,52 +144,139 @@ class Writer:
                         store.update_run(self._rk, metadata=extra)
                 except Exception as e:  # metadata is a nicety: never lose the run over it
                     warnings.warn(f"nbtrack: could not record run metadata: {e}", stacklevel=1)
-            while True:
+            while not self._stopping:
                 self._wake.wait(self._interval)
                 self._wake.clear()
-                stopping = self._stopping
-                self._cycle(store, final=stopping)
-                with self._flushed:
-                    self._flush_count += 1
-                    self._flushed.notify_all()
-                if stopping:
+                if self._stopping:
                     break
+                self._guarded(self._cycle, store)
+                self._count_cycle()
+            self._guarded(self._final_cycle, store)
+        except BaseException as e:  # not even the store opened: say so, keep what we hold
+            self.error = e
+            warnings.warn(f"nbtrack: the run's writer stopped: {e!r}", stacklevel=1)
+            if self._final is not None:
+                self.unstored = [*self._pending, *self._final[0]]
         finally:
-            store.close()
+            if store is not None:
+                store.close()
             self._done.set()
-            with self._flushed:
-                self._flushed.notify_all()
+            self._count_cycle()
 
-    def _cycle(self, store: Store, final: bool) -> None:
+    def _guarded(self, step: Callable[[Store], None], store: Store) -> None:
         try:
-            self._pending.extend(self._take())
-        except Exception as e:  # a bug of ours must not stop the writer: say it, keep going
+            step(store)
+        except BaseException as e:  # a bug of ours must not stop the heartbeat: say it, go on
             warnings.warn(
-                f"nbtrack: could not prepare logged data for the store: {e!r}", stacklevel=1
+                f"nbtrack: the run's writer hit an error and goes on: {e!r}", stacklevel=1
             )
+
+    def _count_cycle(self) -> None:
+        with self._flushed:
+            self._flush_count += 1
+            self._flushed.notify_all()
+
+    def _cycle(self, store: Store) -> None:
+        self._pending.extend(self._take())
+        self._add_fields()
         now = time.monotonic()
-        if not self._pending and now - self._last_write < HEARTBEAT_S and not final:
+        if not self._pending and not self._fields and now - self._last_write < HEARTBEAT_S:
             return
-        attempts = 3 if final else 1
-        for attempt in range(attempts):
+        self._write(store)
+
+    def _final_cycle(self, store: Store) -> None:
+        assert self._final is not None
+        batches, fields, deadline = self._final
+        self._pending.extend(batches)
+        self._add_fields()
+        self._add_fields(fields)
+        while not self._write(store) and time.monotonic() < deadline:
+            time.sleep(RETRY_S)
+        self.unstored = list(self._pending)
+        if self._pending and self._fields:
+            # The data did not fit; the small final update of the run row may still.
+            self._pending = []
+            self._write(store)
+
+    def _add_fields(self, fields: dict[str, Any] | None = None) -> None:
+        if fields is None:
             try:
                 fields = self._run_fields()
-                if not self._pending:
-                    store.write_batch(self._rk, Batch(), fields)
-                while self._pending:
-                    store.write_batch(self._rk, self._pending[0], fields)
-                    self._pending.pop(0)
-                self._last_write = now
-                if self.error is not None:
-                    self.error = None
-                return
             except Exception as e:
-                if self.error is None:
-                    warnings.warn(
-                        f"nbtrack: could not write to the store ({e}); keeping the data in "
-                        "memory and trying again",
-                        stacklevel=1,
-                    )
-                self.error = e
-                if attempt + 1 < attempts:
-                    time.sleep(0.5)
+                warnings.warn(f"nbtrack: could not read the run's fields: {e!r}", stacklevel=1)
+                return
+        for key, value in fields.items():
+            try:
+                dumps(value).encode("utf-8")
+            except Exception as e:  # checked when set, so this is a bug of ours: skip it
+                warnings.warn(
+                    f"nbtrack: the run's {key} cannot be stored ({e!r}); keeping the last one",
+                    stacklevel=1,
+                )
+                continue
+            if key == "user_summary":
+                self._user_summary = value
+                self._fields.setdefault("updated_at", time.time())  # so this cycle writes
+            else:
+                self._fields[key] = value
+
+    def _write(self, store: Store) -> bool:
+        """Commit the pending batches in order; True when nothing is left to write."""
+        while True:
+            batch = self._pending[0] if self._pending else Batch()
+            last, step = self._after(batch)
+            # The summary column holds the last values under the user's own entries.
+            summary = {**last, **self._user_summary}
+            fields = {**self._fields, "last_step": step, "summary": summary}
+            try:
+                store.write_batch(self._rk, batch, fields)
+            except Exception as e:
+                if is_transient(e):
+                    if self.error is None:
+                        warnings.warn(
+                            f"nbtrack: could not write to the store ({e}); keeping the data in "
+                            "memory and trying again",
+                            stacklevel=1,
+                        )
+                    self.error = e
+                    return False
+                self._tries += 1
+                if self._tries < POISON_TRIES or not self._pending:
+                    return False
+                self._set_aside(self._pending.pop(0), e)
+                continue
+            self.error = None
+            self._tries = 0
+            self._fields = {}
+            self._last_write = time.monotonic()
+            self.committed_last, self.committed_step = last, step
+            if self._pending:
+                self._pending.pop(0)
+            if not self._pending:
+                return True
+
+    def _after(self, batch: Batch) -> tuple[dict[str, float], int]:
+        """The last values and the last step once `batch` is committed."""
+        last = dict(self.committed_last)
+        step = self.committed_step
+        for key, (steps, values) in batch.series.items():
+            if not len(steps):
+                continue
+            if key == TIME_KEY:
+                step = max(step, int(steps.max()))
+            else:
+                last[key] = float(values[-1])
+        return last, step
+
+    def _set_aside(self, batch: Batch, e: BaseException) -> None:
+        self.set_aside.append((batch, e))
+        keys = sorted(k for k in batch.series if k != TIME_KEY)
+        steps = batch.series.get(TIME_KEY, (None, None))[0]
+        where = f" at steps {int(steps.min())}..{int(steps.max())}" if steps is not None else ""
+        shown = ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+        warnings.warn(
+            f"nbtrack: one batch ({shown or 'histograms only'}{where}) could not be stored "
+            f"after {POISON_TRIES} tries ({e!r}); it is set aside and logging goes on",
+            stacklevel=1,
+        )
+        self._tries = 0

@@ -110,16 +110,19 @@ class LiveFeed:
     """Pushes a live `Run`'s new data into its dashboard from the logging thread."""
 
     def __init__(self, widget: Dashboard, run: Run) -> None:
+        from nbtrack._run import link
+
         self.run = run
+        self.link = link(run)
         self.widget = widget
         self.sender = _Sender(widget, run.created_at)
         self._lock = threading.Lock()
         self._ipython: Any = None
         self._done = False
-        self.queue = run.subscribe()
+        self.queue = self.link.subscribe()
         widget.send_bokeh()
         self._send_history()
-        run.on_tick(self.flush)
+        self.link.on_tick(self.flush)
         self._hook_cell_end()
         self.flush()
 
@@ -128,8 +131,7 @@ class LiveFeed:
         run = self.run
         if run.step == 0 or run.state != "running":
             return
-        run.drain()
-        run._writer.flush()
+        self.link.flush()
         from nbtrack.api import Api
 
         with Api(run.dir) as api:
@@ -161,7 +163,7 @@ class LiveFeed:
             run = self.run
             finished = run.state != "running"
             if not finished:
-                run.drain()
+                self.link.drain()
             q = self.queue
             batches = [q.popleft() for _ in range(len(q))]
             if batches:
@@ -178,15 +180,15 @@ class LiveFeed:
                     created_at=run.created_at,
                     elapsed=now - run.created_at,
                     rate=self.sender.rate.update(now, step) if not finished else None,
-                    last=dict(run._last),
+                    last=self.link.last_values(),
                     alerts=list(run.alerts),
                     error=run.error,
                 )
             )
             if finished and not self._done:
                 self._done = True
-                run.remove_tick(self.flush)
-                run.unsubscribe(q)
+                self.link.remove_tick(self.flush)
+                self.link.unsubscribe(q)
         finally:
             self._lock.release()
 
