@@ -230,7 +230,7 @@ class Writer:
             fields = {**self._fields, "last_step": step, "summary": summary}
             try:
                 store.write_batch(self._rk, batch, fields)
-            except Exception as e:
+            except BaseException as e:  # even SystemExit from a value: it must not block the rest
                 if is_transient(e):
                     if self.error is None:
                         warnings.warn(
