@@ -18,6 +18,7 @@ import numpy as np
 
 from nbtrack._types import Float64Array, Int64Array
 from nbtrack._values import TIME_KEY, Batch
+from nbtrack.errors import ApiClosedError, RunNotFoundError
 from nbtrack.store.db import Store, effective_state
 
 
@@ -129,17 +130,38 @@ def _align(steps: Int64Array, values: Float64Array, target: Int64Array) -> Float
 
 
 class Api:
-    """Read runs from a store root (default: ``NBTRACK_DIR`` or ``./nbtrack``)."""
+    """Read runs from a store root (default: ``NBTRACK_DIR`` or ``./nbtrack``).
+
+    It only reads: it opens the store read-only (so a store on read-only media, or one
+    whose writer holds its lock, reads as well), and a folder without a store is a
+    `StoreNotFoundError`, never a new empty store.
+
+    >>> with nbtrack.Api() as api:
+    ...     rec = api.run("fashion-cnn/3k2j9x0a")
+    ...     h = rec.history()
+    """
 
     def __init__(self, dir: str | os.PathLike[str] | None = None) -> None:
-        self._store = Store(Path(dir) if dir is not None else None)
+        self._opened: Store | None = Store(Path(dir) if dir is not None else None, readonly=True)
+        self._dir = self._opened.root
+
+    @property
+    def _store(self) -> Store:
+        if self._opened is None:
+            raise ApiClosedError(
+                "nbtrack: this Api is closed, and with it the RunRecords it gave: use them "
+                "inside `with nbtrack.Api() as api:`, or call api.run(path) again on an open Api"
+            )
+        return self._opened
 
     @property
     def dir(self) -> Path:
-        return self._store.root
+        return self._dir
 
     def close(self) -> None:
-        self._store.close()
+        if self._opened is not None:
+            self._opened.close()
+            self._opened = None
 
     def __enter__(self) -> Api:
         return self
@@ -167,7 +189,7 @@ class Api:
                     f"nbtrack: run id {path!r} is in several projects ({projects}); use project/id"
                 )
         if not rows:
-            raise KeyError(f"nbtrack: no run {path!r} in {self._store.path}")
+            raise RunNotFoundError(f"nbtrack: no run {path!r} in {self._store.path}")
         return self._record(rows[0])
 
     def _record(self, row: dict[str, Any]) -> RunRecord:

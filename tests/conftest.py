@@ -25,5 +25,9 @@ def store_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
 
 @pytest.fixture
 def api(store_dir: Path) -> Iterator[nbtrack.Api]:
+    from nbtrack.store.db import Store
+
+    # An Api reads an existing store only: make the (empty) store its runs will go to.
+    Store(store_dir).close()
     with nbtrack.Api(store_dir) as a:
         yield a

@@ -47,4 +47,6 @@ def test_demo_then_runs_lists_it(tmp_path: Path, store_dir: Path) -> None:
 
 def test_runs_without_a_store_says_so(tmp_path: Path) -> None:
     out = nbtrack_cli("--dir", str(tmp_path / "none"), "runs", cwd=tmp_path)
-    assert out.stdout.strip() == "no runs"
+    assert out.returncode == 1
+    assert f"no nbtrack store at {tmp_path / 'none'}" in out.stderr
+    assert not (tmp_path / "none").exists()  # a read creates nothing

@@ -12,13 +12,15 @@ dashboard following a run, or a sync process, reads from.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -26,80 +28,44 @@ import numpy as np
 
 from nbtrack._types import Float64Array, Int64Array
 from nbtrack._values import Batch, HistogramEntry
-from nbtrack.store import chunks
+from nbtrack.errors import (
+    NbtrackError,
+    StoreCorruptError,
+    StoreFullError,
+    StoreNotFoundError,
+    StorePathError,
+    StoreReadOnlyError,
+)
+from nbtrack.store import chunks, schema
+from nbtrack.store.schema import RUN_COLUMNS
+from nbtrack.store.schema import SCHEMA_VERSION as SCHEMA_VERSION
 
 DB_NAME = "runs.db"
-SCHEMA_VERSION = 1
-# A run whose writer has been silent this long is taken as crashed, wherever it ran.
+# A run whose writer has been silent this long is taken as crashed, when it ran on another
+# host: on this one, its process answers for it (see `effective_state`).
 STALE_AFTER_S = 30.0
 HEARTBEAT_S = 5.0
+# A reader waits this long at most on a lock: in WAL mode readers take none that a writer
+# holds for long, so only the brief recovery of a crashed writer's index can make it wait.
+READ_BUSY_S = 5.0
+# An I/O error with less free space than this left on the disk is taken as a full disk.
+_FULL_BELOW = 1 << 20
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (
-    rk INTEGER PRIMARY KEY,
-    project TEXT NOT NULL,
-    id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    notes TEXT,
-    tags TEXT NOT NULL DEFAULT '[]',
-    config TEXT NOT NULL DEFAULT '{}',
-    summary TEXT NOT NULL DEFAULT '{}',
-    metadata TEXT NOT NULL DEFAULT '{}',
-    state TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    heartbeat_at REAL NOT NULL,
-    finished_at REAL,
-    exit_code INTEGER,
-    error TEXT,
-    pid INTEGER,
-    host TEXT,
-    last_step INTEGER NOT NULL DEFAULT -1,
-    alerts TEXT NOT NULL DEFAULT '[]',
-    UNIQUE (project, id)
-);
-CREATE TABLE IF NOT EXISTS keys (
-    rk INTEGER NOT NULL,
-    kid INTEGER NOT NULL,
-    key TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    PRIMARY KEY (rk, kid),
-    UNIQUE (rk, key, kind)
-);
-CREATE TABLE IF NOT EXISTS scalars (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    rk INTEGER NOT NULL,
-    kid INTEGER NOT NULL,
-    n INTEGER NOT NULL,
-    step_first INTEGER NOT NULL,
-    step_last INTEGER NOT NULL,
-    stride INTEGER NOT NULL,
-    steps BLOB,
-    vals BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS scalars_by_key ON scalars (rk, kid, seq);
-CREATE INDEX IF NOT EXISTS scalars_by_run ON scalars (rk, seq);
-CREATE TABLE IF NOT EXISTS histograms (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    rk INTEGER NOT NULL,
-    kid INTEGER NOT NULL,
-    step INTEGER NOT NULL,
-    lo REAL NOT NULL,
-    hi REAL NOT NULL,
-    counts BLOB NOT NULL,
-    stats TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX IF NOT EXISTS histograms_by_key ON histograms (rk, kid, seq);
-CREATE INDEX IF NOT EXISTS histograms_by_run ON histograms (rk, seq);
-"""
-
-RUN_COLUMNS = (
-    "rk, project, id, name, notes, tags, config, summary, metadata, state, created_at, "
-    "updated_at, heartbeat_at, finished_at, exit_code, error, pid, host, last_step, alerts"
-)
 JSON_COLUMNS = frozenset({"tags", "config", "summary", "metadata", "alerts"})
 HOST = socket.gethostname()
+
+# SQLite's primary result codes that mean something here, and their messages, for the
+# Pythons (3.10) whose sqlite3 errors do not carry the code.
+_SQLITE_CORRUPT, _SQLITE_CANTOPEN, _SQLITE_READONLY = 11, 14, 8
+_SQLITE_FULL, _SQLITE_IOERR, _SQLITE_NOTADB = 13, 10, 26
+_MESSAGES = {
+    "database or disk is full": _SQLITE_FULL,
+    "disk I/O error": _SQLITE_IOERR,
+    "file is not a database": _SQLITE_NOTADB,
+    "database disk image is malformed": _SQLITE_CORRUPT,
+    "unable to open database file": _SQLITE_CANTOPEN,
+    "attempt to write a readonly database": _SQLITE_READONLY,
+}
 
 
 def default_root() -> Path:
@@ -124,39 +90,223 @@ def _json_default(obj: Any) -> Any:
 
 def connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=60.0, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA busy_timeout = 60000")
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-    if mode != "wal":
-        raise RuntimeError(f"nbtrack: could not put {path} in WAL mode (got {mode!r})")
-    # NORMAL in WAL mode: a killed process loses nothing it committed; only a power cut
-    # can cost the last transactions, and never corrupts the file.
-    conn.execute("PRAGMA synchronous = NORMAL")
+    try:
+        conn.execute("PRAGMA busy_timeout = 60000")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode != "wal":
+            raise RuntimeError(f"nbtrack: could not put {path} in WAL mode (got {mode!r})")
+        # NORMAL in WAL mode: a killed process loses nothing it committed; only a power cut
+        # can cost the last transactions, and never corrupts the file.
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except BaseException:
+        conn.close()
+        raise
     return conn
+
+
+def _connect_read(path: Path, immutable: bool = False) -> sqlite3.Connection:
+    # mode=ro: SQLite itself refuses any write, so no read can change the store by mistake.
+    uri = path.absolute().as_uri() + "?mode=ro" + ("&immutable=1" if immutable else "")
+    conn = sqlite3.connect(
+        uri, uri=True, timeout=READ_BUSY_S, isolation_level=None, check_same_thread=False
+    )
+    try:
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # open the log now
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _code(e: sqlite3.Error) -> int | None:
+    code = getattr(e, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF  # the primary code of an extended one (SQLITE_IOERR_SHMSIZE, ...)
+    return next((c for text, c in _MESSAGES.items() if text in str(e)), None)
+
+
+def _named(root: Path) -> str:
+    """How the user named this folder, for messages that tell them what to change."""
+    env = os.environ.get("NBTRACK_DIR")
+    if env and Path(env) == root:
+        return f"NBTRACK_DIR={env}"
+    if root == Path("nbtrack"):
+        return "the default store folder ./nbtrack"
+    return f"the store folder {root}"
+
+
+def _not_a_folder(root: Path) -> StorePathError:
+    culprit = next((p for p in (root, *root.parents) if p.exists() and not p.is_dir()), root)
+    return StorePathError(
+        f"nbtrack: {_named(root)} is not a folder: {culprit} is a file. Point NBTRACK_DIR "
+        "(or dir=) at a folder; nbtrack creates it if it is missing"
+    )
+
+
+def _free_space(root: Path) -> tuple[int, int]:
+    """(free, total) bytes of the disk that holds `root`."""
+    # The folder itself may not exist yet (its mkdir is what failed): ask its nearest parent.
+    where = next((p for p in (root, *root.absolute().parents) if p.exists()), Path("/"))
+    usage = shutil.disk_usage(where)
+    return usage.free, usage.total
+
+
+def _full(root: Path, e: BaseException) -> StoreFullError:
+    free, total = _free_space(root)
+    return StoreFullError(
+        f"nbtrack: the disk holding the store {root} is full ({_size(free)} free of "
+        f"{_size(total)}; {e}). Free some space, or point dir= / NBTRACK_DIR at a folder "
+        "on another disk"
+    )
+
+
+def _size(n: float) -> str:
+    if n < 1024:
+        return f"{n:.0f} bytes"
+    for unit in ("KiB", "MiB"):
+        n /= 1024
+        if n < 1024:
+            return f"{n:.1f} {unit}"
+    return f"{n / 1024:.1f} GiB"
+
+
+@contextmanager
+def _translated(root: Path, path: Path) -> Iterator[None]:
+    """SQLite's and the OS's errors about the disk and the file, as nbtrack errors."""
+    try:
+        yield
+    except NbtrackError:
+        raise
+    except sqlite3.Error as e:
+        code = _code(e)
+        # A full disk shows as SQLITE_FULL, or, when the -shm index cannot grow, as an
+        # I/O error; an I/O error with space left is something else, and stays as it is.
+        if code == _SQLITE_FULL or (code == _SQLITE_IOERR and _free_space(root)[0] < _FULL_BELOW):
+            raise _full(root, e) from e
+        if code == _SQLITE_NOTADB:
+            raise StoreCorruptError(
+                f"nbtrack: {path} is not an SQLite database ({e}): nbtrack keeps its store "
+                "there; move the file away, or point dir= / NBTRACK_DIR at another folder"
+            ) from e
+        if code == _SQLITE_CORRUPT:
+            raise _corrupt(path, str(e), found_by="SQLite") from e
+        raise
+    except OSError as e:
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise _full(root, e) from e
+        raise
+
+
+def _corrupt(path: Path, problems: str, found_by: str = "PRAGMA quick_check") -> StoreCorruptError:
+    return StoreCorruptError(
+        f"nbtrack: the store {path} is damaged ({found_by}: {problems}), so nbtrack "
+        "will not write to it; reading what is left still works. Keep a copy of the folder, "
+        f"recover the data with `sqlite3 {path} .recover | sqlite3 recovered.db`, and log "
+        "new runs to another folder (dir= / NBTRACK_DIR) meanwhile"
+    )
+
+
+# Stores this process found sound, by file identity and last change of the main file: the
+# two or three opens of one run start (init, the run, its writer thread) check once, and a
+# store changed since (a checkpoint, another tool) is checked again at its next open.
+_SOUND: set[tuple[int, int, int, int]] = set()
+
+
+def _check_integrity(conn: sqlite3.Connection, path: Path) -> None:
+    st = path.stat()
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    if key in _SOUND:
+        return
+    # quick_check, not integrity_check: it reads every page (a damaged page, a bad b-tree)
+    # but skips checking each index against its table, which costs a sort per index.
+    rows = conn.execute("PRAGMA quick_check(5)").fetchall()
+    if [r[0] for r in rows] != ["ok"]:
+        raise _corrupt(path, "; ".join(" ".join(str(r[0]).split()) for r in rows))
+    _SOUND.add(key)
+
+
+def _missing(root: Path, path: Path) -> StoreNotFoundError:
+    return StoreNotFoundError(
+        f"nbtrack: no nbtrack store at {root} ({_named(root)} has no {DB_NAME}). Log a run "
+        "there first, or point at another store: dir= (nbtrack.Api(dir=...), "
+        "nbtrack --dir ...) or NBTRACK_DIR"
+    )
+
+
+def _open_read(root: Path, path: Path) -> sqlite3.Connection:
+    if any(p.exists() and not p.is_dir() for p in (root, *root.parents)):
+        raise _not_a_folder(root)
+    if not path.is_file():
+        raise _missing(root, path)
+    with _translated(root, path):
+        try:
+            return _connect_read(path)
+        except sqlite3.OperationalError as e:
+            # On read-only media SQLite cannot create the -shm index that WAL readers share.
+            if _code(e) not in (_SQLITE_CANTOPEN, _SQLITE_READONLY) or os.access(root, os.W_OK):
+                raise
+            wal = path.with_name(f"{DB_NAME}-wal")
+            if wal.exists() and wal.stat().st_size > 0:
+                raise StoreReadOnlyError(
+                    f"nbtrack: cannot read {path} where it is: its log {wal.name} holds "
+                    f"commits, whose index {DB_NAME}-shm is missing and cannot be made in the "
+                    f"read-only folder {root} ({e}). Copy the folder to a writable place, "
+                    "with both files, and read the copy"
+                ) from e
+            # No log: the file is the whole store and no writer uses it, so SQLite may read
+            # it as an immutable file, without the index and without locks.
+            return _connect_read(path, immutable=True)
 
 
 class Store:
     """One store root: its database and the operations the rest of nbtrack needs.
 
+    ``Store(root)`` opens it for writing: it creates the folder and the database, checks the
+    file (`StoreCorruptError`), and migrates an older layout (`StoreVersionError` for a
+    newer one). ``Store(root, readonly=True)`` opens it for reading only: it writes nothing,
+    does not wait on writers, and raises `StoreNotFoundError` where there is no store.
+
     A Store (and its connection) belongs to one thread at a time; the writer thread of a
     run opens its own.
     """
 
-    def __init__(self, root: str | os.PathLike[str] | None = None, *, create: bool = True):
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        create: bool = True,
+        readonly: bool = False,
+    ):
         self.root = Path(root) if root is not None else default_root()
         self.path = self.root / DB_NAME
-        if not create and not self.path.exists():
-            raise FileNotFoundError(
-                f"nbtrack: no store at {self.path}; log a run first or pass dir= / NBTRACK_DIR"
-            )
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.conn = connect(self.path)
-        # executescript commits on its own; every statement in it is idempotent.
-        self.conn.executescript(_SCHEMA)
-        self.conn.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-            (str(SCHEMA_VERSION),),
-        )
+        self.readonly = readonly
         self._kids: dict[tuple[int, str, str], int] = {}
+        if readonly:
+            self.conn = _open_read(self.root, self.path)
+            try:
+                with _translated(self.root, self.path):
+                    self._run_select = schema.run_columns_for_reading(self.conn, self.path)
+            except BaseException:
+                self.conn.close()
+                raise
+            return
+        if not create and not self.path.exists():
+            raise _missing(self.root, self.path)
+        with _translated(self.root, self.path):
+            if self.root.exists() and not self.root.is_dir():
+                raise _not_a_folder(self.root)
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                raise _not_a_folder(self.root) from None
+            self.conn = connect(self.path)
+            try:
+                _check_integrity(self.conn, self.path)
+                schema.prepare_for_writing(self.conn, self.path)
+            except BaseException:
+                self.conn.close()
+                raise
+        self._run_select = RUN_COLUMNS
 
     def close(self) -> None:
         self.conn.close()
@@ -164,13 +314,18 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         # IMMEDIATE takes the write lock up front, so two writers never deadlock on upgrade.
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+        with _translated(self.root, self.path):
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+                self.conn.execute("COMMIT")
+            except BaseException:
+                # SQLite rolls back on its own after some errors (a full disk): then there is
+                # nothing left to roll back, and the error to raise is the first one.
+                if self.conn.in_transaction:
+                    with suppress(sqlite3.Error):
+                        self.conn.execute("ROLLBACK")
+                raise
 
     # -- runs ---------------------------------------------------------------------------
 
@@ -185,6 +340,8 @@ class Store:
             "host": HOST,
             **fields,
         }
+        if "proc_start" not in fields:
+            row["proc_start"] = process_start(int(row["pid"])) if row["pid"] else None
         cols = list(row)
         values = [dumps(row[c]) if c in JSON_COLUMNS else row[c] for c in cols]
         with self.transaction() as c:
@@ -199,6 +356,11 @@ class Store:
         if not fields:
             return
         fields.setdefault("updated_at", time.time())
+        if fields.get("pid"):
+            # A pid names a process only with its host and start time (a resumed run may
+            # continue on another machine): the three change together.
+            fields.setdefault("host", HOST)
+            fields.setdefault("proc_start", process_start(int(fields["pid"])))
         cols = list(fields)
         values = [dumps(fields[c]) if c in JSON_COLUMNS else fields[c] for c in cols]
         with self.transaction() as c:
@@ -209,7 +371,7 @@ class Store:
 
     def run_row(self, project: str, run_id: str) -> dict[str, Any] | None:
         cur = self.conn.execute(
-            f"SELECT {RUN_COLUMNS} FROM runs WHERE project = ? AND id = ?", (project, run_id)
+            f"SELECT {self._run_select} FROM runs WHERE project = ? AND id = ?", (project, run_id)
         )
         row = cur.fetchone()
         return _row_dict(cur, row) if row else None
@@ -224,7 +386,7 @@ class Store:
         if run_id is not None:
             where.append("id = ?")
             args.append(run_id)
-        sql = f"SELECT {RUN_COLUMNS} FROM runs"
+        sql = f"SELECT {self._run_select} FROM runs"
         if where:
             sql += " WHERE " + " AND ".join(where)
         cur = self.conn.execute(sql + " ORDER BY created_at, rk", args)
@@ -421,19 +583,48 @@ def _row_dict(cur: sqlite3.Cursor, row: Sequence[Any]) -> dict[str, Any]:
 
 
 def effective_state(row: dict[str, Any], now: float | None = None) -> str:
-    """The state a reader should see: a 'running' run whose process is gone is 'crashed'."""
+    """The state a reader should see: a 'running' run whose process is gone is 'crashed'.
+
+    On the run's own host its process decides, however long its writer has been silent
+    (one long C call, a debugger, a stopped process): alive, and the same process that
+    created the run (its start time matches, so not a reused pid), means running. Of a run
+    on another host only the heartbeat tells: silent for `STALE_AFTER_S` means crashed.
+    """
     state = str(row["state"])
     if state != "running":
         return state
+    pid = row.get("pid")
+    if row.get("host") == HOST and pid:
+        started = row.get("proc_start")
+        alive = _pid_alive(int(pid), int(started) if started is not None else None)
+        return state if alive else "crashed"
     now = time.time() if now is None else now
     if now - float(row["heartbeat_at"]) > STALE_AFTER_S:
-        return "crashed"
-    if row.get("host") == HOST and row.get("pid") and not _pid_alive(int(row["pid"])):
         return "crashed"
     return state
 
 
-def _pid_alive(pid: int) -> bool:
+def process_start(pid: int) -> int | None:
+    """When process `pid` started, in clock ticks after boot (Linux); None where unknown.
+
+    Field 22 of /proc/<pid>/stat: one small read, and with the pid it names one process for
+    the whole uptime of the machine.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            # The command name (field 2) may hold spaces and parentheses: split after it.
+            return int(f.read().rsplit(")", 1)[-1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _pid_alive(pid: int, started: int | None = None) -> bool:
+    """Whether `pid` runs, and (when `started` is known) is the process that started then."""
+    if started is not None:
+        now_started = process_start(pid)
+        if now_started is not None:
+            # /proc answers for living processes; a zombie's entry stays until it is reaped.
+            return now_started == started and not _zombie(pid)
     if pid == os.getpid():
         return True
     try:
@@ -442,9 +633,13 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
     # A zombie (killed, not yet reaped by its parent) is gone for our purposes.
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            return f.read().rsplit(")", 1)[-1].split()[0] != "Z"
+            return f.read().rsplit(")", 1)[-1].split()[0] == "Z"
     except OSError:
-        return True
+        return False

@@ -1,0 +1,250 @@
+"""The store's layout: its tables, its version, and the steps from older layouts to this one.
+
+``meta`` holds three keys:
+
+- ``schema_version``: the layout of the file (`SCHEMA_VERSION` when this nbtrack wrote it);
+- ``read_version``: the oldest schema version whose reader can read the file (a layout that
+  only adds columns leaves it low, so an older nbtrack still reads a newer store);
+- ``nbtrack_version``: the nbtrack that last opened it for writing, named in the messages.
+
+A writer migrates an older store in place, in one transaction under the write lock, with
+steps that are idempotent; a reader never writes, and reads an older layout as it is.
+
+Versions:
+
+0. no ``meta`` table (never written by a released nbtrack, but cheap to accept);
+1. the first layout; some version-1 stores lack ``runs.alerts``, added without a bump;
+2. ``runs.alerts`` in every store, ``runs.proc_start``; ``read_version`` and
+   ``nbtrack_version`` in ``meta``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbtrack._version import __version__
+from nbtrack.errors import StoreNotFoundError, StoreVersionError
+
+SCHEMA_VERSION = 2
+# Version 2 only added columns: a version-1 reader selects the ones it knows and reads on.
+READ_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    rk INTEGER PRIMARY KEY,
+    project TEXT NOT NULL,
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    notes TEXT,
+    tags TEXT NOT NULL DEFAULT '[]',
+    config TEXT NOT NULL DEFAULT '{}',
+    summary TEXT NOT NULL DEFAULT '{}',
+    metadata TEXT NOT NULL DEFAULT '{}',
+    state TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    heartbeat_at REAL NOT NULL,
+    finished_at REAL,
+    exit_code INTEGER,
+    error TEXT,
+    pid INTEGER,
+    host TEXT,
+    last_step INTEGER NOT NULL DEFAULT -1,
+    alerts TEXT NOT NULL DEFAULT '[]',
+    proc_start INTEGER,
+    UNIQUE (project, id)
+);
+CREATE TABLE IF NOT EXISTS keys (
+    rk INTEGER NOT NULL,
+    kid INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    PRIMARY KEY (rk, kid),
+    UNIQUE (rk, key, kind)
+);
+CREATE TABLE IF NOT EXISTS scalars (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    rk INTEGER NOT NULL,
+    kid INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    step_first INTEGER NOT NULL,
+    step_last INTEGER NOT NULL,
+    stride INTEGER NOT NULL,
+    steps BLOB,
+    vals BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS scalars_by_key ON scalars (rk, kid, seq);
+CREATE INDEX IF NOT EXISTS scalars_by_run ON scalars (rk, seq);
+CREATE TABLE IF NOT EXISTS histograms (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    rk INTEGER NOT NULL,
+    kid INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    lo REAL NOT NULL,
+    hi REAL NOT NULL,
+    counts BLOB NOT NULL,
+    stats TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS histograms_by_key ON histograms (rk, kid, seq);
+CREATE INDEX IF NOT EXISTS histograms_by_run ON histograms (rk, seq);
+"""
+# One statement at a time: `executescript` would commit the migration's transaction.
+_STATEMENTS = [s.strip() for s in _SCHEMA.split(";") if s.strip()]
+TABLES = ("meta", "runs", "keys", "scalars", "histograms")
+
+# fmt: off
+RUN_COLUMN_NAMES = (
+    "rk", "project", "id", "name", "notes", "tags", "config", "summary", "metadata", "state",
+    "created_at", "updated_at", "heartbeat_at", "finished_at", "exit_code", "error", "pid",
+    "host", "last_step", "alerts", "proc_start",
+)
+# fmt: on
+RUN_COLUMNS = ", ".join(RUN_COLUMN_NAMES)
+# Columns of `runs` that layouts before version 2 may lack, and what a reader takes for them.
+_ADDED_IN_2 = {"alerts": ("TEXT NOT NULL DEFAULT '[]'", "'[]'"), "proc_start": ("INTEGER", "NULL")}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What an open store's file holds, as far as the version checks need."""
+
+    tables: frozenset[str]
+    meta: dict[str, str]
+    run_columns: frozenset[str]
+
+    @property
+    def version(self) -> int:
+        return _int(self.meta.get("schema_version"), 0)
+
+    @property
+    def read_version(self) -> int:
+        # A newer layout that does not say who can read it: take it as unreadable.
+        return _int(self.meta.get("read_version"), self.version)
+
+    @property
+    def writer(self) -> str:
+        return self.meta.get("nbtrack_version", "an nbtrack older than 0.1")
+
+    @property
+    def current(self) -> bool:
+        return (
+            self.version == SCHEMA_VERSION
+            and self.meta.get("read_version") == str(READ_VERSION)
+            and self.meta.get("nbtrack_version") == __version__
+        )
+
+
+def _int(text: str | None, default: int) -> int:
+    try:
+        return int(text) if text is not None else default
+    except ValueError:
+        return 10**9  # not a number we ever wrote: treat as from the future
+
+
+def read_layout(conn: sqlite3.Connection) -> Layout:
+    tables = frozenset(
+        r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    )
+    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall()) if "meta" in tables else {}
+    cols = (
+        frozenset(r[1] for r in conn.execute("PRAGMA table_info(runs)"))
+        if "runs" in tables
+        else frozenset()
+    )
+    return Layout(tables, meta, cols)
+
+
+def _newer(path: Path, layout: Layout, doing: str) -> StoreVersionError:
+    return StoreVersionError(
+        f"nbtrack: the store {path} has schema version {layout.version}, written by nbtrack "
+        f"{layout.writer}; this nbtrack ({__version__}) {doing} schema versions up to "
+        f"{SCHEMA_VERSION}. To use it, upgrade nbtrack (pip install -U nbtrack); to keep this "
+        "nbtrack, point dir= / NBTRACK_DIR at another folder"
+    )
+
+
+# -- writing ------------------------------------------------------------------------------
+
+
+def _to_1(conn: sqlite3.Connection) -> None:
+    """Every table and index (a new store, or one of version 0, which lacked ``meta``)."""
+    for statement in _STATEMENTS:
+        conn.execute(statement)
+
+
+def _to_2(conn: sqlite3.Connection) -> None:
+    """``runs.alerts`` where a version-1 store lacks it, and ``runs.proc_start``."""
+    have = {r[1] for r in conn.execute("PRAGMA table_info(runs)")}
+    for name, (declaration, _) in _ADDED_IN_2.items():
+        if name not in have:
+            conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {declaration}")
+
+
+_MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [(1, _to_1), (2, _to_2)]
+
+
+def prepare_for_writing(conn: sqlite3.Connection, path: Path) -> None:
+    """Create, migrate and stamp the layout, or refuse a store of a newer nbtrack."""
+    layout = read_layout(conn)
+    if layout.current:
+        return  # the common case: no write, no lock
+    if layout.version > SCHEMA_VERSION:
+        raise _newer(path, layout, "writes")
+    # IMMEDIATE: two processes opening an old store at once migrate it one after the other;
+    # the second finds it done when it reads the layout again under the lock.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        layout = read_layout(conn)
+        if layout.version > SCHEMA_VERSION:
+            raise _newer(path, layout, "writes")
+        for version, step in _MIGRATIONS:
+            if layout.version < version:
+                step(conn)
+        conn.executemany(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+            [
+                ("schema_version", str(SCHEMA_VERSION)),
+                ("read_version", str(READ_VERSION)),
+                ("nbtrack_version", __version__),
+            ],
+        )
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+def run_columns_for_reading(conn: sqlite3.Connection, path: Path) -> str:
+    """The SELECT list of `RUN_COLUMN_NAMES` for this store's layout, read without writing."""
+    layout = read_layout(conn)
+    if not layout.tables:
+        raise StoreNotFoundError(
+            f"nbtrack: {path} is an empty database, not yet an nbtrack store (a run starting "
+            "there right now creates it; otherwise point dir= / NBTRACK_DIR at another store)"
+        )
+    if layout.read_version > SCHEMA_VERSION:
+        raise _newer(path, layout, "reads")
+    missing = [t for t in TABLES[1:] if t not in layout.tables]
+    out = []
+    for name in RUN_COLUMN_NAMES:
+        if name in layout.run_columns:
+            out.append(name)
+        elif name in _ADDED_IN_2 and layout.version < 2:
+            out.append(f"{_ADDED_IN_2[name][1]} AS {name}")
+        else:
+            missing.append(f"runs.{name}")
+    if missing:
+        raise StoreVersionError(
+            f"nbtrack: the store {path} (schema version {layout.version}, written by nbtrack "
+            f"{layout.writer}) lacks {', '.join(missing)}, so this nbtrack ({__version__}) "
+            "cannot read it; is it an nbtrack store? If a newer nbtrack wrote it, upgrade"
+        )
+    return ", ".join(out)
