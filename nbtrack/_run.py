@@ -145,9 +145,10 @@ class Run:
         self._sinks: list[deque[Batch]] = [self._writer_queue]
         self._tick_callbacks: list[Callable[[], None]] = []
         self._tick_at = 0.0
-        self._meta_dirty = False
-        self._config = Config(dict(config), self._mark_dirty)
-        self._summary = Summary(self._last_values, self._mark_dirty)
+        # The run row's fields changed since the writer last took them.
+        self._dirty: set[str] = set()
+        self._config = Config(dict(config), lambda: self._dirty.add("config"))
+        self._summary = Summary(self._last_values, lambda: self._dirty.add("user_summary"))
         if user:
             set_user_summary(self._summary, user)
         self._link = RunLink(self)
@@ -307,7 +308,7 @@ class Run:
                 **({"data": data} if data else {}),
             }
         )
-        self._meta_dirty = True
+        self._dirty.add("alerts")
 
     def watch(
         self,
@@ -391,9 +392,6 @@ class Run:
         while len(rows) // ROW_WIDTH > limit and writer.healthy and rows is self._rows:
             writer.wait_cycle(1.0)
 
-    def _mark_dirty(self) -> None:
-        self._meta_dirty = True
-
     def _last_values(self) -> dict[str, Any]:
         if not self._finished:
             self._drain()
@@ -459,15 +457,21 @@ class Run:
         }
 
     def _run_fields(self) -> dict[str, Any]:
-        """What changed on the run besides its data: only when something did."""
-        if not self._meta_dirty:
+        """The run row's fields that changed since the last call (a huge summary value set
+        once is written once, not with every batch)."""
+        dirty = self._dirty
+        if not dirty:
             return {}
-        self._meta_dirty = False
-        return {
-            "config": self._config.as_dict(),
-            "alerts": list(self.alerts),
-            "user_summary": user_summary(self._summary),
-        }
+        fields: dict[str, Any] = {}
+        for name in list(dirty):
+            dirty.discard(name)
+            if name == "config":
+                fields[name] = self._config.as_dict()
+            elif name == "alerts":
+                fields[name] = list(self.alerts)
+            else:
+                fields[name] = user_summary(self._summary)
+        return fields
 
     def _end(self, state: str, exit_code: int, error: str | None) -> None:
         with self._lock:
@@ -834,7 +838,8 @@ def _resume(
     # a store written by an older nbtrack may claim steps a crash never let it store.
     last_step = int(row["last_step"])
     last = {k: v for k, v in row["summary"].items() if k in keys}
-    user = {k: v for k, v in row["summary"].items() if k not in keys}
+    # Stores before schema 2 kept the user's entries in the summary column too.
+    user = {**{k: v for k, v in row["summary"].items() if k not in keys}, **row["user_summary"]}
     return Run(
         root=root,
         project=project,

@@ -195,6 +195,8 @@ class Api:
     def _record(self, row: dict[str, Any]) -> RunRecord:
         values = {name: row[name] for name in _RECORD_FIELDS}
         values["state"] = effective_state(row)
+        # The last logged values, under the entries the user set (kept apart in the store).
+        values["summary"] = {**row["summary"], **row.get("user_summary", {})}
         return RunRecord(**values, _api=self, _rk=row["rk"])
 
 

@@ -495,3 +495,22 @@ def test_no_module_reaches_into_a_runs_private_attributes() -> None:
             if "run._" in line.replace("_run._", ""):
                 offenders.append(f"{path.relative_to(REPO)}:{n}: {line.strip()}")
     assert offenders == []
+
+
+def test_a_large_summary_value_is_written_once_not_with_every_batch(api: nbtrack.Api) -> None:
+    import psutil
+
+    run = nbtrack.init(project="p", display=False)
+    run.summary["big"] = list(range(200_000))  # about 1.3 MB of JSON
+    rl = link(run)
+    rl.flush()
+    me = psutil.Process()
+    before = me.io_counters().write_chars
+    for i in range(20):  # twenty batches, each committed on its own
+        run.log({"loss": float(i)})
+        rl.flush()
+    written = me.io_counters().write_chars - before
+    run.finish()
+    assert written < 1_000_000, written  # the summary was not written again
+    rec = api.run(run.path)
+    assert rec.summary["big"][-1] == 199_999 and rec.summary["loss"] == 19.0

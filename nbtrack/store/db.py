@@ -51,7 +51,8 @@ READ_BUSY_S = 5.0
 # An I/O error with less free space than this left on the disk is taken as a full disk.
 _FULL_BELOW = 1 << 20
 
-JSON_COLUMNS = frozenset({"tags", "config", "summary", "metadata", "alerts"})
+JSON_COLUMNS = frozenset({"tags", "config", "summary", "metadata", "alerts", "user_summary"})
+_PUT_USER_SUMMARY = "INSERT INTO summaries (rk, user) VALUES (?, ?) ON CONFLICT (rk) DO UPDATE SET user = excluded.user"
 HOST = socket.gethostname()
 
 # SQLite's primary result codes that mean something here, and their messages, for the
@@ -361,6 +362,7 @@ class Store:
             # continue on another machine): the three change together.
             fields.setdefault("host", HOST)
             fields.setdefault("proc_start", process_start(int(fields["pid"])))
+        user = fields.pop("user_summary", None)
         cols = list(fields)
         values = [dumps(fields[c]) if c in JSON_COLUMNS else fields[c] for c in cols]
         with self.transaction() as c:
@@ -368,6 +370,8 @@ class Store:
                 f"UPDATE runs SET {', '.join(f'{col} = ?' for col in cols)} WHERE rk = ?",
                 [*values, rk],
             )
+            if user is not None:
+                c.execute(_PUT_USER_SUMMARY, (rk, dumps(user)))
 
     def run_row(self, project: str, run_id: str) -> dict[str, Any] | None:
         cur = self.conn.execute(
@@ -437,6 +441,7 @@ class Store:
         """Append one batch and update the run row, in one transaction."""
         now = time.time()
         run_fields = {"heartbeat_at": now, "updated_at": now, **run_fields}
+        user = run_fields.pop("user_summary", None)
         cols = list(run_fields)
         values = [dumps(run_fields[c]) if c in JSON_COLUMNS else run_fields[c] for c in cols]
         try:
@@ -483,6 +488,8 @@ class Store:
                     f"UPDATE runs SET {', '.join(f'{col} = ?' for col in cols)} WHERE rk = ?",
                     [*values, rk],
                 )
+                if user is not None:
+                    c.execute(_PUT_USER_SUMMARY, (rk, dumps(user)))
         except BaseException:
             # Key numbers handed out inside the failed transaction were rolled back with it.
             self._kids.clear()

@@ -14,8 +14,9 @@ Versions:
 
 0. no ``meta`` table (never written by a released nbtrack, but cheap to accept);
 1. the first layout; some version-1 stores lack ``runs.alerts``, added without a bump;
-2. ``runs.alerts`` in every store, ``runs.proc_start``; ``read_version`` and
-   ``nbtrack_version`` in ``meta``.
+2. ``runs.alerts`` in every store, ``runs.proc_start``; the table ``summaries`` (the entries
+   the user set on a run's summary, written only when they change; ``runs.summary`` then
+   holds the last logged values alone); ``read_version`` and ``nbtrack_version`` in ``meta``.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ CREATE TABLE IF NOT EXISTS runs (
     proc_start INTEGER,
     UNIQUE (project, id)
 );
+CREATE TABLE IF NOT EXISTS summaries (rk INTEGER PRIMARY KEY, user TEXT NOT NULL DEFAULT '{}');
 CREATE TABLE IF NOT EXISTS keys (
     rk INTEGER NOT NULL,
     kid INTEGER NOT NULL,
@@ -100,12 +102,20 @@ TABLES = ("meta", "runs", "keys", "scalars", "histograms")
 RUN_COLUMN_NAMES = (
     "rk", "project", "id", "name", "notes", "tags", "config", "summary", "metadata", "state",
     "created_at", "updated_at", "heartbeat_at", "finished_at", "exit_code", "error", "pid",
-    "host", "last_step", "alerts", "proc_start",
+    "host", "last_step", "alerts", "proc_start", "user_summary",
 )
 # fmt: on
-RUN_COLUMNS = ", ".join(RUN_COLUMN_NAMES)
+# The entries the user set on the summary live in a table of their own: SQLite rewrites a
+# whole row on every UPDATE, and the run row is updated with every batch.
+_USER_SUMMARY = (
+    "COALESCE((SELECT user FROM summaries s WHERE s.rk = runs.rk), '{}') AS user_summary"
+)
+RUN_COLUMNS = ", ".join([*RUN_COLUMN_NAMES[:-1], _USER_SUMMARY])
 # Columns of `runs` that layouts before version 2 may lack, and what a reader takes for them.
-_ADDED_IN_2 = {"alerts": ("TEXT NOT NULL DEFAULT '[]'", "'[]'"), "proc_start": ("INTEGER", "NULL")}
+_ADDED_IN_2 = {
+    "alerts": ("TEXT NOT NULL DEFAULT '[]'", "'[]'"),
+    "proc_start": ("INTEGER", "NULL"),
+}
 
 
 @dataclass(frozen=True)
@@ -177,11 +187,12 @@ def _to_1(conn: sqlite3.Connection) -> None:
 
 
 def _to_2(conn: sqlite3.Connection) -> None:
-    """``runs.alerts`` where a version-1 store lacks it, and ``runs.proc_start``."""
+    """``runs.alerts`` where a version-1 store lacks it, ``runs.proc_start``, ``summaries``."""
     have = {r[1] for r in conn.execute("PRAGMA table_info(runs)")}
     for name, (declaration, _) in _ADDED_IN_2.items():
         if name not in have:
             conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {declaration}")
+    conn.execute(next(st for st in _STATEMENTS if "summaries" in st))
 
 
 _MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [(1, _to_1), (2, _to_2)]
@@ -235,7 +246,9 @@ def run_columns_for_reading(conn: sqlite3.Connection, path: Path) -> str:
     missing = [t for t in TABLES[1:] if t not in layout.tables]
     out = []
     for name in RUN_COLUMN_NAMES:
-        if name in layout.run_columns:
+        if name == "user_summary":
+            out.append(_USER_SUMMARY if "summaries" in layout.tables else "'{}' AS user_summary")
+        elif name in layout.run_columns:
             out.append(name)
         elif name in _ADDED_IN_2 and layout.version < 2:
             out.append(f"{_ADDED_IN_2[name][1]} AS {name}")

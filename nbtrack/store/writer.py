@@ -86,7 +86,6 @@ class Writer:
         self._flush_count = 0
         self.committed_step = last_step
         self.committed_last: dict[str, float] = dict(last or {})
-        self._user_summary: dict[str, Any] = {}
         self.error: BaseException | None = None
         self.set_aside: list[tuple[Batch, BaseException]] = []
         self.unstored: list[Batch] = []
@@ -214,20 +213,14 @@ class Writer:
                     stacklevel=1,
                 )
                 continue
-            if key == "user_summary":
-                self._user_summary = value
-                self._fields.setdefault("updated_at", time.time())  # so this cycle writes
-            else:
-                self._fields[key] = value
+            self._fields[key] = value
 
     def _write(self, store: Store) -> bool:
         """Commit the pending batches in order; True when nothing is left to write."""
         while True:
             batch = self._pending[0] if self._pending else Batch()
             last, step = self._after(batch)
-            # The summary column holds the last values under the user's own entries.
-            summary = {**last, **self._user_summary}
-            fields = {**self._fields, "last_step": step, "summary": summary}
+            fields = {**self._fields, "last_step": step, "summary": last}
             try:
                 store.write_batch(self._rk, batch, fields)
             except BaseException as e:  # even SystemExit from a value: it must not block the rest
