@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from nbtrack import errors
 from nbtrack._config import Config, Summary
 from nbtrack._current import current, require_run
 from nbtrack._run import Run, init
@@ -29,6 +30,7 @@ __all__ = [
     "Summary",
     "__version__",
     "config",
+    "errors",
     "finish",
     "init",
     "load_ipython_extension",

@@ -398,3 +398,32 @@ def test_values_of_every_number_type_under_known_keys(api: nbtrack.Api) -> None:
         run.log({"a": 0.5, "v": v})
     run.finish()
     np.testing.assert_array_equal(api.run(run.path).history()["v"], [1, 2, 1, 4, 5, 6, 7, 8])
+
+
+def test_run_and_disabled_run_satisfy_the_run_protocol(store_dir: Path) -> None:
+    from nbtrack._interface import RunProtocol
+
+    run = nbtrack.init(project="p", display=False)
+    assert isinstance(run, RunProtocol)
+    run.finish()
+    with nbtrack.init(project="p", mode="disabled") as disabled:
+        assert isinstance(disabled, RunProtocol)
+        disabled.alert("a title", "text")  # every call of a real run exists, and does nothing
+        assert disabled.dashboard() is None
+        assert nbtrack.run is disabled
+    assert nbtrack.run is None  # `with` ended it, as it ends a real run
+
+
+def test_module_config_and_summary_iterate_like_the_runs(store_dir: Path) -> None:
+    run = nbtrack.init(project="p", config={"lr": 0.1, "bs": 8}, display=False)
+    run.log({"loss": 1.0})
+    assert list(nbtrack.config) == ["lr", "bs"] and len(nbtrack.config) == 2
+    assert list(nbtrack.summary) == ["loss"] and len(nbtrack.summary) == 1
+    assert dict(nbtrack.config.items()) == {"lr": 0.1, "bs": 8}
+    run.finish()
+
+
+def test_a_missing_run_is_a_lookup_error_from_the_errors_module(api: nbtrack.Api) -> None:
+    with pytest.raises(nbtrack.errors.RunNotFoundError) as e:
+        api.run("p/nope")
+    assert isinstance(e.value, LookupError)
