@@ -527,3 +527,44 @@ def test_init_on_a_full_disk_says_the_disk_is_full(small_disk: Path, existing: b
     run.finish()
     with nbtrack.Api(root) as api:
         assert len(api.runs("p")) == (2 if existing else 1)
+
+
+@pytest.mark.parametrize("space_returns", [True, False], ids=["space-returns", "stays-full"])
+def test_finish_on_a_full_disk_waits_for_space_then_ends_with_a_clear_message(
+    small_disk: Path, monkeypatch: pytest.MonkeyPatch, space_returns: bool
+) -> None:
+    import threading
+    import warnings
+
+    from nbtrack import _run
+    from nbtrack._run import link
+
+    monkeypatch.setattr(_run, "FINISH_WAIT_S", 20.0 if space_returns else 1.0)
+    root = small_disk / "store"
+    run = nbtrack.init(project="p", dir=root, display=False)
+    for i in range(100):
+        run.log({"a": float(i)})
+    link(run).flush()
+    _fill(small_disk)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for i in range(100, 20_000):  # log() goes on while the disk is full
+            run.log({"a": float(i)})
+        with nbtrack.Api(root) as api:  # and a reader sees the run as what it is: running
+            assert api.run(run.path).state == "running"
+        if space_returns:
+            threading.Timer(1.0, (small_disk / "filler").unlink).start()
+        run.finish()  # never raises
+    messages = [str(w.message) for w in caught]
+    if space_returns:
+        with nbtrack.Api(root) as api:
+            rec = api.run(run.path)
+            assert rec.state == "finished"
+            np.testing.assert_array_equal(rec.history(["a"])["a"], np.arange(20_000.0))
+    else:
+        assert any("could not be stored" in m and "from step" in m for m in messages), messages
+        assert "could not be stored" in (run.error or "")
+        (small_disk / "filler").unlink()
+        with nbtrack.Api(root) as api:  # what was stored before the disk filled is kept
+            kept = api.run(run.path).history(["a"])["a"]
+        np.testing.assert_array_equal(kept[:100], np.arange(100.0))
