@@ -836,8 +836,7 @@ def _resume(
     keys = store.keys(row["rk"])
     # What is on disk, not what the run row claims: the writer keeps the two in step, but
     # a store written by an older nbtrack may claim steps a crash never let it store.
-    last_step = int(row["last_step"])
-    last = {k: v for k, v in row["summary"].items() if k in keys}
+    last_step, last = store.last_on_disk(row["rk"])
     # Stores before schema 2 kept the user's entries in the summary column too.
     user = {**{k: v for k, v in row["summary"].items() if k not in keys}, **row["user_summary"]}
     return Run(

@@ -514,3 +514,28 @@ def test_a_large_summary_value_is_written_once_not_with_every_batch(api: nbtrack
     assert written < 1_000_000, written  # the summary was not written again
     rec = api.run(run.path)
     assert rec.summary["big"][-1] == 199_999 and rec.summary["loss"] == 19.0
+
+
+def test_resume_starts_after_what_is_on_disk_not_what_the_run_row_claims(
+    api: nbtrack.Api, store_dir: Path
+) -> None:
+    from nbtrack.store.db import Store
+
+    run = nbtrack.init(project="p", id="r1", display=False)
+    for i in range(10):
+        run.log({"a": float(i)})
+    run.finish()
+    # As a crash of an older nbtrack left it: the run row claims steps that never got stored.
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a process that ran the run and died
+    store = Store(store_dir)
+    (row,) = store.run_rows("p", "r1")
+    store.update_run(row["rk"], last_step=99, summary={"a": 99.0}, state="running", pid=gone.pid)
+    store.close()
+    run = nbtrack.init(project="p", id="r1", resume="allow", display=False)
+    assert run.step == 10 and run.summary["a"] == 9.0
+    run.log({"a": 10.0})
+    run.finish()
+    steps, values = api.run("p/r1").series("a")
+    np.testing.assert_array_equal(steps, np.arange(11))
+    np.testing.assert_array_equal(values, np.arange(11.0))

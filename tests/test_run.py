@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import nbtrack
+from nbtrack._run import link
 
 
 def record(api: nbtrack.Api, run: nbtrack.Run) -> nbtrack.RunRecord:
@@ -257,7 +258,7 @@ def test_config_change_is_saved_while_running(api: nbtrack.Api) -> None:
     run = nbtrack.init(project="p", config={"lr": 1}, display=False)
     run.config.update({"lr": 2})
     run.log({"a": 1.0})
-    run._writer.flush()
+    link(run).flush()
     assert api.run(run.path).config == {"lr": 2}
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import nbtrack
+from nbtrack._run import link
 from nbtrack.errors import (
     ApiClosedError,
     NbtrackError,
@@ -123,7 +124,7 @@ def test_a_store_on_read_only_media_is_read(
     if live:  # a writer has the store open: its -wal and -shm files exist
         run = nbtrack.init(project="p", name="live", dir=src, display=False)
         run.log({"a": 7.0})
-        run._writer.flush()
+        link(run).flush()
     ro = read_only_view(src)
     with nbtrack.Api(ro) as api:
         assert api.run(done).history()["a"].tolist() == [float(i) for i in range(50)]
@@ -144,7 +145,7 @@ def test_a_write_ahead_log_without_its_index_on_read_only_media_is_a_clear_error
     _logged(src)
     run = nbtrack.init(project="p", name="live", dir=src, display=False)
     run.log({"a": 1.0})
-    run._writer.flush()
+    link(run).flush()
     copy = tmp_path / "copy"
     copy.mkdir()
     # A copy taken while it was written, without the -shm file (copy tools often skip it).
@@ -537,7 +538,6 @@ def test_finish_on_a_full_disk_waits_for_space_then_ends_with_a_clear_message(
     import warnings
 
     from nbtrack import _run
-    from nbtrack._run import link
 
     monkeypatch.setattr(_run, "FINISH_WAIT_S", 20.0 if space_returns else 1.0)
     root = small_disk / "store"

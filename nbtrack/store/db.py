@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from nbtrack._types import Float64Array, Int64Array
-from nbtrack._values import Batch, HistogramEntry
+from nbtrack._values import TIME_KEY, Batch, HistogramEntry
 from nbtrack.errors import (
     NbtrackError,
     StoreCorruptError,
@@ -496,6 +496,31 @@ class Store:
             raise
 
     # -- reading ------------------------------------------------------------------------
+
+    def last_on_disk(self, rk: int) -> tuple[int, dict[str, float]]:
+        """The last step stored for run `rk` (-1 for none) and each key's last stored value.
+
+        Read from the chunks themselves, so it holds whatever the run row claims (a store
+        written before the writer kept the two in one transaction could claim more).
+        """
+        last_step = -1
+        for (top,) in self.conn.execute(
+            "SELECT MAX(step_last) FROM scalars WHERE rk = ?"
+            " UNION ALL SELECT MAX(step) FROM histograms WHERE rk = ?",
+            (rk, rk),
+        ):
+            if top is not None:
+                last_step = max(last_step, int(top))
+        last: dict[str, float] = {}
+        for key, n, first, stride, steps, vals in self.conn.execute(
+            "SELECT k.key, c.n, c.step_first, c.stride, c.steps, c.vals FROM scalars c"
+            " JOIN keys k ON k.rk = c.rk AND k.kid = c.kid AND k.kind = 's'"
+            " WHERE c.seq IN (SELECT MAX(seq) FROM scalars WHERE rk = ? GROUP BY kid)",
+            (rk,),
+        ):
+            if key != TIME_KEY:
+                last[key] = float(_join_chunks([(n, first, stride, steps, vals)])[1][-1])
+        return last_step, last
 
     def series(self, rk: int, key: str) -> tuple[Int64Array, Float64Array]:
         """All (steps, values) of one key, in logging order."""
