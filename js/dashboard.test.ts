@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { groupCharts, sectionOf } from "./dashboard";
+import { decodePoints } from "./protocol";
 import { SeriesStore } from "./series-store";
 import { XColumn } from "./x-axis";
 
@@ -33,21 +34,23 @@ describe("x columns", () => {
   function store(): SeriesStore {
     const s = new SeriesStore();
     s.ingest(
-      {
-        type: "points",
-        t0: 100,
-        series: [
-          { key: "_time", n: 4, first: 0, stride: 1, values: "f64", values_buf: 0 },
-          { key: "loss", n: 4, first: 0, stride: 1, values: "f64", values_buf: 1 },
-          { key: "epoch", n: 2, steps: "i32", steps_buf: 2, values: "f64", values_buf: 3 },
+      decodePoints(
+        {
+          type: "points",
+          t0: 100,
+          series: [
+            { key: "_time", n: 4, first: 0, stride: 1, values: "f64", values_buf: 0 },
+            { key: "loss", n: 4, first: 0, stride: 1, values: "f64", values_buf: 1 },
+            { key: "epoch", n: 2, steps: "i32", steps_buf: 2, values: "f64", values_buf: 3 },
+          ],
+        },
+        [
+          new DataView(Float64Array.from([0, 0.5, 1, 1.5]).buffer),
+          new DataView(Float64Array.from([4, 3, 2, 1]).buffer),
+          new DataView(Int32Array.from([0, 2]).buffer),
+          new DataView(Float64Array.from([0, 1]).buffer),
         ],
-      },
-      [
-        new DataView(Float64Array.from([0, 0.5, 1, 1.5]).buffer),
-        new DataView(Float64Array.from([4, 3, 2, 1]).buffer),
-        new DataView(Int32Array.from([0, 2]).buffer),
-        new DataView(Float64Array.from([0, 1]).buffer),
-      ],
+      ),
     );
     return s;
   }

@@ -123,7 +123,7 @@ export class Dashboard {
 
     this.unlisten = state.listen((e) => this.onEvent(e));
     if (state.header) this.header.update(state.header, root);
-    for (const h of state.histograms) this.histograms.push(h.content, h.buffers);
+    this.histograms.push(state.histograms);
     this.refreshXOptions();
     this.syncCards();
     this.startBokeh();
@@ -171,7 +171,7 @@ export class Dashboard {
         this.startBokeh();
         break;
       case "histograms":
-        this.histograms.push(e.content, e.buffers);
+        this.histograms.push(e.entries);
         break;
       case "points": {
         if (e.keys.some((k) => !this.cardOf(k))) {

@@ -2,8 +2,7 @@
 // run keeps its last state and shows in red with its error, as tqdm does.
 
 import { formatDuration, formatRate, formatValue } from "./format";
-import type { HeaderMessage } from "./model";
-import { parseNumber } from "./model";
+import type { RunHeader } from "./protocol";
 
 const STATE_LABEL: Record<string, string> = {
   running: "running",
@@ -41,13 +40,13 @@ export class Header {
     this.error.hidden = true;
   }
 
-  update(h: HeaderMessage, root: HTMLElement): void {
+  update(h: RunHeader, root: HTMLElement): void {
     this.name.textContent = h.name;
     this.path.textContent = `${h.project}/${h.id}`;
     this.state.textContent = STATE_LABEL[h.state] ?? h.state;
     this.state.dataset.state = h.state;
     root.dataset.state = h.state;
-    const rate = h.rate === null ? NaN : parseNumber(h.rate);
+    const rate = h.rate ?? NaN;
     const facts: [string, string][] = [
       ["step", formatValue(Math.max(0, h.step - 1))],
       ["elapsed", formatDuration(h.elapsed)],
@@ -65,7 +64,7 @@ export class Header {
       ...keys.map((k) => {
         const chip = el("span", "nbt-chip");
         chip.dataset.metric = k;
-        const v = parseNumber(h.last[k] as number | string);
+        const v = h.last[k] as number;
         chip.append(el("span", "nbt-chip-key", k), el("span", "nbt-chip-value", formatValue(v)));
         return chip;
       }),

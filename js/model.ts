@@ -1,5 +1,5 @@
 // The widget's contract with Python: the traitlets (snake_case, as in
-// nbtrack/widget/_dashboard.py) and the custom messages Python sends.
+// nbtrack/widget/_dashboard.py). The custom messages Python sends are in protocol.ts.
 
 /** What a person chose in the dashboard; saved in the widget state once the kernel is free. */
 export interface Layout {
@@ -22,59 +22,4 @@ export interface Model {
   uid: string;
   run_id: string;
   chart_layout: Layout;
-}
-
-export interface SeriesHeader {
-  key: string;
-  n: number;
-  first?: number;
-  stride?: number;
-  steps?: "i32" | "f64";
-  steps_buf?: number;
-  values: "f32" | "f64";
-  values_buf: number;
-}
-
-export interface PointsMessage {
-  type: "points";
-  t0: number;
-  series: SeriesHeader[];
-}
-
-export interface Alert {
-  title: string;
-  text: string;
-  level: "INFO" | "WARN" | "ERROR" | string;
-  step: number | null;
-}
-
-/** Numbers JSON cannot carry arrive as strings: "nan", "inf", "-inf". */
-export type JsonNumber = number | string;
-
-export interface HeaderMessage {
-  type: "header";
-  id: string;
-  name: string;
-  project: string;
-  state: string;
-  step: number;
-  created_at: number;
-  elapsed: number;
-  rate: JsonNumber | null;
-  last: Record<string, JsonNumber>;
-  alerts: Alert[];
-  error: string | null;
-}
-
-export interface BokehMessage {
-  type: "bokeh";
-  version: string;
-  files: string[];
-}
-
-export function parseNumber(x: JsonNumber): number {
-  if (typeof x === "number") return x;
-  if (x === "inf") return Infinity;
-  if (x === "-inf") return -Infinity;
-  return NaN;
 }

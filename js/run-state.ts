@@ -3,20 +3,28 @@
 // same widget must show the same thing. Keyed by the widget's `uid` traitlet because the
 // model object handed to `initialize` and to `render` may be different proxies.
 
-import type { HistogramMessage } from "./histograms/section";
-import type { BokehMessage, HeaderMessage, PointsMessage } from "./model";
+import type {
+  BokehMessage,
+  HeaderMessage,
+  HistogramEntry,
+  HistogramMessage,
+  PointsMessage,
+  RunHeader,
+} from "./protocol";
+import { decodeHeader, decodeHistograms, decodePoints } from "./protocol";
 import { SeriesStore } from "./series-store";
 
 export type RunEvent =
   | { kind: "points"; keys: string[] }
   | { kind: "header" }
-  | { kind: "histograms"; content: HistogramMessage; buffers: DataView[] }
+  | { kind: "histograms"; entries: HistogramEntry[] }
   | { kind: "bokeh" };
 
 export class RunState {
   readonly store = new SeriesStore();
-  header: HeaderMessage | null = null;
-  readonly histograms: { content: HistogramMessage; buffers: DataView[] }[] = [];
+  header: RunHeader | null = null;
+  /** Every histogram entry received, in order. */
+  readonly histograms: HistogramEntry[] = [];
   bokehFiles: DataView[] | null = null;
   private readonly listeners = new Set<(e: RunEvent) => void>();
 
@@ -28,18 +36,18 @@ export class RunState {
   handle(msg: { type?: string }, buffers: DataView[]): void {
     switch (msg.type) {
       case "points": {
-        const keys = this.store.ingest(msg as PointsMessage, buffers);
+        const keys = this.store.ingest(decodePoints(msg as PointsMessage, buffers));
         this.emit({ kind: "points", keys });
         break;
       }
       case "header":
-        this.header = msg as HeaderMessage;
+        this.header = decodeHeader(msg as HeaderMessage);
         this.emit({ kind: "header" });
         break;
       case "histograms": {
-        const content = msg as HistogramMessage;
-        this.histograms.push({ content, buffers });
-        this.emit({ kind: "histograms", content, buffers });
+        const entries = decodeHistograms(msg as HistogramMessage, buffers);
+        for (const e of entries) this.histograms.push(e); // no spread: may be thousands
+        this.emit({ kind: "histograms", entries });
         break;
       }
       case "bokeh":

@@ -7,22 +7,8 @@
 // on its own range) and the latest distribution. Drawn on plain canvases: a heat map is an
 // image, and putImageData of one small image per panel is cheaper than hundreds of glyphs.
 
+import type { HistogramEntry } from "../protocol";
 import { commonRange, heatColor, rebin } from "./rebin";
-
-export interface HistogramEntryMeta {
-  key: string;
-  step: number;
-  lo: number;
-  hi: number;
-  norm?: number | null;
-  nan?: number;
-  inf?: number;
-}
-
-export interface HistogramMessage {
-  type: "histograms";
-  entries: HistogramEntryMeta[];
-}
 
 /** Panels that open by themselves, in the order their keys arrive. */
 const AUTO_OPEN = 4;
@@ -100,22 +86,18 @@ export class HistogramSection {
     });
   }
 
-  push(content: HistogramMessage, buffers: DataView[]): void {
-    content.entries.forEach((e, i) => {
-      const dv = buffers[i];
-      if (!dv) return;
-      // A copy: the buffer's offset need not be 8-byte aligned for a Float64Array view.
-      const counts = new Float64Array(dv.buffer.slice(dv.byteOffset, dv.byteOffset + dv.byteLength));
+  push(entries: HistogramEntry[]): void {
+    for (const e of entries) {
       const s = this.series.get(e.key) ?? this.add(e.key);
       s.steps.push(e.step);
       s.lo.push(e.lo);
       s.hi.push(e.hi);
-      s.counts.push(counts);
-      s.norms.push(e.norm ?? null);
-      if (s.firstBad === null && ((e.nan ?? 0) > 0 || (e.inf ?? 0) > 0)) s.firstBad = e.step;
+      s.counts.push(e.counts);
+      s.norms.push(e.norm);
+      if (s.firstBad === null && (e.nan > 0 || e.inf > 0)) s.firstBad = e.step;
       this.dirty.add(e.key);
-    });
-    this.schedule();
+    }
+    if (entries.length) this.schedule();
   }
 
   destroy(): void {

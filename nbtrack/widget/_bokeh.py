@@ -10,7 +10,6 @@ import functools
 import gzip
 import importlib.util
 from pathlib import Path
-from typing import Any
 
 # The core library, then the plugin with `Bokeh.Plotting` (figure, show).
 _FILES = ("bokeh.min.js", "bokeh-api.min.js")
@@ -32,14 +31,18 @@ def bokehjs_version() -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def bokeh_message() -> tuple[dict[str, Any], list[bytes]]:
-    """``(content, buffers)``: BokehJS as gzip buffers, computed once per process.
+def bokehjs_files() -> tuple[str, tuple[str, ...], tuple[bytes, ...]]:
+    """``(version, names, gzip buffers)`` of BokehJS, read and compressed once per process.
 
-    >>> content, buffers = bokeh_message()
-    >>> content["type"], content["files"]
-    ('bokeh', ['bokeh.min.js', 'bokeh-api.min.js'])
+    The message that carries them is `nbtrack.widget._protocol.bokeh_message`.
+
+    >>> version, names, buffers = bokehjs_files()
+    >>> names
+    ('bokeh.min.js', 'bokeh-api.min.js')
     """
     folder = bokehjs_dir()
     # mtime=0 keeps the bytes identical from run to run.
-    buffers = [gzip.compress((folder / f).read_bytes(), compresslevel=6, mtime=0) for f in _FILES]
-    return {"type": "bokeh", "version": bokehjs_version(), "files": list(_FILES)}, buffers
+    buffers = tuple(
+        gzip.compress((folder / f).read_bytes(), compresslevel=6, mtime=0) for f in _FILES
+    )
+    return bokehjs_version(), _FILES, buffers

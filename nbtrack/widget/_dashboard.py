@@ -20,9 +20,13 @@ import anywidget
 import traitlets
 
 from nbtrack._values import Batch
-from nbtrack.widget._bokeh import bokeh_message
-from nbtrack.widget._encode import after_steps, header_message, merge_batches, points_message
-from nbtrack.widget._histograms import histogram_message
+from nbtrack.widget._batches import after_steps, merge_batches
+from nbtrack.widget._protocol import (
+    bokeh_message,
+    header_message,
+    histogram_message,
+    points_message,
+)
 
 if TYPE_CHECKING:
     from nbtrack._run import Run

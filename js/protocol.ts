@@ -1,0 +1,230 @@
+// The wire format of the dashboard: every message Python sends to the page, typed, and
+// its decoder. The other side is nbtrack/widget/_protocol.py, which encodes them.
+//
+// NaN convention: JSON has no NaN or infinity, so every number that may be non-finite
+// arrives as a `JsonNumber`: a finite number as it is, NaN as the string "nan", infinities
+// as "inf" and "-inf"; `parseNumber` reads them back. `null` never stands for NaN: it means
+// "no value" (no rate yet, no norm recorded). Buffers carry IEEE floats, so NaN and
+// infinities arrive in them as they are.
+//
+// The decoders turn a message (content and buffers) into plain numbers and typed arrays,
+// so nothing past this module sees a JsonNumber or a buffer index.
+
+/** A number JSON may carry non-finite: "nan", "inf" or "-inf" when it is. */
+export type JsonNumber = number | "nan" | "inf" | "-inf";
+
+export function parseNumber(x: JsonNumber | string): number {
+  if (typeof x === "number") return x;
+  if (x === "inf") return Infinity;
+  if (x === "-inf") return -Infinity;
+  return NaN;
+}
+
+// -- points --------------------------------------------------------------------------------
+
+/** One key's new points in a points message: where its steps and values are. */
+export interface SeriesHeader {
+  key: string;
+  n: number;
+  /** Evenly spaced steps: first + i * stride, and no steps buffer. */
+  first?: number;
+  stride?: number;
+  /** Otherwise a buffer of int32 (when they fit) or float64 steps. */
+  steps?: "i32" | "f64";
+  steps_buf?: number;
+  /** float32 seconds since t0 for the `_time` key, float64 for every other. */
+  values: "f32" | "f64";
+  values_buf: number;
+}
+
+export interface PointsMessage {
+  type: "points";
+  /** The run's start, Unix seconds. */
+  t0: JsonNumber;
+  series: SeriesHeader[];
+}
+
+export interface SeriesPoints {
+  key: string;
+  steps: ArrayLike<number>;
+  values: ArrayLike<number>;
+}
+
+export interface Points {
+  t0: number;
+  series: SeriesPoints[];
+}
+
+export function decodePoints(msg: PointsMessage, buffers: DataView[]): Points {
+  return {
+    t0: parseNumber(msg.t0),
+    series: msg.series.map((h) => ({
+      key: h.key,
+      steps: decodeSteps(h, buffers),
+      values: decodeValues(h, buffers),
+    })),
+  };
+}
+
+/** Steps of one series in a points message, decoded from its buffer or its first/stride. */
+export function decodeSteps(h: SeriesHeader, buffers: DataView[]): ArrayLike<number> {
+  if (h.steps_buf !== undefined) {
+    const dv = buffer(buffers, h.steps_buf, "steps");
+    return h.steps === "i32" ? int32s(dv) : float64s(dv);
+  }
+  const out = new Float64Array(h.n);
+  const first = h.first ?? 0;
+  const stride = h.stride ?? 1;
+  for (let i = 0; i < h.n; i++) out[i] = first + i * stride;
+  return out;
+}
+
+export function decodeValues(h: SeriesHeader, buffers: DataView[]): ArrayLike<number> {
+  const dv = buffer(buffers, h.values_buf, "values");
+  return h.values === "f32" ? float32s(dv) : float64s(dv);
+}
+
+// -- histograms ----------------------------------------------------------------------------
+
+/** One histogram entry's JSON; its counts are buffer i for entry i. */
+export interface HistogramEntryHeader {
+  key: string;
+  step: number;
+  lo: JsonNumber;
+  hi: JsonNumber;
+  /** L2 norm of the finite values; null when not recorded. */
+  norm: JsonNumber | null;
+  nan: number;
+  inf: number;
+}
+
+export interface HistogramMessage {
+  type: "histograms";
+  entries: HistogramEntryHeader[];
+}
+
+/** One histogram of one key at one step: `counts` over equal bins spanning [lo, hi]. */
+export interface HistogramEntry {
+  key: string;
+  step: number;
+  lo: number;
+  hi: number;
+  norm: number | null;
+  nan: number;
+  inf: number;
+  counts: Float64Array;
+}
+
+export function decodeHistograms(msg: HistogramMessage, buffers: DataView[]): HistogramEntry[] {
+  return msg.entries.map((e, i) => ({
+    key: e.key,
+    step: e.step,
+    lo: parseNumber(e.lo),
+    hi: parseNumber(e.hi),
+    norm: e.norm === null || e.norm === undefined ? null : parseNumber(e.norm),
+    nan: e.nan ?? 0,
+    inf: e.inf ?? 0,
+    // A copy: the entries are kept, and the comm's buffer may be reused or unaligned.
+    counts: float64s(buffer(buffers, i, "counts")).slice(),
+  }));
+}
+
+// -- header --------------------------------------------------------------------------------
+
+export interface Alert {
+  title: string;
+  text: string;
+  level: "INFO" | "WARN" | "ERROR" | string;
+  step: number | null;
+}
+
+export interface HeaderMessage {
+  type: "header";
+  id: string;
+  name: string;
+  project: string;
+  state: string;
+  step: number;
+  created_at: JsonNumber;
+  elapsed: JsonNumber;
+  rate: JsonNumber | null;
+  last: Record<string, JsonNumber>;
+  alerts: Alert[];
+  error: string | null;
+}
+
+/** The header's facts, numbers parsed. */
+export interface RunHeader {
+  id: string;
+  name: string;
+  project: string;
+  state: string;
+  step: number;
+  created_at: number;
+  elapsed: number;
+  /** Steps per second; null when there is none (finished, or the first update). */
+  rate: number | null;
+  last: Record<string, number>;
+  alerts: Alert[];
+  error: string | null;
+}
+
+export function decodeHeader(msg: HeaderMessage): RunHeader {
+  const last: Record<string, number> = {};
+  for (const [k, v] of Object.entries(msg.last)) last[k] = parseNumber(v);
+  return {
+    id: msg.id,
+    name: msg.name,
+    project: msg.project,
+    state: msg.state,
+    step: msg.step,
+    created_at: parseNumber(msg.created_at),
+    elapsed: parseNumber(msg.elapsed),
+    rate: msg.rate === null ? null : parseNumber(msg.rate),
+    last,
+    alerts: msg.alerts,
+    error: msg.error,
+  };
+}
+
+// -- bokeh ---------------------------------------------------------------------------------
+
+/** BokehJS itself: one gzip buffer per file, in `files` order (see bokeh-loader.ts). */
+export interface BokehMessage {
+  type: "bokeh";
+  version: string;
+  files: string[];
+}
+
+export type Message = PointsMessage | HistogramMessage | HeaderMessage | BokehMessage;
+
+// -- buffers -------------------------------------------------------------------------------
+
+function buffer(buffers: DataView[], i: number, what: string): DataView {
+  const dv = buffers[i];
+  if (!dv) throw new Error(`nbtrack: missing ${what} buffer ${i}`);
+  return dv;
+}
+
+// Buffers may sit at any byte offset inside a larger ArrayBuffer; typed arrays need an
+// aligned offset, so copy when it is not.
+function aligned(dv: DataView, size: number): ArrayBuffer {
+  if (dv.byteOffset % size === 0) return dv.buffer as ArrayBuffer;
+  return dv.buffer.slice(dv.byteOffset, dv.byteOffset + dv.byteLength) as ArrayBuffer;
+}
+
+function offset(dv: DataView, size: number): number {
+  return dv.byteOffset % size === 0 ? dv.byteOffset : 0;
+}
+
+function float64s(dv: DataView): Float64Array {
+  return new Float64Array(aligned(dv, 8), offset(dv, 8), dv.byteLength / 8);
+}
+
+function float32s(dv: DataView): Float32Array {
+  return new Float32Array(aligned(dv, 4), offset(dv, 4), dv.byteLength / 4);
+}
+
+function int32s(dv: DataView): Int32Array {
+  return new Int32Array(aligned(dv, 4), offset(dv, 4), dv.byteLength / 4);
+}

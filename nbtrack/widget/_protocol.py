@@ -1,0 +1,185 @@
+"""The wire format of the dashboard: every message Python sends to the page, encoded here.
+
+The other side is ``js/protocol.ts``: the same messages, typed, and their decoders. A
+message is small JSON content plus binary buffers; numbers in bulk travel as buffers, never
+as JSON lists.
+
+NaN convention: JSON has no NaN or infinity, so every number that may be non-finite goes as
+a `json_number`: a finite float as it is, NaN as the string ``"nan"``, infinities as
+``"inf"`` and ``"-inf"``; `parseNumber` in ``js/protocol.ts`` reads them back. ``null``
+never stands for NaN: it means "no value" (no rate yet, no norm recorded). Buffers carry
+IEEE floats, so NaN and infinities cross in them as they are.
+
+Messages (the ``type`` field of the content):
+
+- ``points``: new points of each key. Steps go as nothing at all when they are evenly
+  spaced (``first``, ``stride``), else as int32 when they fit, else as float64; values as
+  float64, except the ``_time`` key's, which go as float32 seconds since ``t0``: about 12
+  bytes per point in the usual loop.
+- ``histograms``: one entry per (key, step): its range, stats and, in buffer ``i`` for
+  entry ``i``, its counts as float64.
+- ``header``: the run's facts for the header (no buffers), sent when they change.
+- ``bokeh``: BokehJS itself (gzip buffers), once per dashboard.
+
+Every buffer is a fresh ``bytes`` copy: `send` writes it out later on another thread, so it
+must never be a view of an array that someone keeps writing to.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from nbtrack._types import Float64Array, Int64Array
+from nbtrack._values import TIME_KEY, HistogramEntry
+from nbtrack.widget._bokeh import bokehjs_files
+
+_I32 = np.iinfo(np.int32)
+
+
+def json_number(x: float) -> float | str:
+    """A float JSON can carry: NaN and infinities become ``"nan"``, ``"inf"``, ``"-inf"``.
+
+    >>> json_number(0.5), json_number(float("nan")), json_number(float("-inf"))
+    (0.5, 'nan', '-inf')
+    """
+    x = float(x)
+    if math.isfinite(x):
+        return x
+    return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+
+
+def _steps_field(steps: Int64Array, buffers: list[bytes]) -> dict[str, Any]:
+    n = len(steps)
+    first = int(steps[0])
+    stride = int(steps[1] - steps[0]) if n > 1 else 1
+    # One or two points are always evenly spaced.
+    if n < 3 or np.array_equal(steps, first + stride * np.arange(n, dtype=np.int64)):
+        return {"first": first, "stride": stride}
+    if int(steps.min()) >= _I32.min and int(steps.max()) <= _I32.max:
+        buffers.append(steps.astype(np.int32).tobytes())
+        return {"steps": "i32", "steps_buf": len(buffers) - 1}
+    buffers.append(steps.astype(np.float64).tobytes())
+    return {"steps": "f64", "steps_buf": len(buffers) - 1}
+
+
+def points_message(
+    series: dict[str, tuple[Int64Array, Float64Array]], t0: float
+) -> tuple[dict[str, Any], list[bytes]]:
+    """Encode new points of each key as ``(content, buffers)`` for ``widget.send``.
+
+    >>> content, buffers = points_message({"loss": (np.arange(3), np.ones(3))}, t0=0.0)
+    >>> content["series"][0]["key"], content["series"][0]["first"], len(buffers)
+    ('loss', 0, 1)
+    """
+    buffers: list[bytes] = []
+    out: list[dict[str, Any]] = []
+    for key, (steps, values) in series.items():
+        n = len(steps)
+        if n == 0:
+            continue
+        entry: dict[str, Any] = {"key": key, "n": n, **_steps_field(steps, buffers)}
+        if key == TIME_KEY:
+            rel = (np.asarray(values, dtype=np.float64) - t0).astype(np.float32)
+            buffers.append(rel.tobytes())
+            entry.update(values="f32", values_buf=len(buffers) - 1)
+        else:
+            buffers.append(np.asarray(values, dtype=np.float64).tobytes())
+            entry.update(values="f64", values_buf=len(buffers) - 1)
+        out.append(entry)
+    return {"type": "points", "t0": json_number(t0), "series": out}, buffers
+
+
+def _stat(stats: dict[str, Any], name: str) -> float | str | None:
+    v = stats.get(name)
+    return None if v is None else json_number(float(v))
+
+
+def histogram_message(entries: list[HistogramEntry]) -> tuple[dict[str, Any], list[bytes]]:
+    """Encode histogram entries as ``(content, buffers)`` for ``widget.send``.
+
+    >>> content, buffers = histogram_message([HistogramEntry("w", 0, -1.0, 1.0, np.ones(4))])
+    >>> content["type"], len(buffers)
+    ('histograms', 1)
+    """
+    meta = [
+        {
+            "key": e.key,
+            "step": int(e.step),
+            "lo": json_number(e.lo),
+            "hi": json_number(e.hi),
+            "norm": _stat(e.stats, "norm"),
+            "nan": int(e.stats.get("nan", 0)),
+            "inf": int(e.stats.get("inf", 0)),
+        }
+        for e in entries
+    ]
+    # tobytes() copies, so a caller reusing its counts array cannot change what is sent.
+    buffers = [np.ascontiguousarray(e.counts, dtype=np.float64).tobytes() for e in entries]
+    return {"type": "histograms", "entries": meta}, buffers
+
+
+def header_message(
+    *,
+    run_id: str,
+    name: str,
+    project: str,
+    state: str,
+    step: int,
+    created_at: float,
+    elapsed: float,
+    rate: float | None,
+    last: dict[str, Any],
+    alerts: list[dict[str, Any]],
+    error: str | None,
+) -> dict[str, Any]:
+    """The header's facts as JSON (no buffers): small, sent with each update.
+
+    >>> header_message(run_id="a", name="n", project="p", state="running", step=1,
+    ...     created_at=0.0, elapsed=1.0, rate=None, last={"loss": float("nan")},
+    ...     alerts=[], error=None)["last"]
+    {'loss': 'nan'}
+    """
+    return {
+        "type": "header",
+        "id": run_id,
+        "name": name,
+        "project": project,
+        "state": state,
+        "step": int(step),
+        "created_at": json_number(created_at),
+        "elapsed": json_number(elapsed),
+        "rate": None if rate is None else json_number(rate),
+        "last": {k: json_number(float(v)) for k, v in last.items() if _is_number(v)},
+        "alerts": [
+            {
+                "title": str(a.get("title", "")),
+                "text": str(a.get("text", "")),
+                "level": str(a.get("level", "INFO")),
+                "step": a.get("step"),
+            }
+            for a in alerts
+        ],
+        "error": error,
+    }
+
+
+def _is_number(v: Any) -> bool:
+    try:
+        float(v)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def bokeh_message() -> tuple[dict[str, Any], list[bytes]]:
+    """``(content, buffers)``: BokehJS from the installed bokeh package, as gzip buffers.
+
+    >>> content, buffers = bokeh_message()
+    >>> content["type"], content["files"]
+    ('bokeh', ['bokeh.min.js', 'bokeh-api.min.js'])
+    """
+    version, names, buffers = bokehjs_files()
+    return {"type": "bokeh", "version": version, "files": list(names)}, list(buffers)
