@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { extent, lowerBound, reduceMinMax, upperBound } from "./reduce";
+import { extent, isolatedPoints, lowerBound, reduceMinMax, upperBound } from "./reduce";
 
 function ramp(n: number): Float64Array {
   const a = new Float64Array(n);
@@ -86,5 +86,28 @@ describe("bounds and extent", () => {
     expect(extent([[1, NaN, 3], [-2, Infinity]])).toEqual([-2, 3]);
     expect(extent([[0, 2, -1]], true)).toEqual([2, 2]);
     expect(extent([[NaN]])).toBeNull();
+  });
+});
+
+describe("isolatedPoints (drawn as markers: a line glyph draws nothing for them)", () => {
+  it("holds the one point of a metric logged once, as the chart reduces it", () => {
+    // The chart follows the data: x spans [step - 1, step + 1] around a lone point.
+    const line = reduceMinMax([50], [0.875], 1, 49, 51, 600, { sorted: true, xFinite: true });
+    expect(line).toEqual({ x: [50], y: [0.875] });
+    expect(isolatedPoints(line)).toEqual({ x: [50], y: [0.875] });
+  });
+
+  it("holds a point between gaps, and no point a segment touches", () => {
+    const x = [0, 1, 2, 3, 4, 5, 6];
+    const y = [1, NaN, 3, NaN, 5, 6, NaN];
+    const line = reduceMinMax(x, y, 7, 0, 6, 600, { sorted: true });
+    expect(isolatedPoints(line)).toEqual({ x: [0, 2], y: [1, 3] });
+  });
+
+  it("is empty for an ordinary line, and on a log axis counts values <= 0 as gaps", () => {
+    const x = ramp(100);
+    expect(isolatedPoints(reduceMinMax(x, x, 100, 0, 99, 600, { sorted: true })).x).toEqual([]);
+    const line = reduceMinMax([0, 1, 2], [-1, 2, 0], 3, 0, 2, 600, { sorted: true, logY: true });
+    expect(isolatedPoints(line)).toEqual({ x: [1], y: [2] });
   });
 });

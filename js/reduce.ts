@@ -255,3 +255,23 @@ export function extent(ys: number[][], logY = false): [number, number] | null {
   }
   return lo <= hi ? [lo, hi] : null;
 }
+
+/**
+ * The points of a reduced line that no segment touches: a series of one point (a final
+ * test accuracy logged once), or a point between two gaps. A line glyph draws nothing for
+ * them, so the chart draws these as markers.
+ *
+ * Example: `isolatedPoints({ x: [5], y: [0.9] })` is `{ x: [5], y: [0.9] }`.
+ */
+export function isolatedPoints(line: Reduced): Reduced {
+  const out: Reduced = { x: [], y: [] };
+  const { x, y } = line;
+  const drawn = (i: number): boolean => i >= 0 && i < y.length && Number.isFinite(y[i] as number);
+  for (let i = 0; i < y.length; i++) {
+    if (drawn(i) && !drawn(i - 1) && !drawn(i + 1)) {
+      out.x.push(x[i] as number);
+      out.y.push(y[i] as number);
+    }
+  }
+  return out;
+}

@@ -13,7 +13,7 @@
 
 import type { BokehNS } from "../bokeh-loader";
 import { MinMaxPyramid } from "../minmax-pyramid";
-import { extent, reduceMinMax } from "../reduce";
+import { extent, isolatedPoints, reduceMinMax } from "../reduce";
 import type { Ema } from "../smoothing";
 import type { Series, SeriesStore } from "../series-store";
 import type { XColumn, XMode } from "../x-axis";
@@ -51,8 +51,10 @@ interface Line {
   key: string;
   raw: BokehNS; // ColumnDataSource
   smooth: BokehNS;
+  marks: BokehNS; // points no segment touches (see isolatedPoints)
   rawRenderer: BokehNS;
   smoothRenderer: BokehNS;
+  marksRenderer: BokehNS;
 }
 
 export interface LineChartOptions {
@@ -150,14 +152,23 @@ export class LineChart {
         x: { field: "x" }, y: { field: "y" }, source: smooth, line_color: color, line_width: 2,
         name: key,
       });
+      // A line glyph draws nothing for a lone point (a metric logged once, a point between
+      // gaps): those get a marker. Empty, so unpainted, for every other line.
+      const marks = new B.ColumnDataSource({ data: { x: [], y: [] } });
+      const marksRenderer = p.scatter({
+        x: { field: "x" }, y: { field: "y" }, source: marks, marker: "circle", size: 7,
+        fill_color: color, line_color: color, name: key,
+      });
       const hidden = this.opts.hidden.has(key);
       rawRenderer.visible = !hidden;
+      marksRenderer.visible = !hidden;
       smoothRenderer.visible = false;
       rawRenderer.connect(rawRenderer.properties.visible.change, () => {
         smoothRenderer.visible = rawRenderer.visible && this.ctx.ema(key) !== null;
+        marksRenderer.visible = rawRenderer.visible;
         this.opts.onHiddenChange(key, !rawRenderer.visible);
       });
-      this.lines.push({ key, raw, smooth, rawRenderer, smoothRenderer });
+      this.lines.push({ key, raw, smooth, marks, rawRenderer, smoothRenderer, marksRenderer });
     });
     if (keys.length > 1) {
       p.legend.click_policy = "hide";
@@ -171,7 +182,7 @@ export class LineChart {
     }
     const xfmt = mode === "wall" ? "@x{%F %T}" : "@x{0,0.[000]}";
     this.hover = new B.HoverTool({
-      renderers: this.lines.map((l) => l.rawRenderer),
+      renderers: this.lines.flatMap((l) => [l.rawRenderer, l.marksRenderer]),
       tooltips: [["", "$name"], [xLabel(mode), xfmt], ["value", "@y{0.[000000]}"]],
       formatters: mode === "wall" ? { "@x": "datetime" } : {},
       mode: "vline",
@@ -247,9 +258,10 @@ export class LineChart {
     return this.plot;
   }
 
-  /** Bokeh's data sources of this chart (for tests): raw and smoothed line per key. */
-  sources(): { key: string; raw: BokehNS; smooth: BokehNS }[] {
-    return this.lines.map((l) => ({ key: l.key, raw: l.raw, smooth: l.smooth }));
+  /** Bokeh's data sources of this chart (for tests): per key, the raw and smoothed line
+   *  and the markers of lone points. */
+  sources(): { key: string; raw: BokehNS; smooth: BokehNS; marks: BokehNS }[] {
+    return this.lines.map((l) => ({ key: l.key, raw: l.raw, smooth: l.smooth, marks: l.marks }));
   }
 
   private draw(): void {
@@ -311,6 +323,8 @@ export class LineChart {
         smooth = reduceMinMax(x, sv, n, x0, x1, columns, { ...opts, pyramid: pyramidOf(ema) });
       }
       l.raw.data = { x: raw.x, y: raw.y };
+      const lone = isolatedPoints(raw);
+      if (lone.x.length || l.marks.data.x.length) l.marks.data = { x: lone.x, y: lone.y };
       if (ema || l.smooth.data.x.length) l.smooth.data = { x: smooth.x, y: smooth.y };
       const smoothShown = ema !== null && l.rawRenderer.visible;
       if (l.smoothRenderer.visible !== smoothShown) l.smoothRenderer.visible = smoothShown;

@@ -7,9 +7,12 @@ registers it), so a failed check inside a helper still shows its values.
 
 from __future__ import annotations
 
+import io
 import time
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from tests.browser.servers import JupyterServer
 
@@ -51,14 +54,34 @@ def wait_points(page: Any, test: str, *, timeout: float, sel: str = CHART) -> No
     )
 
 
-def wait_chart(page: Any, test: str, *, timeout: float) -> None:
-    """Wait until `test`, JS on the train/loss card's Bokeh chart, holds.
+def wait_chart(page: Any, test: str, *, timeout: float, sel: str = CHART) -> None:
+    """Wait until `test`, JS on the Bokeh chart of the card `sel` (train/loss), holds.
 
     >>> wait_chart(page, "sources().length === 2", timeout=10_000)
     """
     page.wait_for_function(
-        f"() => document.querySelector('{CHART}').__nbtrack_card__.chart.{test}", timeout=timeout
+        f"() => document.querySelector('{sel}').__nbtrack_card__.chart?.{test}", timeout=timeout
     )
+
+
+def wait_drawn(page: Any, sel: str, rgb: tuple[int, int, int], *, timeout: float) -> int:
+    """Wait until the plot of the chart card `sel` shows pixels of colour `rgb` (a line's or
+    a marker's, give or take anti-aliasing); returns how many it shows.
+
+    >>> wait_drawn(page, CHART, (0x25, 0x63, 0xEB), timeout=10_000)
+    """
+    from PIL import Image  # bokeh's own dependency
+
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        png = page.locator(f"{sel} .nbt-plot").screenshot()
+        with Image.open(io.BytesIO(png)) as img:
+            pixels = np.asarray(img.convert("RGB"), dtype=np.int32)
+        n = int((np.abs(pixels - np.array(rgb)).sum(axis=2) < 60).sum())
+        if n or time.monotonic() > deadline:
+            assert n > 0, f"nothing of colour {rgb} drawn in {sel} after {timeout / 1000} s"
+            return n
+        page.wait_for_timeout(250)
 
 
 def chart_info(page: Any) -> dict[str, Any]:
@@ -127,20 +150,35 @@ def check_grows_while_running(
     *,
     first: str = "> 5",
     appear_timeout: float = 30_000,
+    grow_timeout: float = 30_000,
     prompt: str = LAB_PROMPT,
 ) -> None:
-    """`sel` appears and its point count passes `first`; 1.5 s later it holds more points
-    and the cell still runs.
+    """`sel` appears and its point count passes `first`; then, while the cell still runs,
+    it holds more points than that.
 
     >>> check_grows_while_running(page, PANEL, first=">= 2", appear_timeout=60_000)
     """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
     page.wait_for_selector(sel, timeout=appear_timeout)
     wait_points(page, first, sel=sel, timeout=30_000)
     before = points(page, sel)
-    time.sleep(1.5)
-    after = points(page, sel)
-    assert cell_running(page, prompt), "the cell should still be running"
-    assert after > before, (before, after)
+    # Both facts at the same moment, in the page: no sleep, so a slow machine only waits
+    # longer. The cell outlasts this by far (its loop sleeps), unless nothing comes live.
+    try:
+        page.wait_for_function(
+            """([sel, before, prompt]) =>
+              +document.querySelector(sel).dataset.points > before &&
+              document.querySelector(prompt).textContent.includes('*')""",
+            arg=[sel, before, prompt],
+            timeout=grow_timeout,
+        )
+    except PlaywrightTimeoutError:
+        after, running = points(page, sel), cell_running(page, prompt)
+        raise AssertionError(
+            f"{sel} did not grow while the cell ran: {before} -> {after} points, "
+            f"cell {'still running' if running else 'ended'}"
+        ) from None
 
 
 def check_smoothing_and_log_scale(page: Any) -> None:

@@ -2,7 +2,7 @@
 
 A cell logs for about 15 s. While it is still executing the chart's point count grows,
 and the smoothing slider and the log-scale toggle change what is drawn; when it ends the
-chart holds every logged step.
+chart holds every logged step. A metric logged once (a final test accuracy) is drawn too.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from tests.browser.helpers import (
     points,
     run_all_cells,
     wait_chart,
+    wait_drawn,
     wait_points,
 )
 from tests.browser.servers import JupyterServer
@@ -65,4 +66,39 @@ def test_live_dashboard_in_jupyterlab(lab: JupyterServer, page: Any, artifacts: 
     time.sleep(0.5)  # one more animation frame for the last points
     page.locator(".nbtrack-dashboard").screenshot(path=str(artifacts / "lab_dashboard.png"))
     (artifacts / "page_errors.txt").write_text("\n\n".join(page.page_errors))
+    assert not page.page_errors, page.page_errors
+
+
+ONE_POINT_CELL = """\
+import nbtrack
+run = nbtrack.init(project="browser", name="one-point")
+for i in range(20):
+    run.log({"train/loss": 1.0 / (i + 1)})
+run.log({"test/acc": 0.875})  # once, at the end
+run.finish()
+"""
+
+
+def test_a_metric_logged_once_is_drawn(lab: JupyterServer, page: Any) -> None:
+    nb = lab.write_notebook("one_point.ipynb", [ONE_POINT_CELL])
+    open_notebook(page, lab, nb)
+    run_all_cells(page)
+    page.wait_for_selector('.nbtrack-dashboard[data-state="finished"]', timeout=60_000)
+    acc = '.nbtrack-dashboard .nbtrack-chart[data-metric="test/acc"]'
+    wait_points(page, "=== 1", sel=acc, timeout=20_000)
+    wait_chart(page, "sources()[0].raw.data.y.length === 1", sel=acc, timeout=20_000)
+    # A line of one point draws no pixel: the point must show all the same, in its colour.
+    assert wait_drawn(page, acc, (0x25, 0x63, 0xEB), timeout=10_000) >= 9
+    drawn = page.evaluate(
+        """(sel) => {
+          const chart = document.querySelector(sel).__nbtrack_card__.chart;
+          const src = chart.sources()[0];
+          const y = chart.plotModel.y_range;
+          return { x: Array.from(src.marks.data.x), y: Array.from(src.marks.data.y),
+                   y0: y.start, y1: y.end };
+        }""",
+        acc,
+    )
+    assert (drawn["x"], drawn["y"]) == ([20], [0.875])
+    assert drawn["y0"] < 0.875 < drawn["y1"]
     assert not page.page_errors, page.page_errors
