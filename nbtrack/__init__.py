@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from nbtrack import errors
 from nbtrack._config import Config, Summary
 from nbtrack._current import current, require_run
-from nbtrack._run import Run, init
+from nbtrack._init import init
+from nbtrack._run import Run
 from nbtrack._version import __version__
 
 if TYPE_CHECKING:

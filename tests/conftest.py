@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import nbtrack
-from nbtrack import _run
+from nbtrack import _current
 
 
 @pytest.fixture(autouse=True)
@@ -18,7 +18,7 @@ def store_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     monkeypatch.delenv("NBTRACK_MODE", raising=False)
     monkeypatch.delenv("NBTRACK_PROJECT", raising=False)
     yield root
-    run = _run.current()
+    run = _current.current()
     if run is not None:
         run.finish()
 
