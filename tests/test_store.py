@@ -235,3 +235,16 @@ def test_rows_with_different_keys_and_orders_become_the_right_columns(api: nbtra
     np.testing.assert_array_equal(b[train], 2 * h["_step"][train])
     np.testing.assert_array_equal(np.flatnonzero(~np.isnan(val)), np.arange(999, 30_000, 1000))
     np.testing.assert_array_equal(val[999::1000], -np.arange(999, 30_000, 1000))
+
+
+def test_a_value_that_cannot_convert_costs_itself_not_the_flush() -> None:
+    from nbtrack.store.columns import take_columns
+
+    class Odd:
+        def __float__(self) -> float:
+            raise RuntimeError("no")
+
+    rows: list[object] = [0, 0.0, {"a": 1.0}, 1, 0.0, {"a": Odd()}, 2, 0.0, {"a": 3.0}]
+    with pytest.warns(UserWarning, match="key 'a'"):
+        cols = take_columns(rows)
+    assert cols["a"][1].tolist()[::2] == [1.0, 3.0] and np.isnan(cols["a"][1][1])

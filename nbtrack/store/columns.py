@@ -9,6 +9,7 @@ chunks of `CHUNK_ROWS`: the writer thread lets the training thread run between c
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from itertools import chain, compress, repeat
 from typing import Any
@@ -88,12 +89,21 @@ def take_columns(
 def _values(dicts: list[dict[str, Any]], key: str, n: int) -> Float64Array:
     try:
         return np.fromiter(map(dict.__getitem__, dicts, repeat(key)), dtype=np.float64, count=n)
-    except (OverflowError, TypeError, ValueError):
-        return np.array([_to_float(d[key]) for d in dicts], dtype=np.float64)
+    except Exception:  # one value the fast conversion cannot take: convert one by one
+        return np.array([_to_float(key, d[key]) for d in dicts], dtype=np.float64)
 
 
-def _to_float(value: Any) -> float:
+def _to_float(key: str, value: Any) -> float:
     try:
         return float(value)
     except OverflowError:  # an int too large for float64: documented to become +-inf
         return math.inf if value > 0 else -math.inf
+    except Exception as e:
+        # log() lets through only values that convert, so this is a bug of ours; one value
+        # turned NaN, and said, is better than the whole flush lost.
+        warnings.warn(
+            f"nbtrack: a value of key {key!r} ({type(value).__name__}) could not be converted "
+            f"({e!r}); stored as NaN",
+            stacklevel=1,
+        )
+        return math.nan
