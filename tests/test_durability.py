@@ -267,8 +267,8 @@ for c in range(int(sys.argv[2])):
                 print("child-error", e, flush=True)
         sys.exit(0)  # a normal exit: atexit hooks run in the child
     pids.append(pid)
-    for j in range(200):
-        run.log({"i": 2000 + c * 200 + j})
+    for j in range(5000):  # heavy logging: the writer is busy when the next child forks
+        run.log({"i": 2000 + c * 5000 + j})
 for pid in pids:
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0, status
@@ -282,7 +282,7 @@ print("path", run.path, flush=True)
 def test_a_forked_child_never_touches_the_parents_run(
     tmp_path: Path, store_dir: Path, mode: str
 ) -> None:
-    children = 10 if mode == "exit" else 1
+    children = 30 if mode == "exit" else 1
     script = _script(tmp_path, _FORKER)
     out = subprocess.run(
         [PYTHON, str(script), mode, str(children)],
@@ -301,7 +301,7 @@ def test_a_forked_child_never_touches_the_parents_run(
         rec = api.run(lines["path"])
         # ... and it holds every step the parent logged, none of a child's.
         assert rec.state == "finished"
-        n = 2000 + children * 200
+        n = 2000 + children * 5000
         np.testing.assert_array_equal(rec.history(["i"])["i"], np.arange(n, dtype=float))
 
 
