@@ -89,6 +89,7 @@ class Writer:
         self.error: BaseException | None = None
         self.set_aside: list[tuple[Batch, BaseException]] = []
         self.unstored: list[Batch] = []
+        self._final_taken = self._final_done = False
         self._thread = threading.Thread(target=self._loop, name=f"nbtrack-writer-{rk}", daemon=True)
         self._thread.start()
 
@@ -128,6 +129,8 @@ class Writer:
         self._stopping = True
         self._wake.set()
         self._thread.join(wait_s + 60.0)
+        if not self._final_done:  # the thread ended before it could take them (or hangs)
+            return list(self._pending) if self._final_taken else [*self._pending, *batches]
         return self.unstored
 
     # -- the thread ---------------------------------------------------------------------
@@ -154,8 +157,6 @@ class Writer:
         except BaseException as e:  # not even the store opened: say so, keep what we hold
             self.error = e
             warnings.warn(f"nbtrack: the run's writer stopped: {e!r}", stacklevel=1)
-            if self._final is not None:
-                self.unstored = [*self._pending, *self._final[0]]
         finally:
             if store is not None:
                 store.close()
@@ -187,11 +188,13 @@ class Writer:
         assert self._final is not None
         batches, fields, deadline = self._final
         self._pending.extend(batches)
+        self._final_taken = True
         self._add_fields()
         self._add_fields(fields)
         while not self._write(store) and time.monotonic() < deadline:
             time.sleep(RETRY_S)
         self.unstored = list(self._pending)
+        self._final_done = True
         if self._pending and self._fields:
             # The data did not fit; the small final update of the run row may still.
             self._pending = []
