@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from nbtrack._json import dumps
 from nbtrack._types import Float64Array, Int64Array
 from nbtrack._values import TIME_KEY, Batch, HistogramEntry
 from nbtrack.errors import (
@@ -71,22 +72,6 @@ _MESSAGES = {
 
 def default_root() -> Path:
     return Path(os.environ.get("NBTRACK_DIR") or "nbtrack")
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, default=_json_default, ensure_ascii=False, allow_nan=True)
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, (set, frozenset, tuple)):
-        return list(obj)
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
-    return repr(obj)
 
 
 def connect(path: Path) -> sqlite3.Connection:

@@ -31,8 +31,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from nbtrack._json import dumps
 from nbtrack._values import TIME_KEY, Batch
-from nbtrack.store.db import HEARTBEAT_S, Store, dumps
+from nbtrack.store.db import HEARTBEAT_S, Store
 
 FLUSH_INTERVAL_S = 0.5
 POISON_TRIES = 3
