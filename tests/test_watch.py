@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +13,14 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import nbtrack  # noqa: E402  # after the importorskip on purpose
-from nbtrack._watch import BINS, cpu_histogram_table, entries_from_table, histogram_table  # noqa: E402
+from nbtrack._run import link  # noqa: E402
+from nbtrack._watch import (  # noqa: E402
+    BINS,
+    MAX_WAITING,
+    cpu_histogram_table,
+    entries_from_table,
+    histogram_table,
+)
 
 DTYPES = [torch.float32, torch.float16, torch.bfloat16]
 CUDA = torch.cuda.is_available()
@@ -130,6 +139,125 @@ def test_keys_steps_and_counts_of_a_training_run(api: nbtrack.Api) -> None:
             stats = rec.histogram_stats(f"{kind}/{n}")
             assert [s["nan"] for s in stats] == [0] * 4
             assert stats[0]["norm"] == pytest.approx(seen[0][prefix + n].norm().item(), rel=1e-5)
+
+
+def watcher_of(run: nbtrack.Run) -> Any:
+    (w,) = link(run).watchers
+    return w
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def references(model: Any, seen: dict[int, dict[str, Any]]) -> Callable[[int], None]:
+    """A before_step that copies every parameter and gradient, as the histograms must see them."""
+
+    def snapshot(i: int) -> None:
+        seen[i] = {f"parameters/{n}": p.detach().clone() for n, p in model.named_parameters()}
+        seen[i].update({f"gradients/{n}": p.grad.clone() for n, p in model.named_parameters()})
+
+    return snapshot
+
+
+def assert_exact(rec: Any, seen: dict[int, dict[str, Any]], steps: list[int]) -> None:
+    keys = sorted(seen[steps[0]])
+    assert sorted(rec.histogram_keys()) == keys
+    for key in keys:
+        got_steps, ranges, counts = rec.histograms(key)
+        np.testing.assert_array_equal(got_steps, steps)
+        for row, step in enumerate(steps):
+            t = seen[step][key]
+            lo, hi = ranges[row]
+            t64 = t.to(torch.float64)
+            assert (lo, hi) == (t64.min().item(), t64.max().item()), (key, step)
+            np.testing.assert_array_equal(counts[row], np_hist(t, lo, hi), err_msg=key)
+
+
+def test_cpu_histograms_are_binned_on_one_other_thread(api: nbtrack.Api) -> None:
+    run = nbtrack.init(project="w", display=False)
+    model = mlp()
+    run.watch(model, log="all", log_freq=2)
+    w = watcher_of(run)
+    binned_on: list[int] = []
+    w.worker.on_table = lambda: binned_on.append(threading.get_ident())
+    seen: dict[int, dict[str, Any]] = {}
+    train(run, model, 7, before_step=references(model, seen))  # logging steps 0, 2, 4, 6
+    run.finish()
+    # Five snapshots: step 0's parameters are taken at the first forward call (no optimizer
+    # seen yet), its gradients at the optimizer step; then one a logging step.
+    assert w.stats.snapshots == w.stats.tables == len(binned_on) == 5
+    assert threading.get_ident() not in binned_on
+    assert len(set(binned_on)) == 1 and w.stats.thread_ids == set(binned_on)
+    assert_exact(api.run(run.path), seen, [0, 2, 4, 6])
+    assert not any(t.ident in binned_on for t in threading.enumerate())  # finish() ended it
+
+
+def test_finish_waits_for_the_histogram_thread(api: nbtrack.Api) -> None:
+    run = nbtrack.init(project="w", display=False)
+    model = mlp()
+    run.watch(model, log="all", log_freq=2)
+    w = watcher_of(run)
+    gate = threading.Event()
+    w.worker.on_table = lambda: gate.wait(60)  # the histogram thread waits for the gate
+    seen: dict[int, dict[str, Any]] = {}
+    # Logging steps 0 and 2, the last step just before finish(): three snapshots (step 0's
+    # parameters come at the first forward call), one being binned and MAX_WAITING waiting,
+    # so the training thread never waits here.
+    train(run, model, 3, before_step=references(model, seen))
+    assert MAX_WAITING >= 2 and w.stats.snapshots == 3 and w.stats.waits == 0
+    assert w.stats.tables == 0  # nothing binned yet; the parameters have changed since
+    opener = threading.Timer(0.2, gate.set)
+    opener.start()
+    run.finish()
+    assert gate.is_set()  # finish() returned only after the histogram thread could go on
+    assert w.stats.tables == 3
+    assert_exact(api.run(run.path), seen, [0, 2])  # from the copies, not the tensors now
+    opener.join()
+
+
+def test_a_histogram_thread_behind_makes_training_wait_not_drop(api: nbtrack.Api) -> None:
+    run = nbtrack.init(project="w", display=False)
+    model = mlp()
+    run.watch(model, log="all", log_freq=1)
+    w = watcher_of(run)
+    gate = threading.Event()
+    w.worker.on_table = lambda: gate.wait(60)
+    seen: dict[int, dict[str, Any]] = {}
+    trainer = threading.Thread(target=train, args=(run, model, 8), kwargs={
+        "before_step": references(model, seen)
+    })  # fmt: skip
+    trainer.start()
+    wait_for(lambda: w.stats.waits >= 1, "the training thread to wait for the worker")
+    assert trainer.is_alive() and w.stats.tables == 0  # held up, not dropping
+    gate.set()
+    trainer.join(60)
+    assert not trainer.is_alive()
+    run.finish()
+    assert w.stats.snapshots == w.stats.tables == 9  # step 0's parameters: at the forward
+    assert_exact(api.run(run.path), seen, list(range(8)))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64], ids=str)
+def test_snapshots_of_other_dtypes_are_exact(api: nbtrack.Api, dtype: Any) -> None:
+    run = nbtrack.init(project="w", display=False)
+    model = mlp().to(dtype)
+    run.watch(model, log="all", log_freq=1)
+    seen: dict[int, dict[str, Any]] = {}
+    snapshot = references(model, seen)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for i in range(3):
+        x, y = batch(seed=i)
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x.to(dtype)).float(), y).backward()
+        snapshot(i)
+        opt.step()
+        run.log({"i": i})
+    run.finish()
+    assert_exact(api.run(run.path), seen, [0, 1, 2])
 
 
 def test_default_logs_gradients_only_every_1000_steps(api: nbtrack.Api) -> None:
