@@ -7,8 +7,6 @@ import dataclasses
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from nbtrack import _json
-
 
 def as_dict(obj: Any) -> dict[str, Any]:
     """A config source as a dict: a Mapping, an argparse Namespace or a dataclass."""
@@ -29,8 +27,14 @@ def as_dict(obj: Any) -> dict[str, Any]:
         if not isinstance(key, str):
             raise TypeError(f"nbtrack: config keys must be strings, got {key!r}")
         _check_key("config", key)
-        _json.check("config", key, value)
+        _check_value("config", key, value)
     return out
+
+
+def _check_value(what: str, key: str, value: Any) -> None:
+    from nbtrack import _json  # here, not at import: json is loaded with the first run
+
+    _json.check(what, key, value)
 
 
 def _check_key(what: str, key: str) -> None:
@@ -70,7 +74,7 @@ class Config:
         if not isinstance(key, str):
             raise TypeError(f"nbtrack: config keys must be strings, got {key!r}")
         _check_key("config", key)
-        _json.check("config", key, value)
+        _check_value("config", key, value)
         self._data[key] = value
         self._on_change()
 
@@ -141,7 +145,7 @@ class Summary:
         if not isinstance(key, str):
             raise TypeError(f"nbtrack: summary keys must be strings, got {key!r}")
         _check_key("summary", key)
-        _json.check("summary", key, value)
+        _check_value("summary", key, value)
         self._user[key] = value
         self._on_change()
 
@@ -155,7 +159,7 @@ class Summary:
             if not isinstance(k, str):
                 raise TypeError(f"nbtrack: summary keys must be strings, got {k!r}")
             _check_key("summary", k)
-            _json.check("summary", k, v)
+            _check_value("summary", k, v)
         self._user.update(items)
         self._on_change()
 

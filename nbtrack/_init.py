@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nbtrack import _current, _process
+from nbtrack import _current
 from nbtrack._config import as_dict
 from nbtrack._names import default_name, new_id
 from nbtrack._run import MODES, Run, link
@@ -63,6 +63,7 @@ def init(
             disabled = DisabledRun(project=project, name=name, config=config_dict)
             _current.set_current(disabled)
             return disabled
+        from nbtrack import _process
         from nbtrack.store.db import Store, default_root
 
         _process.install()
@@ -73,7 +74,7 @@ def init(
         finally:
             store.close()
         _current.set_current(run)
-        _process.track(link(run))
+        _process.track(link(run))  # imported above
     if display:
         _show_dashboard(run)
     return run

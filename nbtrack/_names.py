@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-import secrets
 import string
 
 _ADJECTIVES = [
@@ -98,10 +96,14 @@ _ID_ALPHABET = string.ascii_lowercase + string.digits
 
 def new_id() -> str:
     """Eight random characters of [a-z0-9]: 41 bits, ample for the runs of one project."""
+    import secrets  # here, not at import: it brings hashlib and hmac
+
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
 
 
 def default_name(number: int) -> str:
     """A name like W&B's: two words and the run's number in its project."""
+    import random
+
     rng = random.Random()
     return f"{rng.choice(_ADJECTIVES)}-{rng.choice(_NOUNS)}-{number}"

@@ -10,15 +10,13 @@ What the writer, the dashboard, `watch` and the process hooks need from a run go
 
 The backlog is bounded: when the rows waiting for the writer pass `BACKLOG_ROWS` rows or
 about `BACKLOG_BYTES` bytes, `log()` waits (at its next tick, at most 0.1 s later) until the
-writer has committed them, so memory and what a kill can cost stay bounded. At rates the
+writer has taken half of them, so memory and what a kill can cost stay bounded. At rates the
 writer keeps up with, `log()` never waits. While the store refuses writes (a full disk),
 it does not wait either: the rows stay in memory until the store takes them again.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 import os
 import sys
 import threading
@@ -31,9 +29,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from nbtrack import _current, _process
+from nbtrack import _current
 from nbtrack._config import Config, Summary, set_user_summary, user_summary
-from nbtrack._device import DeviceReadback
 from nbtrack._values import (
     FAST_TYPES,
     ROW_WIDTH,
@@ -48,11 +45,11 @@ from nbtrack._values import (
 )
 
 if TYPE_CHECKING:
+    from nbtrack._device import DeviceReadback
     from nbtrack._interface import RunProtocol
     from nbtrack.store.writer import Writer
 
 _time = time.time
-_fsum = math.fsum
 TICK_S = 0.1
 # Rows waiting for the writer before the training thread nudges it early.
 WAKE_ROWS = 50_000
@@ -121,18 +118,16 @@ class Run:
         self._rk = rk
         self._pid = os.getpid()
         self._finished = False
-        # Auto steps come from a C-level counter: two threads logging at once never get
-        # the same step. `_step` follows it for reading (`run.step`).
         self._step = start_step
-        self._next_step: Callable[[], int] = itertools.count(start_step).__next__
         self._open_row: dict[str, Any] | None = None
         self._open_device: list[DeviceValue] = []
         self._rows: Rows = []
         self._device_values: list[DeviceValue] = []
+        from nbtrack._device import DeviceReadback
+
         self._readback: DeviceReadback[list[DeviceValue]] = DeviceReadback()
         self._histograms: list[HistogramEntry] = []
         self._known: set[str] = set()
-        self._sum_check = True
         self._last: dict[str, Any] = dict(last or {})
         # One logging thread at a time in the slow path; reentrant, so the SIGTERM handler
         # can end the run from inside a log() call it interrupted.
@@ -192,28 +187,27 @@ class Run:
         >>> run.log({"train/loss": 0.31, "train/acc": 0.89})
         >>> run.log({"val": {"loss": 0.4}}, step=100)   # logged as val/loss at step 100
         """
-        if step is None and commit is True and self._open_row is None and type(data) is dict:
-            values = data.values()
-            try:
-                # The sum of Python floats, ints and bools is an exact float, and C's sum()
-                # finds that out in a few ns a value: a str, None or a list raises, a NumPy
-                # or tensor value makes another type. An object whose __radd__ returns a
-                # float gets past sum(); fsum() then proves that every value converts to
-                # a float, which is all the writer does with it. Off once the run has seen
-                # a tensor: adding one to a float would launch work on its device.
-                fast = self._sum_check and type(sum(values)) is float
-                if fast:
-                    _fsum(values)
-            except Exception:
-                fast = False
-            if (fast or FAST_TYPES.issuperset(map(type, values))) and self._known.issuperset(data):
-                t = _time()
-                s = self._next_step()
-                self._step = s + 1
-                self._rows.extend((s, t, data.copy()))
-                if t >= self._tick_at:
-                    self._tick(t)
-                return
+        if (
+            step is None
+            and commit is True
+            and self._open_row is None
+            and type(data) is dict
+            # Exact types, checked by C-level set operations: a float, int or bool (or a
+            # NumPy scalar type once one has been seen) is what the writer converts in bulk;
+            # anything else, even an object that behaves like a number under `+`, takes
+            # the slow path, which stores it exactly or refuses it naming its key.
+            and FAST_TYPES.issuperset(map(type, data.values()))
+            and self._known.issuperset(data)
+        ):
+            t = _time()
+            # No thread switch can fall between reading and writing the step: CPython
+            # hands the GIL over only at calls and backward jumps, and there is none here.
+            s = self._step
+            self._step = s + 1
+            self._rows.extend((s, t, data.copy()))
+            if t >= self._tick_at:
+                self._tick(t)
+            return
         self._log_slow(data, step, commit)
 
     def _log_slow(self, data: Any, step: Any, commit: bool) -> None:
@@ -233,9 +227,6 @@ class Run:
                         "steps must not decrease. Log to a new step, or use a new run."
                     )
             flat = flatten(data)
-            torch = sys.modules.get("torch")
-            if torch is not None and self._sum_check:
-                self._sum_check = not any(isinstance(v, torch.Tensor) for v in flat.values())
             device: list[DeviceValue] = []
             row: dict[str, Any] = {}
             for key, value in flat.items():
@@ -265,7 +256,6 @@ class Run:
 
     def _jump_to(self, step: int) -> None:
         self._step = step
-        self._next_step = itertools.count(step).__next__
 
     def _commit_row(self) -> None:
         row = self._open_row
@@ -273,7 +263,7 @@ class Run:
         device, self._open_device = self._open_device, []
         self._open_row = None
         t = _time()
-        s = self._next_step()
+        s = self._step
         self._step = s + 1
         for dv in device:
             dv.step = s
@@ -365,7 +355,9 @@ class Run:
         elif isinstance(exc, KeyboardInterrupt):
             self._end("interrupted", 255, "KeyboardInterrupt")
         elif isinstance(exc, SystemExit):
-            code = _process.exit_code_of(exc.code)
+            from nbtrack._process import exit_code_of
+
+            code = exit_code_of(exc.code)
             self._end("finished" if code == 0 else "failed", code, None if code == 0 else repr(exc))
         else:
             self._end("failed", 1, "".join(traceback.format_exception(tp, exc, tb)))
@@ -384,11 +376,16 @@ class Run:
             self._wait_for_writer(rows)
 
     def _wait_for_writer(self, rows: Rows) -> None:
-        """Backpressure: let the writer commit the backlog before logging on."""
+        """Backpressure: wait until the writer has taken half the backlog.
+
+        Taken, not committed: the writer converts and commits what it took while the loop
+        logs on, so the two overlap. Uncommitted rows stay under twice the bound.
+        """
         writer = self._writer
         limit = _backlog_limit(rows) // 2
+        writer.wake()
         while len(rows) // ROW_WIDTH > limit and writer.healthy and rows is self._rows:
-            writer.wait_cycle(1.0)
+            time.sleep(0.002)
 
     def _last_values(self) -> dict[str, Any]:
         if not self._finished:
@@ -505,6 +502,8 @@ class Run:
             self._report_unstored(unstored)
         for cb in list(self._tick_callbacks):
             cb()
+        from nbtrack import _process
+
         _process.untrack(self._link)
         _current.clear_current(self)
 

@@ -102,15 +102,6 @@ class Writer:
     def wake(self) -> None:
         self._wake.set()
 
-    def wait_cycle(self, timeout: float) -> None:
-        """Wait (at most `timeout`) for the end of the writer's next cycle."""
-        with self._flushed:
-            target = self._flush_count + 1
-            self._wake.set()
-            self._flushed.wait_for(
-                lambda: self._flush_count >= target or self._done.is_set(), timeout
-            )
-
     def flush(self, timeout: float = 30.0) -> None:
         """Block until everything logged before this call is committed (or `timeout`)."""
         with self._flushed:
