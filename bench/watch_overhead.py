@@ -55,6 +55,13 @@ from _common import (  # the bench folder is not a package
 VARIANTS = ("none", "nbtrack", "wandb")
 
 # =========================================================================================
+# glibc moves its mmap threshold up after a large block is freed, so a process that once
+# freed a few MB (a tracker's buffers) serves torch's per-step temporaries from the heap,
+# and one that did not maps and unmaps them every step, page faults and all: here that
+# alone made the bare loop 15-50% slower than the tracked ones. Fixed thresholds give
+# every variant the same allocator.
+_FIXED_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(64 << 20), "MALLOC_TRIM_THRESHOLD_": str(128 << 20)}
+
 # Worker side: one model, one variant, in a fresh subprocess
 # =========================================================================================
 
@@ -258,7 +265,9 @@ def run_worker(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
             proc = subprocess.run(
                 [sys.executable, __file__, "--worker", json.dumps(spec)],
                 cwd=tmp,
-                env=worker_env(Path(tmp), OMP_NUM_THREADS=str(spec.get("threads", 1))),
+                env=worker_env(
+                    Path(tmp), OMP_NUM_THREADS=str(spec.get("threads", 1)), **_FIXED_MALLOC
+                ),
                 capture_output=True,
                 text=True,
                 timeout=timeout,
@@ -435,12 +444,11 @@ def build_report(
         "the few percent sought here (the bare loop's own rounds show how much); pairing the "
         "variants within a round takes the slow drift out, not the noise of one run. The "
         "in-process 'slow-step cost / step' column resolves the logging steps' cost; compare "
-        "it with the bare loop's, the noise floor. On this machine the tracked runs were "
-        "repeatedly faster than the bare loop of their round (median step time included, so "
-        "not a matter of the logging steps), with nbtrack imported in every variant; the "
-        "cause is not known (a process with more threads keeping a virtual CPU out of idle "
-        "is a guess, not a finding), so the between-process overhead cannot resolve a few "
-        "per cent here and the verdicts above rest on the in-process figures.",
+        "it with the bare loop's, the noise floor. Every worker runs with fixed glibc "
+        "malloc thresholds (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_): with glibc's "
+        "moving threshold, a tracked run (which once freed a few MB) kept torch's per-step "
+        "temporaries on the heap while the bare loop mapped and unmapped them every step, "
+        "and the bare loop came out 15-50% slower than the tracked ones.",
     ]
     if all(t <= 1 for _, t in res):
         lines += [
