@@ -74,3 +74,17 @@ def test_docs_section_replaced_in_place(tmp_path: Path) -> None:
     assert "second" in text and "first" not in text
     assert text.count("## Logging overhead") == 1
     assert "## Dashboard\n\nother helper's text" in text
+
+
+def test_watch_ab_runs_and_prints_every_variant(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "watch_ab.py"), "--rounds", "2", "--steps", "3"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split(" | ")[0].strip("| ") for line in proc.stdout.splitlines()[3:]]
+    assert rows == ["bare", "log", "log+hooks", "log+watch"]
