@@ -1,4 +1,4 @@
-"""bench/log_overhead.py runs against the project's own environment and prints its tables.
+"""The benchmarks run against the project's own environment and print their tables.
 
 Only nbtrack is measured here (the peers live in bench/.venv); no figure is checked, only
 that the report is whole and that what was logged was read back complete.

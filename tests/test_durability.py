@@ -539,3 +539,28 @@ def test_resume_starts_after_what_is_on_disk_not_what_the_run_row_claims(
     steps, values = api.run("p/r1").series("a")
     np.testing.assert_array_equal(steps, np.arange(11))
     np.testing.assert_array_equal(values, np.arange(11.0))
+
+
+def test_ctrl_c_in_a_script_ends_its_run_interrupted(tmp_path: Path, store_dir: Path) -> None:
+    script = _script(
+        tmp_path,
+        """
+        import os, signal, nbtrack
+        run = nbtrack.init(project="ctrl-c", display=False)
+        for i in range(100):
+            run.log({"i": i})
+        os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C sends
+        """,
+    )
+    out = subprocess.run(
+        [PYTHON, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=child_env(NBTRACK_DIR=str(store_dir)),
+    )
+    assert out.returncode != 0 and "KeyboardInterrupt" in out.stderr
+    with nbtrack.Api(store_dir) as api:
+        (rec,) = api.runs("ctrl-c")
+        assert rec.state == "interrupted"
+        assert len(rec.history()["_step"]) == 100
