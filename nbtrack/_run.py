@@ -479,8 +479,11 @@ class Run:
             if self._open_row is not None:
                 self._commit_row()
             self._finished = True  # from here a drain waits for device values
-            leftover, self._rows = self._rows, _Closed()
-            list.extend(self._rows, leftover)  # past the refusing extend: drained just below
+            # Under the drain lock: a drain under way on the writer thread finishes first,
+            # else it would go on taking rows from the old list that are copied here too.
+            with self._drain_lock:
+                leftover, self._rows = self._rows, _Closed()
+                list.extend(self._rows, leftover)  # past the refusing extend: drained below
         with self._drain_lock:
             self._drain()
             self._rows.clear()

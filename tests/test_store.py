@@ -248,3 +248,20 @@ def test_a_value_that_cannot_convert_costs_itself_not_the_flush() -> None:
     with pytest.warns(UserWarning, match="key 'a'"):
         cols = take_columns(rows)
     assert cols["a"][1].tolist()[::2] == [1.0, 3.0] and np.isnan(cols["a"][1][1])
+
+
+def test_finishing_while_the_writer_drains_stores_every_row_once(store_dir: Path) -> None:
+    # finish() used to swap the row buffer while the writer was still taking rows from it:
+    # the rows it had not reached yet were then stored twice (hidden by history(), which
+    # keeps the last value of a repeated step). read_since() returns every stored point.
+    n = 200_000
+    keys = ["a", "b", "c", "d"]  # rows of this size fill the backlog: the writer is busy
+    for _ in range(6):
+        run = nbtrack.init(project="p", display=False)
+        for i in range(n):
+            run.log({"a": float(i), "b": 0.5, "c": -1.0, "d": float(i % 7)})
+        run.finish()
+        with nbtrack.Api(store_dir) as api:
+            batch, _, _ = api.run(run.path).read_since(0)
+        stored = {k: len(s) for k, (s, _) in batch.series.items()}
+        assert stored == dict.fromkeys(["_time", *keys], n)
