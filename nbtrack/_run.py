@@ -54,8 +54,8 @@ TICK_S = 0.1
 # Rows waiting for the writer before the training thread nudges it early.
 WAKE_ROWS = 50_000
 # The bound on the backlog, in rows and in (estimated) bytes: past it, log() waits.
-BACKLOG_ROWS = 200_000
-BACKLOG_BYTES = 64 << 20
+BACKLOG_ROWS = 100_000
+BACKLOG_BYTES = 32 << 20
 # How long finish() waits for a store that refuses writes (a full disk) before it gives up.
 FINISH_WAIT_S = float(os.environ.get("NBTRACK_FINISH_WAIT_S", "30"))
 
