@@ -486,7 +486,6 @@ class Run:
                 list.extend(self._rows, leftover)  # past the refusing extend: drained below
         with self._drain_lock:
             self._drain()
-            self._rows.clear()
             q = self._writer_queue
             batches = [q.popleft() for _ in range(len(q))]
         self.state = state

@@ -34,6 +34,17 @@ def _script(tmp_path: Path, body: str) -> Path:
     return script
 
 
+def _run_child(script: Path, store_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `script` to its end in a fresh interpreter logging to `store_dir`."""
+    return subprocess.run(
+        [PYTHON, str(script), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=child_env(NBTRACK_DIR=str(store_dir)),
+    )
+
+
 def _wait_for_line(proc: subprocess.Popen[str], prefix: str, timeout: float = 60.0) -> str:
     assert proc.stdout is not None
     deadline = time.monotonic() + timeout
@@ -284,13 +295,7 @@ def test_a_forked_child_never_touches_the_parents_run(
 ) -> None:
     children = 30 if mode == "exit" else 1
     script = _script(tmp_path, _FORKER)
-    out = subprocess.run(
-        [PYTHON, str(script), mode, str(children)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=child_env(NBTRACK_DIR=str(store_dir)),
-    )
+    out = _run_child(script, store_dir, mode, str(children))
     assert out.returncode == 0, out.stderr
     lines = dict(line.split(" ", 1) for line in out.stdout.splitlines())
     # While the children came and went, the parent's run stayed running ...
@@ -330,13 +335,7 @@ def test_multiprocessing_fork_children_get_a_clear_error(tmp_path: Path, store_d
             run.finish()
         """,
     )
-    out = subprocess.run(
-        [PYTHON, str(script)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=child_env(NBTRACK_DIR=str(store_dir)),
-    )
+    out = _run_child(script, store_dir)
     assert out.returncode == 0, out.stderr
     assert "forked" in out.stdout and "nbtrack.init()" in out.stdout
 
@@ -412,13 +411,7 @@ def test_a_sigterm_handler_of_the_users_still_runs(tmp_path: Path, store_dir: Pa
 @pytest.mark.parametrize(("code", "state"), [(0, "finished"), (1, "failed"), (7, "failed")])
 def test_sys_exit_records_its_code(tmp_path: Path, store_dir: Path, code: int, state: str) -> None:
     script = _script(tmp_path, _LOGS_THEN_WAITS)
-    out = subprocess.run(
-        [PYTHON, str(script), "100", "exit", str(code)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=child_env(NBTRACK_DIR=str(store_dir)),
-    )
+    out = _run_child(script, store_dir, "100", "exit", str(code))
     assert out.returncode == code, out.stderr
     with nbtrack.Api(store_dir) as api:
         (rec,) = api.runs("sig")
@@ -552,13 +545,7 @@ def test_ctrl_c_in_a_script_ends_its_run_interrupted(tmp_path: Path, store_dir: 
         os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C sends
         """,
     )
-    out = subprocess.run(
-        [PYTHON, str(script)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=child_env(NBTRACK_DIR=str(store_dir)),
-    )
+    out = _run_child(script, store_dir)
     assert out.returncode != 0 and "KeyboardInterrupt" in out.stderr
     with nbtrack.Api(store_dir) as api:
         (rec,) = api.runs("ctrl-c")
