@@ -2,19 +2,27 @@
 # Idempotent set-up of a development machine from a clean clone:
 #   .venv with torch (the CPU wheel), nbtrack in editable mode with its test tools,
 #   the JS bundle (npm); with --test also what only the tests need: Debian's chromium for the
-#   browser tests and the Colab-like venv (.venv-colab).
+#   browser tests, Debian's postgresql for the server tests and the Colab-like venv (.venv-colab).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tests=0
 [ "${1:-}" = "--test" ] && tests=1
 
-if [ "$tests" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
-  echo "setup: installing Debian's chromium for the browser tests"
-  sudo_=""
-  [ "$(id -u)" = 0 ] || sudo_="sudo"
-  $sudo_ apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq chromium >/dev/null
+if [ "$tests" = 1 ]; then
+  debs=()
+  command -v chromium >/dev/null 2>&1 || debs+=(chromium)
+  # The server tests start their own throwaway cluster from these binaries
+  # (tests/server/postgres.py); the service the package may start is never used.
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || debs+=(postgresql)
+  if [ "${#debs[@]}" -gt 0 ]; then
+    echo "setup: installing Debian's ${debs[*]} for the tests"
+    sudo_=""
+    [ "$(id -u)" = 0 ] || sudo_="sudo"
+    $sudo_ apt-get update -qq
+    # env, not a plain assignment: sudo would drop DEBIAN_FRONTEND from the environment.
+    $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${debs[@]}" >/dev/null
+  fi
 fi
 
 if [ ! -x .venv/bin/python ]; then
