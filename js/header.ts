@@ -1,8 +1,12 @@
 // The header: who the run is, where it stands, and the last value of each metric. A failed
-// run keeps its last state and shows in red with its error, as tqdm does.
+// run keeps its last state and shows in red with its error, as tqdm does. When the run has
+// a team server, where it stands with it, and a link to its page there.
+//
+// Everything here is text set through textContent: names, errors, refusal reasons and
+// URLs come from users and servers.
 
 import { formatDuration, formatRate, formatValue } from "./format";
-import type { RunHeader } from "./protocol";
+import type { RunHeader, SyncStatus } from "./protocol";
 
 const STATE_LABEL: Record<string, string> = {
   running: "running",
@@ -11,6 +15,53 @@ const STATE_LABEL: Record<string, string> = {
   crashed: "crashed",
   interrupted: "interrupted",
 };
+
+function points(n: number): string {
+  return `${n.toLocaleString("en-US")} ${n === 1 ? "point" : "points"}`;
+}
+
+/** What the header says of a run's standing with the team server. */
+export function syncLabel(s: SyncStatus): string {
+  switch (s.state) {
+    case "local":
+      return "local only";
+    case "syncing":
+      return "syncing";
+    case "synced":
+      return "synced";
+    case "behind":
+      return `${points(s.behind)} behind`;
+    case "unreachable":
+      return "server unreachable";
+    case "refused":
+      return s.reason ? `upload refused: ${s.reason}` : "upload refused";
+    default:
+      return s.state;
+  }
+}
+
+/** The details behind the label, for its tooltip. */
+export function syncDetail(s: SyncStatus): string {
+  const parts: string[] = [];
+  if (s.behind > 0 && s.state !== "behind") parts.push(`${points(s.behind)} not yet on the server`);
+  if (s.reason && s.state !== "refused") parts.push(s.reason);
+  return parts.join("; ");
+}
+
+/**
+ * `url` when it is an absolute http(s) URL, else null: a link the server sends must not
+ * become `javascript:` or `data:` in the page.
+ */
+export function safeHref(url: string | null): string | null {
+  if (!url) return null;
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return null;
+  }
+  return u.protocol === "http:" || u.protocol === "https:" ? u.href : null;
+}
 
 function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -33,11 +84,41 @@ export class Header {
   private readonly last = el("div", "nbt-last");
   private readonly alerts = el("div", "nbt-alerts");
   private readonly error = el("details", "nbt-error");
+  private readonly sync = el("span", "nbt-sync");
+  private readonly syncText = el("span", "nbt-sync-text");
+  private readonly syncLink = el("a", "nbt-sync-link", "open on server");
 
   constructor() {
     this.title.append(this.state, this.name, this.path);
-    this.el.append(this.title, this.facts, this.last, this.alerts, this.error);
+    this.syncLink.rel = "noopener noreferrer";
+    this.syncLink.target = "_blank";
+    this.sync.append(this.syncText, this.syncLink);
+    this.sync.hidden = true;
+    this.el.append(this.title, this.facts, this.sync, this.last, this.alerts, this.error);
     this.error.hidden = true;
+  }
+
+  private updateSync(s: SyncStatus | null): void {
+    if (!s) {
+      this.sync.hidden = true;
+      delete this.sync.dataset.syncState;
+      return;
+    }
+    this.sync.hidden = false;
+    this.sync.dataset.syncState = s.state;
+    const label = syncLabel(s);
+    const detail = syncDetail(s);
+    this.syncText.textContent = label;
+    // The whole text too: a long refusal reason is cut short on screen.
+    this.sync.title = detail ? `${label} (${detail})` : label;
+    const href = safeHref(s.url);
+    if (href) {
+      if (this.syncLink.getAttribute("href") !== href) this.syncLink.href = href;
+      this.syncLink.hidden = false;
+    } else {
+      this.syncLink.removeAttribute("href");
+      this.syncLink.hidden = true;
+    }
   }
 
   update(h: RunHeader, root: HTMLElement): void {
@@ -78,6 +159,7 @@ export class Header {
         return row;
       }),
     );
+    this.updateSync(h.sync);
     if (h.error) {
       this.error.hidden = false;
       const summary = el("summary", "", lastLine(h.error));

@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 
 import header from "../tests/fixtures/protocol/header.json";
+import headerSync from "../tests/fixtures/protocol/header_sync.json";
 import histograms from "../tests/fixtures/protocol/histograms.json";
 import points from "../tests/fixtures/protocol/points.json";
 import type { HeaderMessage, HistogramMessage, PointsMessage } from "./protocol";
@@ -123,5 +124,22 @@ describe("a header message from Python", () => {
     expect([h.created_at, h.elapsed]).toEqual([T0, 61.5]);
     expect(h.alerts).toEqual([{ title: "NaN loss", text: "at step 11", level: "WARN", step: 11 }]);
     expect(h.error).toBeNull();
+  });
+});
+
+describe("a header message's sync state", () => {
+  it("is null when the run has no server, and when an older Python leaves it out", () => {
+    expect(decodeHeader(header.content as HeaderMessage).sync).toBeNull();
+    const { sync: _, ...older } = header.content;
+    expect(decodeHeader(older as HeaderMessage).sync).toBeNull();
+  });
+
+  it("has every field as Python sent it, markup in the reason included", () => {
+    expect(decodeHeader(headerSync.content as HeaderMessage).sync).toEqual({
+      state: "refused",
+      behind: 1234,
+      reason: "<b>quota</b> exceeded ✓",
+      url: "https://nbtrack.example/fashion-cnn/runs/3k2j9x0a",
+    });
   });
 });

@@ -138,6 +138,19 @@ export interface Alert {
   step: number | null;
 }
 
+export type SyncState = "local" | "syncing" | "synced" | "behind" | "unreachable" | "refused";
+
+/** Where the run stands with the team server. */
+export interface SyncStatus {
+  state: SyncState | string;
+  /** Points logged that the server does not have yet. */
+  behind: number;
+  /** Why the upload was refused (or the server is unreachable); null when there is none. */
+  reason: string | null;
+  /** The run's page on the server; null until the server has the run. */
+  url: string | null;
+}
+
 export interface HeaderMessage {
   type: "header";
   id: string;
@@ -151,6 +164,8 @@ export interface HeaderMessage {
   last: Record<string, JsonNumber>;
   alerts: Alert[];
   error: string | null;
+  /** Absent from a Python without a team server client; null for a run without a server. */
+  sync?: SyncStatus | null;
 }
 
 /** The header's facts, numbers parsed. */
@@ -167,6 +182,7 @@ export interface RunHeader {
   last: Record<string, number>;
   alerts: Alert[];
   error: string | null;
+  sync: SyncStatus | null;
 }
 
 export function decodeHeader(msg: HeaderMessage): RunHeader {
@@ -184,6 +200,17 @@ export function decodeHeader(msg: HeaderMessage): RunHeader {
     last,
     alerts: msg.alerts,
     error: msg.error,
+    sync: decodeSync(msg.sync),
+  };
+}
+
+function decodeSync(s: SyncStatus | null | undefined): SyncStatus | null {
+  if (!s || typeof s.state !== "string") return null;
+  return {
+    state: s.state,
+    behind: typeof s.behind === "number" && Number.isFinite(s.behind) ? s.behind : 0,
+    reason: typeof s.reason === "string" ? s.reason : null,
+    url: typeof s.url === "string" ? s.url : null,
   };
 }
 

@@ -43,6 +43,22 @@ const CSS = `
   background: #fee2e2; color: #b91c1c;
 }
 .nbtrack-dashboard .nbt-state[data-state="interrupted"] { background: #fef3c7; color: #b45309; }
+.nbtrack-dashboard .nbt-sync {
+  display: inline-flex; align-items: baseline; gap: 8px; max-width: 100%; min-width: 0;
+  font-size: 12px; color: var(--nbt-muted);
+}
+.nbtrack-dashboard .nbt-sync[hidden], .nbtrack-dashboard .nbt-sync-link[hidden] { display: none; }
+.nbtrack-dashboard .nbt-sync-text {
+  padding: 1px 8px; border-radius: 999px; background: #f1f5f9; color: #475569;
+  overflow: hidden; text-overflow: ellipsis; white-space: nowrap; max-width: 48ch;
+}
+.nbtrack-dashboard .nbt-sync[data-sync-state="syncing"] .nbt-sync-text { background: #dbeafe; color: #1d4ed8; }
+.nbtrack-dashboard .nbt-sync[data-sync-state="synced"] .nbt-sync-text { background: #d1fae5; color: #047857; }
+.nbtrack-dashboard .nbt-sync[data-sync-state="behind"] .nbt-sync-text,
+.nbtrack-dashboard .nbt-sync[data-sync-state="unreachable"] .nbt-sync-text { background: #fef3c7; color: #b45309; }
+.nbtrack-dashboard .nbt-sync[data-sync-state="refused"] .nbt-sync-text { background: #fee2e2; color: #b91c1c; }
+.nbtrack-dashboard .nbt-sync-link { color: #2563eb; text-decoration: none; white-space: nowrap; }
+.nbtrack-dashboard .nbt-sync-link:hover { text-decoration: underline; }
 .nbtrack-dashboard .nbt-facts { display: flex; gap: 14px; color: var(--nbt-muted); }
 .nbtrack-dashboard .nbt-fact-key { margin-right: 4px; }
 .nbtrack-dashboard .nbt-fact-value { color: var(--nbt-fg); font-variant-numeric: tabular-nums; font-weight: 500; }
@@ -94,6 +110,16 @@ const CSS = `
 }
 .nbtrack-dashboard .nbt-chart-bar select, .nbtrack-dashboard .nbt-chart-bar button { font-size: 11px; padding: 0 5px; }
 .nbtrack-dashboard .nbt-plot { min-height: 230px; }
+.nbtrack-dashboard .nbt-feed {
+  float: right; margin-left: 12px; font-size: 11px; color: var(--nbt-muted); white-space: nowrap;
+}
+.nbtrack-dashboard .nbt-feed::before {
+  content: ""; display: inline-block; width: 7px; height: 7px; border-radius: 50%;
+  background: currentColor; margin-right: 5px; vertical-align: 1px;
+}
+.nbtrack-dashboard.nbt-live .nbt-feed { color: #047857; }
+.nbtrack-dashboard.nbt-reconnecting .nbt-feed { color: #b45309; }
+.nbtrack-dashboard.nbt-reconnecting .nbt-feed::before { animation: nbt-pulse 1.2s ease-in-out infinite; }
 .nbtrack-dashboard .nbt-notice { color: var(--nbt-muted); padding: 12px 2px; }
 .nbtrack-dashboard .nbt-notice:empty { display: none; }
 `;

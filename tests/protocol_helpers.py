@@ -91,7 +91,33 @@ def messages() -> dict[str, tuple[dict[str, Any], list[bytes]]]:
         alerts=[{"title": "NaN loss", "text": "at step 11", "level": "WARN", "step": 11}],
         error=None,
     )
-    return {"points": points, "histograms": histograms, "header": (header, [])}
+    # A header with where the run stands with the team server; markup in the reason on
+    # purpose (the page must show it as text).
+    header_sync = header_message(
+        run_id="3k2j9x0a",
+        name="lr-1e-3 ✓",
+        project="fashion-cnn",
+        state="finished",
+        step=12,
+        created_at=T0,
+        elapsed=61.5,
+        rate=None,
+        last={"loss": 0.25},
+        alerts=[],
+        error=None,
+        sync={
+            "state": "refused",
+            "behind": np.int64(1234),
+            "reason": "<b>quota</b> exceeded ✓",
+            "url": "https://nbtrack.example/fashion-cnn/runs/3k2j9x0a",
+        },
+    )
+    return {
+        "points": points,
+        "histograms": histograms,
+        "header": (header, []),
+        "header_sync": (header_sync, []),
+    }
 
 
 def dumps(content: dict[str, Any], buffers: list[bytes]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import numpy as np
 import pytest
@@ -85,6 +86,39 @@ def test_header_carries_non_finite_values_as_strings() -> None:
     assert json_number(1.5) == 1.5
 
 
+def _header(sync: dict[str, Any] | None = None) -> dict[str, Any]:
+    return header_message(
+        run_id="a",
+        name="n",
+        project="p",
+        state="running",
+        step=1,
+        created_at=0.0,
+        elapsed=1.0,
+        rate=None,
+        last={},
+        alerts=[],
+        error=None,
+        sync=sync,
+    )
+
+
+def test_header_sync_is_null_unless_given_and_has_one_shape_when_given() -> None:
+    assert _header()["sync"] is None
+    # Missing fields and numpy ints arrive as the page expects them: every field, JSON types.
+    sync = _header(sync={"state": "behind", "behind": np.int64(40)})["sync"]
+    assert sync == {"state": "behind", "behind": 40, "reason": None, "url": None}
+    assert type(sync["behind"]) is int
+    full = {"state": "refused", "behind": 3, "reason": "quota", "url": "https://s/p/r", "x": 1}
+    assert _header(sync=full)["sync"] == {k: full[k] for k in ("state", "behind", "reason", "url")}
+    json.dumps(_header(sync=full), allow_nan=False)
+
+
+def test_header_sync_refuses_an_unknown_state() -> None:
+    with pytest.raises(ValueError, match="not one of"):
+        _header(sync={"state": "uploaded", "behind": 0})
+
+
 def test_histograms_carry_non_finite_numbers_as_strings_and_a_missing_norm_as_null() -> None:
     nan, inf = float("nan"), float("inf")
     content, buffers = histogram_message(
@@ -112,7 +146,7 @@ def test_every_message_is_strict_json(t0: float) -> None:
         json.dumps(content, allow_nan=False)
 
 
-@pytest.mark.parametrize("name", ["points", "histograms", "header"])
+@pytest.mark.parametrize("name", ["points", "histograms", "header", "header_sync"])
 def test_the_committed_fixture_is_what_the_encoders_send_today(name: str) -> None:
     content, buffers = messages()[name]
     path = FIXTURES / f"{name}.json"

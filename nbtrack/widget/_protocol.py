@@ -18,7 +18,8 @@ Messages (the ``type`` field of the content):
   bytes per point in the usual loop.
 - ``histograms``: one entry per (key, step): its range, stats and, in buffer ``i`` for
   entry ``i``, its counts as float64.
-- ``header``: the run's facts for the header (no buffers), sent when they change.
+- ``header``: the run's facts for the header (no buffers), sent when they change; its
+  ``sync`` field says where the run stands with the team server (null when it has none).
 - ``bokeh``: BokehJS itself (gzip buffers), once per dashboard.
 
 Every buffer is a fresh ``bytes`` copy: `send` writes it out later on another thread, so it
@@ -28,7 +29,7 @@ must never be a view of an array that someone keeps writing to.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal, TypedDict, get_args
 
 import numpy as np
 
@@ -37,6 +38,21 @@ from nbtrack._values import TIME_KEY, HistogramEntry
 from nbtrack.widget._bokeh import bokehjs_files
 
 _I32 = np.iinfo(np.int32)
+
+SyncState = Literal["local", "syncing", "synced", "behind", "unreachable", "refused"]
+SYNC_STATES: frozenset[str] = frozenset(get_args(SyncState))
+
+
+class SyncStatus(TypedDict):
+    """Where a run stands with the team server, as the header shows it."""
+
+    state: SyncState
+    #: Points logged here that the server does not have yet.
+    behind: int
+    #: Why the server refused the upload, or why it is unreachable; None when there is none.
+    reason: str | None
+    #: The run's page on the server; None until the server has the run.
+    url: str | None
 
 
 def json_number(x: float) -> float | str:
@@ -134,8 +150,12 @@ def header_message(
     last: dict[str, Any],
     alerts: list[dict[str, Any]],
     error: str | None,
+    sync: SyncStatus | dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The header's facts as JSON (no buffers): small, sent with each update.
+
+    ``sync`` is where the run stands with the team server (see `SyncStatus`); None for a
+    run that has no server.
 
     >>> header_message(run_id="a", name="n", project="p", state="running", step=1,
     ...     created_at=0.0, elapsed=1.0, rate=None, last={"loss": float("nan")},
@@ -163,6 +183,22 @@ def header_message(
             for a in alerts
         ],
         "error": error,
+        "sync": None if sync is None else _sync_field(sync),
+    }
+
+
+def _sync_field(sync: SyncStatus | dict[str, Any]) -> dict[str, Any]:
+    # Rebuilt field by field, so what the page reads has exactly this shape and strict JSON
+    # types whatever the sync code hands over (a numpy int, a missing reason).
+    state = sync["state"]
+    if state not in SYNC_STATES:
+        raise ValueError(f"sync state {state!r} is not one of {sorted(SYNC_STATES)}")
+    reason, url = sync.get("reason"), sync.get("url")
+    return {
+        "state": state,
+        "behind": int(sync.get("behind") or 0),
+        "reason": None if reason is None else str(reason),
+        "url": None if url is None else str(url),
     }
 
 

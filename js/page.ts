@@ -1,0 +1,148 @@
+// The standalone page host: the same Dashboard as the notebook's widget, on a plain web page
+// the team server serves, fed by Server-Sent Events instead of a kernel's comm.
+//
+// The page's HTML:
+//
+//   <script src="…/bokeh.min.js"></script>
+//   <script src="…/bokeh-api.min.js"></script>
+//   <script type="module" src="…/page.js"></script>
+//   <div data-nbtrack-run data-run-id="RUN" data-events="URL of the run's SSE stream"
+//        data-layout-key="optional localStorage key"></div>
+//
+// BokehJS comes from classic scripts the page loads itself before this one (a module
+// script runs after them), not from buffers run as blob: scripts as in the notebook: the
+// server's Content-Security-Policy allows scripts from its own origin only. Nothing here
+// runs inline code or eval; the <style> that addStyles() adds is allowed by that policy.
+
+import type { AnyModel } from "@anywidget/types";
+
+import { loadedBokeh } from "./bokeh-loader";
+import { Dashboard } from "./dashboard";
+import type { FeedStatus } from "./event-feed";
+import { EventFeed, FEED_LABEL } from "./event-feed";
+import type { Layout, Model } from "./model";
+import { RunState } from "./run-state";
+import { addStyles } from "./styles";
+
+const SELECTOR = "[data-nbtrack-run]";
+const STATUS_CLASS: Record<FeedStatus, string> = {
+  connecting: "nbt-connecting",
+  live: "nbt-live",
+  reconnecting: "nbt-reconnecting",
+};
+
+function isStrings(x: unknown): x is string[] {
+  return Array.isArray(x) && x.every((s) => typeof s === "string");
+}
+
+/** What localStorage held, kept only where it has the type Dashboard expects. */
+function layoutOf(x: unknown): Layout {
+  if (typeof x !== "object" || x === null) return {};
+  const v = x as Record<string, unknown>;
+  const out: Layout = {};
+  if (typeof v.smoothing === "number" && v.smoothing >= 0 && v.smoothing < 1) out.smoothing = v.smoothing;
+  if (typeof v.x_axis === "string") out.x_axis = v.x_axis;
+  if (isStrings(v.log_y)) out.log_y = v.log_y;
+  if (isStrings(v.hidden)) out.hidden = v.hidden;
+  if (isStrings(v.collapsed)) out.collapsed = v.collapsed;
+  if (typeof v.merged === "object" && v.merged !== null && !Array.isArray(v.merged)) {
+    const merged = Object.entries(v.merged).filter((e): e is [string, string] => typeof e[1] === "string");
+    out.merged = Object.fromEntries(merged);
+  }
+  return out;
+}
+
+// localStorage may be missing or refuse (storage disabled, quota): the layout then lasts
+// as long as the page.
+function readLayout(key: string): Layout {
+  try {
+    const raw = window.localStorage.getItem(key);
+    return raw ? layoutOf(JSON.parse(raw)) : {};
+  } catch {
+    return {};
+  }
+}
+
+function writeLayout(key: string, layout: Layout): void {
+  try {
+    window.localStorage.setItem(key, JSON.stringify(layout));
+  } catch {
+    // Kept in memory only; see readLayout.
+  }
+}
+
+/**
+ * What Dashboard uses of the widget's model, with the chart layout kept in localStorage
+ * instead of a traitlet. Dashboard gets, sets and saves; it never listens to the model.
+ */
+class PageModel implements Pick<AnyModel<Model>, "get" | "set" | "save_changes"> {
+  private readonly values: Model;
+
+  constructor(
+    runId: string,
+    private readonly layoutKey: string,
+  ) {
+    this.values = { uid: `page:${layoutKey}`, run_id: runId, chart_layout: readLayout(layoutKey) };
+  }
+
+  get<K extends keyof Model>(key: K): Model[K] {
+    return this.values[key];
+  }
+
+  set<K extends keyof Model>(key: K, value: Model[K]): void {
+    this.values[key] = value;
+  }
+
+  save_changes(): void {
+    writeLayout(this.layoutKey, this.values.chart_layout);
+  }
+}
+
+function notice(host: HTMLElement, text: string): void {
+  host.classList.add("nbtrack-dashboard");
+  const n = document.createElement("div");
+  n.className = "nbt-notice";
+  n.textContent = text;
+  host.replaceChildren(n);
+}
+
+function mount(host: HTMLElement): void {
+  if (host.dataset.nbtrackMounted) return;
+  host.dataset.nbtrackMounted = "1";
+  const runId = host.dataset.runId ?? "";
+  const events = host.dataset.events;
+  if (!loadedBokeh()) {
+    notice(host, "Could not load BokehJS: this page needs bokeh.min.js and bokeh-api.min.js before page.js.");
+    return;
+  }
+  if (!events) {
+    notice(host, "This page gives the dashboard no event stream (data-events).");
+    return;
+  }
+  const model = new PageModel(runId, host.dataset.layoutKey || `nbtrack:layout:${runId}`);
+  const state = new RunState();
+  // Dashboard is typed for anywidget's model; it uses no more of it than PageModel has.
+  new Dashboard(host, model as unknown as AnyModel<Model>, state);
+  const status = document.createElement("span");
+  status.className = "nbt-feed";
+  host.prepend(status);
+  const show = (s: FeedStatus): void => {
+    host.classList.remove(...Object.values(STATUS_CLASS));
+    host.classList.add(STATUS_CLASS[s]);
+    host.dataset.feed = s;
+    status.textContent = FEED_LABEL[s];
+  };
+  const feed = new EventFeed(events, {
+    handle: (content, buffers) => state.handle(content, buffers),
+    onStatus: show,
+  });
+  show(feed.status);
+}
+
+function mountAll(): void {
+  addStyles();
+  for (const host of document.querySelectorAll<HTMLElement>(SELECTOR)) mount(host);
+}
+
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mountAll);
+else mountAll();
