@@ -36,6 +36,8 @@ __all__ = [
     "init",
     "load_ipython_extension",
     "log",
+    "login",
+    "logout",
     "run",
     "show",
     "summary",
@@ -67,6 +69,40 @@ def watch(models: Any, *args: Any, **kwargs: Any) -> Any:
 
 def unwatch(models: Any = None) -> None:
     require_run("unwatch()").unwatch(models)
+
+
+def login(
+    host: str | None = None,
+    key: str | None = None,
+    *,
+    entity: str | None = None,
+    relogin: bool = False,
+) -> bool:
+    """Log in to a team server; from now on every run syncs there while it trains.
+
+    >>> nbtrack.login(host="http://tracking.example:8080")   # asks the key, or NBTRACK_API_KEY
+
+    The key is checked with the server now (a wrong one raises `nbtrack.errors.LoginError`)
+    and kept in a file only you can read. Returns True, as W&B's does.
+    """
+    from nbtrack.sync.credentials import login as _login
+    from nbtrack.sync.credentials import saved
+
+    known = saved()
+    if known is not None and not relogin and host is None and key is None and entity is None:
+        _login(
+            known.host, known.key, entity=known.entity or None
+        )  # still checked: a revoked key is said here, not later
+        return True
+    _login(host, key, entity=entity)
+    return True
+
+
+def logout() -> bool:
+    """Forget the saved server credentials; True when there were some."""
+    from nbtrack.sync.credentials import forget
+
+    return forget()
 
 
 def show(path: str, *, dir: Any = None) -> Any:

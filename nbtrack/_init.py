@@ -15,6 +15,7 @@ from nbtrack._run import MODES, Run, link
 if TYPE_CHECKING:
     from nbtrack._interface import RunProtocol
     from nbtrack.store.db import Store
+    from nbtrack.sync.credentials import Credentials
 
 
 def init(
@@ -40,10 +41,11 @@ def init(
     default ``./nbtrack``. ``mode="disabled"`` returns a run on which every call is a no-op.
     `resume` ("allow", "must", True) continues the run `id` when it exists.
     """
-    del entity  # accepted for W&B scripts; a local store has no entities
-    mode = mode or os.environ.get("NBTRACK_MODE") or "offline"
-    if mode not in MODES:
+    mode = mode or os.environ.get("NBTRACK_MODE") or None
+    if mode is not None and mode not in MODES:
         raise ValueError(f"nbtrack.init: mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if entity is not None and (not isinstance(entity, str) or not entity.strip()):
+        raise ValueError(f"nbtrack.init: entity must be a non-empty string, not {entity!r}")
     project = project or os.environ.get("NBTRACK_PROJECT") or "uncategorized"
     if not isinstance(project, str) or not project.strip():
         raise ValueError(f"nbtrack.init: project must be a non-empty string, not {project!r}")
@@ -66,6 +68,7 @@ def init(
         from nbtrack import _process
         from nbtrack.store.db import Store, default_root
 
+        creds = _server_for(mode, entity)
         _process.install()
         root = Path(dir) if dir is not None else default_root()
         store = Store(root)
@@ -75,9 +78,30 @@ def init(
             store.close()
         _current.set_current(run)
         _process.track(link(run))  # imported above
+        if creds is not None:
+            from nbtrack.sync.uploader import Uploader
+
+            lnk = link(run)
+            lnk.start_upload(Uploader(root, lnk.rk, project, run.id, creds, entity))
     if display:
         _show_dashboard(run)
     return run
+
+
+def _server_for(mode: str | None, entity: str | None) -> Credentials | None:
+    """The server this run syncs to: the logged-in one, unless the mode says offline."""
+    if mode == "offline":
+        return None
+    from nbtrack.sync.credentials import saved
+
+    creds = saved()
+    if creds is None and mode == "online":
+        raise ValueError(
+            "nbtrack.init: mode='online' needs a server to sync to: call "
+            "nbtrack.login(host=..., key=...) first (or set NBTRACK_HOST and NBTRACK_API_KEY); "
+            "mode='offline' logs locally only"
+        )
+    return creds
 
 
 def _open_run(

@@ -47,3 +47,19 @@ def check(what: str, key: str, value: Any) -> None:
         raise ValueError(
             f"nbtrack: {what} value for key {key!r} cannot be stored: {reason}"
         ) from None
+
+
+def finite(obj: Any) -> Any:
+    """`obj` with every NaN and infinity (at any depth) as "nan", "inf" or "-inf": what
+    strict JSON can carry (the server's API, whose numbers must be finite)."""
+    if isinstance(obj, float):
+        if obj != obj:
+            return "nan"
+        if obj in (float("inf"), float("-inf")):
+            return "inf" if obj > 0 else "-inf"
+        return obj
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite(v) for v in obj]
+    return obj

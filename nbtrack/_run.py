@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from nbtrack._device import DeviceReadback
     from nbtrack._interface import RunProtocol
     from nbtrack.store.writer import Writer
+    from nbtrack.sync.uploader import Uploader
 
 _time = time.time
 TICK_S = 0.1
@@ -137,6 +138,7 @@ class Run:
         self._writer_queue: deque[Batch] = deque()
         self._sinks: list[deque[Batch]] = [self._writer_queue]
         self._tick_callbacks: list[Callable[[], None]] = []
+        self._uploader: Uploader | None = None
         self._tick_at = 0.0
         # The run row's fields changed since the writer last took them.
         self._dirty: set[str] = set()
@@ -502,6 +504,10 @@ class Run:
         unstored = self._writer.stop(batches, fields, FINISH_WAIT_S)
         if unstored:
             self._report_unstored(unstored)
+        if self._uploader is not None:
+            from nbtrack.sync.uploader import sync_wait_s
+
+            self._uploader.finish(sync_wait_s())
         for cb in list(self._tick_callbacks):
             cb()
         from nbtrack import _process
@@ -600,6 +606,11 @@ class RunLink:
     def step(self) -> int:
         return self._run._step
 
+    @property
+    def rk(self) -> int:
+        """The run's row in its store."""
+        return self._run._rk
+
     def subscribe(self) -> deque[Batch]:
         """A queue that receives every batch of new data from now on (for dashboards)."""
         run = self._run
@@ -666,6 +677,18 @@ class RunLink:
 
     def forked(self) -> None:
         self._run._forked()
+
+    def start_upload(self, uploader: Uploader) -> None:
+        """Sync the run with `uploader` from now on (it runs until the run ends)."""
+        run = self._run
+        run._uploader = uploader
+        run._writer.after_commit.append(uploader.wake)
+        uploader.start()
+
+    def sync_status(self) -> dict[str, Any] | None:
+        """Where the run stands with the server (None: not synced)."""
+        up = self._run._uploader
+        return None if up is None else up.status.as_dict()
 
 
 def link(run: Run) -> RunLink:

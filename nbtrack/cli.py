@@ -1,4 +1,4 @@
-"""The ``nbtrack`` command: ``demo``, ``runs``.
+"""The ``nbtrack`` command: ``demo``, ``runs``, ``login``, ``logout``, ``sync``, ``server``.
 
 >>> $ nbtrack demo
 >>> $ nbtrack runs fashion-cnn
@@ -55,6 +55,30 @@ def _runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _login(args: argparse.Namespace) -> int:
+    from nbtrack.sync.credentials import credentials_path, login
+
+    creds = login(args.host, args.key, entity=args.entity)
+    print(
+        f"nbtrack: logged in to {creds.host} as {creds.user}; runs go to entity "
+        f"{creds.entity} (key kept in {credentials_path()}, readable by you only)"
+    )
+    return 0
+
+
+def _logout(args: argparse.Namespace) -> int:
+    from nbtrack.sync.credentials import forget
+
+    print("nbtrack: logged out" if forget() else "nbtrack: was not logged in")
+    return 0
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from nbtrack.sync.command import sync_runs
+
+    return sync_runs(args.runs, all_runs=args.all, entity=args.entity, root=args.dir)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="nbtrack", description="Experiment tracking in the notebook."
@@ -73,6 +97,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("runs", help="list runs as a table")
     p.add_argument("project", nargs="?", default=None)
     p.set_defaults(func=_runs)
+
+    p = sub.add_parser("login", help="log in to a team server: runs sync there from now on")
+    p.add_argument("--host", default=None, help="the server, e.g. http://tracking:8080")
+    p.add_argument("--key", default=None, help="the API key (asked, hidden, when not given)")
+    p.add_argument("--entity", default=None, help="where runs go (default: your user)")
+    p.set_defaults(func=_login)
+
+    p = sub.add_parser("logout", help="forget the saved server credentials")
+    p.set_defaults(func=_logout)
+
+    p = sub.add_parser("sync", help="upload runs (or what is left of them) to the server")
+    p.add_argument("runs", nargs="*", help="project/id of each run (or its id)")
+    p.add_argument("--all", action="store_true", help="every run of the store not yet uploaded")
+    p.add_argument("--entity", default=None, help="upload to this entity (default: yours)")
+    p.set_defaults(func=_sync)
+
+    from nbtrack.server.cli import add_parser as add_server_parser
+
+    add_server_parser(sub)
 
     args = parser.parse_args(argv)
     from nbtrack.errors import NbtrackError

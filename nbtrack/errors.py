@@ -62,3 +62,8 @@ class StoreFullError(StoreError, OSError):
     space left. A run's writer that gets it keeps the batch in memory and tries again, so
     freeing space in time loses nothing.
     """
+
+
+class LoginError(NbtrackError):
+    """A login that cannot be done: no server given, no key and no way to ask for one, a
+    key the server refuses, a server that cannot be reached. The message says which."""

@@ -17,6 +17,10 @@ def store_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     monkeypatch.setenv("NBTRACK_DIR", str(root))
     monkeypatch.delenv("NBTRACK_MODE", raising=False)
     monkeypatch.delenv("NBTRACK_PROJECT", raising=False)
+    # Never the developer's own login: a test logs in to a server of its own, or to none.
+    monkeypatch.setenv("NBTRACK_CONFIG_DIR", str(tmp_path / "config"))
+    for name in ("NBTRACK_HOST", "NBTRACK_API_KEY", "NBTRACK_ENTITY"):
+        monkeypatch.delenv(name, raising=False)
     yield root
     run = _current.current()
     if run is not None:

@@ -21,8 +21,9 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -553,6 +554,77 @@ class Store:
             )
         return batch, new_seq, new_hist_seq
 
+    def raw_since(self, rk: int, seq: int, hist_seq: int, max_bytes: int) -> RawChunks:
+        """The chunks of run `rk` stored after (`seq`, `hist_seq`), as stored (blobs as they
+        are), in order, up to about `max_bytes` of blobs (at least one chunk when any)."""
+        out = RawChunks([], [], seq, hist_seq, False)
+        size = 0
+        for row in self.conn.execute(
+            "SELECT c.seq, k.key, c.n, c.step_first, c.step_last, c.stride, c.steps, c.vals"
+            " FROM scalars c JOIN keys k ON k.rk = c.rk AND k.kid = c.kid AND k.kind = 's'"
+            " WHERE c.rk = ? AND c.seq > ? ORDER BY c.seq",
+            (rk, seq),
+        ):
+            if size >= max_bytes:
+                out.more = True
+                break
+            out.scalars.append(row)
+            out.seq = row[0]
+            size += len(row[7]) + len(row[6] or b"")
+        for row in self.conn.execute(
+            "SELECT h.seq, k.key, h.step, h.lo, h.hi, h.counts, h.stats"
+            " FROM histograms h JOIN keys k ON k.rk = h.rk AND k.kid = h.kid AND k.kind = 'h'"
+            " WHERE h.rk = ? AND h.seq > ? ORDER BY h.seq",
+            (rk, hist_seq),
+        ):
+            if size >= max_bytes:
+                out.more = True
+                break
+            out.histograms.append(row)
+            out.hist_seq = row[0]
+            size += len(row[5]) + 64
+        return out
+
+    def points_after(self, rk: int, seq: int, hist_seq: int) -> int:
+        """How many logged values (and histograms) run `rk` stored after the positions."""
+        (n,) = self.conn.execute(
+            "SELECT COALESCE(SUM(c.n), 0) FROM scalars c"
+            " JOIN keys k ON k.rk = c.rk AND k.kid = c.kid AND k.kind = 's'"
+            " WHERE c.rk = ? AND c.seq > ? AND k.key != ?",
+            (rk, seq, TIME_KEY),
+        ).fetchone()
+        (h,) = self.conn.execute(
+            "SELECT COUNT(*) FROM histograms WHERE rk = ? AND seq > ?", (rk, hist_seq)
+        ).fetchone()
+        return int(n) + int(h)
+
+    # -- uploads ------------------------------------------------------------------------
+
+    def upload_state(self, rk: int, target: str) -> UploadState:
+        """How far the upload of run `rk` to `target` (a server and entity) got."""
+        row = self.conn.execute(
+            "SELECT seq, hist_seq, fields_at, done FROM uploads WHERE rk = ? AND target = ?",
+            (rk, target),
+        ).fetchone()
+        if row is None:
+            return UploadState(0, 0, 0.0, False)
+        return UploadState(int(row[0]), int(row[1]), float(row[2]), bool(row[3]))
+
+    def upload_targets(self, rk: int) -> list[str]:
+        """Where run `rk` has been uploaded to, or was going to be."""
+        rows = self.conn.execute("SELECT target FROM uploads WHERE rk = ? ORDER BY target", (rk,))
+        return [str(r[0]) for r in rows]
+
+    def set_upload_state(self, rk: int, target: str, state: UploadState) -> None:
+        with self.transaction() as c:
+            c.execute(
+                "INSERT INTO uploads (rk, target, seq, hist_seq, fields_at, done)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (rk, target) DO UPDATE SET"
+                " seq = excluded.seq, hist_seq = excluded.hist_seq,"
+                " fields_at = excluded.fields_at, done = excluded.done",
+                (rk, target, state.seq, state.hist_seq, state.fields_at, int(state.done)),
+            )
+
     def histograms(
         self, rk: int, key: str
     ) -> tuple[Int64Array, Float64Array, Int64Array, list[dict[str, Any]]]:
@@ -575,6 +647,27 @@ class Store:
         counts = np.stack([chunks.decode_counts(r[3]) for r in rows])
         stats = [json.loads(r[4]) for r in rows]
         return steps, ranges, counts, stats
+
+
+@dataclass
+class RawChunks:
+    """Stored chunks as they are: what an upload sends. Rows of `scalars`:
+    ``(seq, key, n, step_first, step_last, stride, steps, vals)``; of `histograms`:
+    ``(seq, key, step, lo, hi, counts, stats)``. `seq` and `hist_seq` are the positions
+    after them; `more` says the size limit left some for the next call."""
+
+    scalars: list[tuple[Any, ...]]
+    histograms: list[tuple[Any, ...]]
+    seq: int
+    hist_seq: int
+    more: bool
+
+
+class UploadState(NamedTuple):
+    seq: int
+    hist_seq: int
+    fields_at: float  # the run row's updated_at that the server has
+    done: bool  # the run ended and everything of it is on the server
 
 
 def _join_chunks(rows: Sequence[Sequence[Any]]) -> tuple[Int64Array, Float64Array]:

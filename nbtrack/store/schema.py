@@ -17,6 +17,8 @@ Versions:
 2. ``runs.alerts`` in every store, ``runs.proc_start``; the table ``summaries`` (the entries
    the user set on a run's summary, written only when they change; ``runs.summary`` then
    holds the last logged values alone); ``read_version`` and ``nbtrack_version`` in ``meta``.
+3. the table ``uploads``: per run and server, how far the uploader got (the durable cursor
+   of `nbtrack.sync`); readers of versions 1 and 2 never look at it.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ from pathlib import Path
 from nbtrack._version import __version__
 from nbtrack.errors import StoreNotFoundError, StoreVersionError
 
-SCHEMA_VERSION = 2
-# Version 2 only added columns: a version-1 reader selects the ones it knows and reads on.
+SCHEMA_VERSION = 3
+# Versions 2 and 3 only added columns and a table: a version-1 reader selects the ones it knows and reads on.
 READ_VERSION = 1
 
 _SCHEMA = """
@@ -93,6 +95,15 @@ CREATE TABLE IF NOT EXISTS histograms (
 );
 CREATE INDEX IF NOT EXISTS histograms_by_key ON histograms (rk, kid, seq);
 CREATE INDEX IF NOT EXISTS histograms_by_run ON histograms (rk, seq);
+CREATE TABLE IF NOT EXISTS uploads (
+    rk INTEGER NOT NULL,
+    target TEXT NOT NULL,
+    seq INTEGER NOT NULL DEFAULT 0,
+    hist_seq INTEGER NOT NULL DEFAULT 0,
+    fields_at REAL NOT NULL DEFAULT 0,
+    done INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (rk, target)
+);
 """
 # One statement at a time: `executescript` would commit the migration's transaction.
 _STATEMENTS = [s.strip() for s in _SCHEMA.split(";") if s.strip()]
@@ -195,7 +206,16 @@ def _to_2(conn: sqlite3.Connection) -> None:
     conn.execute(next(st for st in _STATEMENTS if "summaries" in st))
 
 
-_MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [(1, _to_1), (2, _to_2)]
+def _to_3(conn: sqlite3.Connection) -> None:
+    """The table ``uploads``."""
+    conn.execute(next(st for st in _STATEMENTS if "uploads" in st))
+
+
+_MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [
+    (1, _to_1),
+    (2, _to_2),
+    (3, _to_3),
+]
 
 
 def prepare_for_writing(conn: sqlite3.Connection, path: Path) -> None:

@@ -90,6 +90,8 @@ class Writer:
         self.error: BaseException | None = None
         self.set_aside: list[tuple[Batch, BaseException]] = []
         self.unstored: list[Batch] = []
+        # Called on this thread after each commit (the uploader wakes on it): must be quick.
+        self.after_commit: list[Callable[[], None]] = []
         self._final_taken = self._final_done = False
         self._thread = threading.Thread(target=self._loop, name=f"nbtrack-writer-{rk}", daemon=True)
         self._thread.start()
@@ -238,6 +240,11 @@ class Writer:
             self._fields = {}
             self._last_write = time.monotonic()
             self.committed_last, self.committed_step = last, step
+            for callback in self.after_commit:
+                try:
+                    callback()
+                except Exception as e:  # a listener's bug must not stop the writing
+                    warnings.warn(f"nbtrack: after-commit callback failed: {e!r}", stacklevel=1)
             if self._pending:
                 self._pending.pop(0)
             if not self._pending:

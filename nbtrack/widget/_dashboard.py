@@ -110,6 +110,10 @@ class _Sender:
             self.widget.send(header)
 
 
+# The header of a run that no server receives.
+LOCAL_ONLY = {"state": "local", "behind": 0, "reason": None, "url": None}
+
+
 class LiveFeed:
     """Pushes a live `Run`'s new data into its dashboard from the logging thread."""
 
@@ -187,6 +191,7 @@ class LiveFeed:
                     last=self.link.last_values(),
                     alerts=list(run.alerts),
                     error=run.error,
+                    sync=self.link.sync_status() or LOCAL_ONLY,
                 )
             )
             if finished and not self._done:

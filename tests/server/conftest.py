@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.server.postgres import PostgresCluster
+from tests.server.servers import ServerProcess
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +36,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path}/server.db"
     # Looked up only here, so the sqlite variant runs without PostgreSQL installed.
     return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def server(tmp_path: Path, database_url: str) -> Iterator[ServerProcess]:
+    """A running `nbtrack server` on this test's database, once per backend."""
+    s = ServerProcess(tmp_path / "server", database_url).start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def sqlite_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A running `nbtrack server` on its embedded SQLite database."""
+    s = ServerProcess(tmp_path / "server").start()
+    yield s
+    s.stop()

@@ -1,0 +1,520 @@
+"""The server's ASGI application: `create_app(settings)`.
+
+The API (``/api/v1``) takes only ``Authorization: Bearer <key>``; the pages take only the
+session cookie. Neither accepts the other's credential, so a page can never be made to call
+the API with the user's rights by another site (the cookie is never sent as a key).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from sqlalchemy.exc import IntegrityError
+
+from nbtrack._json import finite
+from nbtrack.server import accounts, ingest, reads, security
+from nbtrack.server.accounts import Viewer
+from nbtrack.server.db import Database
+from nbtrack.server.live import Notifier, PgListener, libpq_dsn
+from nbtrack.server.schemas import (
+    Health,
+    HighWater,
+    HistogramEntryOut,
+    HistogramsOut,
+    IngestReply,
+    KeysOut,
+    ProjectOut,
+    RunFields,
+    RunOut,
+    RunUpsertReply,
+    SeriesOut,
+    SyncState,
+    ViewerOut,
+)
+from nbtrack.sync import frames
+
+# Bodies: a frame holds at most about 8 MiB of blobs (the client's limit), compressed.
+MAX_FRAME_BYTES = 16 << 20
+MAX_JSON_BYTES = 4 << 20
+# Live streams: a comment this often keeps proxies from closing an idle stream; and a look
+# at the database this often, whatever the notifications say.
+PING_S = 15.0
+POLL_S = 2.0
+SESSION_COOKIE = "nbtrack_session"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    data_dir: Path
+    # Behind a proxy that terminates TLS: mark cookies Secure.
+    secure_cookies: bool = False
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """What `nbtrack server` hands its worker processes (uvicorn imports the app anew)."""
+        return cls(
+            database_url=os.environ["NBTRACK_SERVER_DATABASE_URL"],
+            data_dir=Path(os.environ.get("NBTRACK_SERVER_DATA", ".")),
+            secure_cookies=os.environ.get("NBTRACK_SERVER_SECURE_COOKIES") == "1",
+        )
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def bearer(request: Request) -> Viewer:
+    """The user whose API key the request carries; 401 without a valid one."""
+    db: Database = request.app.state.db
+    auth = request.headers.get("authorization", "")
+    scheme, _, key = auth.partition(" ")
+    bucket = f"key:{_client_address(request)}"
+    with db.read() as conn:
+        wait = security.throttled(conn, bucket)
+    if wait:
+        raise HTTPException(
+            429,
+            "too many requests with a bad API key; wait and try again",
+            headers={"Retry-After": str(int(wait) + 1)},
+        )
+    if scheme.lower() != "bearer" or not key:
+        raise HTTPException(
+            401,
+            "this API needs an API key: Authorization: Bearer <key> (nbtrack login)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    with db.read() as conn:
+        uid = security.user_for_key(conn, key.strip())
+        if uid is not None:
+            return accounts.viewer(conn, uid)
+    with db.write() as conn:
+        security.record_failure(conn, bucket)
+    raise HTTPException(
+        401,
+        "this API key is not valid: it was revoked, or mistyped; make a new one with "
+        "`nbtrack server create-key` on the server, then `nbtrack login`",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+Authed = Annotated[Viewer, Depends(bearer)]
+
+
+def create_app(settings: Settings) -> FastAPI:
+    db = Database(settings.database_url)
+    notifier = Notifier()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        notifier.bind(asyncio.get_running_loop())
+        listener = None
+        if not db.sqlite:
+            listener = PgListener(libpq_dsn(settings.database_url), notifier)
+            listener.start()
+        try:
+            yield
+        finally:
+            if listener is not None:
+                listener.stop()
+            db.dispose()
+
+    app = FastAPI(
+        title="nbtrack server",
+        version="1",
+        lifespan=lifespan,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.db = db
+    app.state.notifier = notifier
+    app.state.settings = settings
+
+    def not_found(what: str) -> HTTPException:
+        return HTTPException(404, f"no {what} here, or not one you may see")
+
+    def readable_project(conn: Any, v: Viewer, entity: str, project: str) -> accounts.ProjectRef:
+        ref = accounts.find_project(conn, v, entity, project)
+        if ref is None:
+            raise not_found(f"project {entity}/{project}")
+        return ref
+
+    def readable_run(v: Viewer, entity: str, project: str, run_id: str) -> tuple[Any, Any]:
+        with db.read() as conn:
+            ref = readable_project(conn, v, entity, project)
+            row = reads.run_row(conn, ref.id, run_id)
+        if row is None:
+            raise not_found(f"run {entity}/{project}/{run_id}")
+        return ref, row
+
+    def writable_run(v: Viewer, entity: str, project: str, run_id: str) -> Any:
+        with db.read() as conn:
+            ref = accounts.find_project(conn, v, entity, project, write=True)
+            row = reads.run_row(conn, ref.id, run_id) if ref is not None else None
+        if row is None:
+            raise not_found(f"run {entity}/{project}/{run_id} (create it with PUT first)")
+        return row
+
+    # -- the API ---------------------------------------------------------------------
+
+    @app.middleware("http")
+    async def limit_json_bodies(request: Request, call_next: Any) -> Any:
+        declared = request.headers.get("content-length", "")
+        if (
+            declared.isdigit()
+            and int(declared) > MAX_JSON_BYTES
+            and not request.url.path.endswith("/chunks")
+        ):
+            return JSONResponse(
+                {"detail": f"the body is larger than {MAX_JSON_BYTES >> 20} MiB"}, status_code=413
+            )
+        return await call_next(request)
+
+    @app.get("/api/v1/health", response_model=Health, tags=["auth"])
+    def health() -> Health:
+        """Whether the server and its database answer (no key needed)."""
+        with db.read() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        return Health(ok=True, database=db.dialect)
+
+    @app.get("/api/v1/viewer", response_model=ViewerOut, tags=["auth"])
+    def get_viewer(v: Authed) -> ViewerOut:
+        """Who this key belongs to, and the entities it may log to."""
+        with db.read() as conn:
+            return ViewerOut(user=str(v.name), entities=accounts.entity_names(conn, v))
+
+    @app.get("/api/v1/projects", response_model=list[ProjectOut], tags=["read"])
+    def list_projects(v: Authed) -> list[ProjectOut]:
+        with db.read() as conn:
+            refs = accounts.readable_projects(conn, v)
+        return [ProjectOut(entity=p.entity, name=p.name, public=p.public) for p in refs]
+
+    @app.get("/api/v1/projects/{entity}/{project}/runs", response_model=list[RunOut], tags=["read"])
+    def list_runs(
+        v: Authed,
+        entity: str,
+        project: str,
+        state: Annotated[str | None, Query(max_length=32)] = None,
+        tag: Annotated[list[str] | None, Query(max_length=64)] = None,
+        config: Annotated[
+            list[str] | None,
+            Query(description='key=JSON value, e.g. lr=0.001 or opt="adam"', max_length=64),
+        ] = None,
+    ) -> list[RunOut]:
+        """The runs of a project, oldest first; filters combine with AND."""
+        wanted: dict[str, Any] = {}
+        for item in config or ():
+            name, eq, raw = item.partition("=")
+            if not eq:
+                raise HTTPException(422, f"config filter {item!r} must be key=value")
+            try:
+                wanted[name] = json.loads(raw)
+            except ValueError:
+                wanted[name] = raw
+        with db.read() as conn:
+            ref = readable_project(conn, v, entity, project)
+            rows = reads.run_rows(conn, ref.id)
+        out = []
+        for row in rows:
+            d = reads.run_dict(row, entity, project)
+            if state is not None and d["state"] != state:
+                continue
+            if tag and not set(tag) <= set(d["tags"]):
+                continue
+            if any(_config_value(d["config"], k) != val for k, val in wanted.items()):
+                continue
+            out.append(RunOut(**d))
+        return out
+
+    @app.put(
+        "/api/v1/runs/{entity}/{project}/{run_id}", response_model=RunUpsertReply, tags=["sync"]
+    )
+    def put_run(v: Authed, entity: str, project: str, run_id: str, body: RunFields) -> Any:
+        """Create the run under the client's id, or update its fields (idempotent)."""
+        _check_run_id(run_id)
+        fields = body.stored()
+        ref: accounts.ProjectRef | None = None
+        for attempt in range(2):
+            try:
+                with db.write() as conn:
+                    ref = accounts.project_for_writing(conn, v, entity, project)
+                if ref is None:
+                    raise not_found(f"entity {entity} (or you may not log to it)")
+                assert v.user_id is not None
+                pk, _seq, created = ingest.upsert_run(db, ref.id, run_id, v.user_id, fields)
+                break
+            except IntegrityError:  # another worker made the project or the run just now
+                if attempt:
+                    raise
+        assert ref is not None
+        if db.sqlite:
+            notifier.publish(pk)
+        with db.read() as conn:
+            row = reads.run_row(conn, ref.id, run_id)
+            marks = ingest.high_water(conn, pk)
+        return RunUpsertReply(
+            run=RunOut(**reads.run_dict(row, entity, project)),
+            created=created,
+            high_water=HighWater(**marks),
+        )
+
+    @app.get("/api/v1/runs/{entity}/{project}/{run_id}", response_model=RunOut, tags=["read"])
+    def get_run(v: Authed, entity: str, project: str, run_id: str) -> RunOut:
+        _, row = readable_run(v, entity, project, run_id)
+        return RunOut(**reads.run_dict(row, entity, project))
+
+    @app.get(
+        "/api/v1/runs/{entity}/{project}/{run_id}/sync-state",
+        response_model=SyncState,
+        tags=["sync"],
+    )
+    def sync_state(v: Authed, entity: str, project: str, run_id: str) -> SyncState:
+        """What the server has of the run: per key, the last client sequence number stored."""
+        row = writable_run(v, entity, project, run_id)
+        with db.read() as conn:
+            marks = ingest.high_water(conn, int(row.id))
+        return SyncState(
+            ingest_seq=int(row.ingest_seq),
+            updated_at=float(row.updated_at),
+            high_water=HighWater(**marks),
+        )
+
+    @app.post(
+        "/api/v1/runs/{entity}/{project}/{run_id}/chunks",
+        response_model=IngestReply,
+        tags=["sync"],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    frames.CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}
+                },
+            }
+        },
+        responses={409: {"description": "a chunk differs from the one stored at its place"}},
+    )
+    async def post_chunks(
+        request: Request, v: Authed, entity: str, project: str, run_id: str
+    ) -> Any:
+        """Store a frame of chunks (see `nbtrack.sync.frames`); a resend is acknowledged."""
+        body = await _read_body(request, MAX_FRAME_BYTES)
+        try:
+            chunks = frames.decode(body)
+        except frames.FrameError as e:
+            raise HTTPException(400, f"bad frame: {e}") from None
+
+        def work() -> ingest.IngestResult:
+            row = writable_run(v, entity, project, run_id)
+            return ingest.store_chunks(db, int(row.id), chunks)
+
+        from starlette.concurrency import run_in_threadpool
+
+        try:
+            result = await run_in_threadpool(work)
+        except ingest.Conflict as e:
+            return JSONResponse({"detail": str(e)}, status_code=409)
+        if db.sqlite and result.accepted:
+            row = await run_in_threadpool(writable_run, v, entity, project, run_id)
+            notifier.publish(int(row.id))
+        return IngestReply(
+            ingest_seq=result.ingest_seq,
+            accepted=result.accepted,
+            duplicates=result.duplicates,
+            high_water=HighWater(**result.high_water),
+        )
+
+    @app.post("/api/v1/runs/{entity}/{project}/{run_id}/heartbeat", status_code=204, tags=["sync"])
+    def post_heartbeat(v: Authed, entity: str, project: str, run_id: str) -> Response:
+        row = writable_run(v, entity, project, run_id)
+        ingest.heartbeat(db, int(row.id))
+        return Response(status_code=204)
+
+    @app.get("/api/v1/runs/{entity}/{project}/{run_id}/keys", response_model=KeysOut, tags=["read"])
+    def get_keys(v: Authed, entity: str, project: str, run_id: str) -> KeysOut:
+        _, row = readable_run(v, entity, project, run_id)
+        with db.read() as conn:
+            return KeysOut(**reads.keys(conn, int(row.id)))
+
+    @app.get(
+        "/api/v1/runs/{entity}/{project}/{run_id}/series",
+        response_model=SeriesOut,
+        tags=["read"],
+    )
+    def get_series(
+        v: Authed,
+        entity: str,
+        project: str,
+        run_id: str,
+        key: Annotated[str, Query(min_length=1, max_length=1000)],
+        start: Annotated[int | None, Query(ge=-(2**63), le=2**63 - 1)] = None,
+        end: Annotated[int | None, Query(ge=-(2**63), le=2**63 - 1)] = None,
+        width: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+    ) -> SeriesOut:
+        """One key's points (little-endian int64 steps and float64 values, base64), or with
+        `width` at most that many buckets of its envelope over [start, end]."""
+        _, row = readable_run(v, entity, project, run_id)
+        with db.read() as conn:
+            steps, values = reads.series(conn, int(row.id), key, start, end)
+        if width is None:
+            return SeriesOut(
+                key=key,
+                n=len(steps),
+                steps=reads.b64(steps.astype("<i8").tobytes()),
+                values=reads.b64(values.astype("<f8").tobytes()),
+            )
+        b = reads.reduce(steps, values, width)
+        return SeriesOut(
+            key=key,
+            n=len(steps),
+            buckets=len(b.step_lo),
+            step_lo=reads.b64(b.step_lo.astype("<i8").tobytes()),
+            step_hi=reads.b64(b.step_hi.astype("<i8").tobytes()),
+            vmin=reads.b64(b.vmin.astype("<f8").tobytes()),
+            vmax=reads.b64(b.vmax.astype("<f8").tobytes()),
+            last=reads.b64(b.last.astype("<f8").tobytes()),
+            count=reads.b64(b.count.astype("<i8").tobytes()),
+        )
+
+    @app.get(
+        "/api/v1/runs/{entity}/{project}/{run_id}/histograms",
+        response_model=HistogramsOut,
+        tags=["read"],
+    )
+    def get_histograms(
+        v: Authed,
+        entity: str,
+        project: str,
+        run_id: str,
+        key: Annotated[str, Query(min_length=1, max_length=1000)],
+    ) -> HistogramsOut:
+        """One key's histograms: per step its range and bin counts (int64, base64)."""
+        _, row = readable_run(v, entity, project, run_id)
+        with db.read() as conn:
+            entries = reads.histograms(conn, int(row.id), key)
+        return HistogramsOut(
+            key=key,
+            entries=[
+                HistogramEntryOut(
+                    step=e.step,
+                    lo=_finite(e.lo),
+                    hi=_finite(e.hi),
+                    counts=reads.b64(e.counts.astype("<i8").tobytes()),
+                    stats=finite(e.stats),
+                )
+                for e in entries
+            ],
+        )
+
+    @app.get(
+        "/api/v1/runs/{entity}/{project}/{run_id}/events",
+        tags=["read"],
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}}}},
+    )
+    def api_events(
+        request: Request, v: Authed, entity: str, project: str, run_id: str
+    ) -> StreamingResponse:
+        """Server-Sent Events: the run as it grows. Each event's id is the run's ingest
+        sequence; reconnect with Last-Event-ID to resume with no gap and no duplicate."""
+        _ref, row = readable_run(v, entity, project, run_id)
+        return event_stream(request, int(row.id), entity, project)
+
+    # -- live streams ----------------------------------------------------------------
+
+    def event_stream(request: Request, run_pk: int, entity: str, project: str) -> StreamingResponse:
+        last = request.headers.get("last-event-id", "").strip()
+        after = int(last) if last.isdigit() else 0
+
+        async def events() -> AsyncIterator[str]:
+            from starlette.concurrency import run_in_threadpool
+
+            seen = after
+            header = True  # a (re)connected page gets the header once: its state may be stale
+            idle = 0.0
+            while True:
+
+                def look(seen: int = seen, header: bool = header) -> tuple[list[Any], int]:
+                    with db.read() as conn:
+                        return reads.live_messages(conn, run_pk, entity, project, seen, header)
+
+                msgs, reached = await run_in_threadpool(look)
+                header = False
+                if msgs:
+                    data = json.dumps({"messages": msgs}, separators=(",", ":"), allow_nan=False)
+                    yield f"event: messages\nid: {reached}\ndata: {data}\n\n"
+                    seen, idle = reached, 0.0
+                    continue  # more may be waiting (a long history goes in several events)
+                if await request.is_disconnected():
+                    return
+                woken = await notifier.wait(run_pk, POLL_S)
+                idle = 0.0 if woken else idle + POLL_S
+                if idle >= PING_S:
+                    idle = 0.0
+                    yield ": ping\n\n"
+
+        return StreamingResponse(
+            events(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    app.state.event_stream = event_stream
+
+    from nbtrack.server import pages
+
+    pages.mount(app, db, settings, event_stream)
+    return app
+
+
+def _config_value(config: dict[str, Any], name: str) -> Any:
+    """A config value by its name, dots reaching into nested dicts (``optimizer.lr``)."""
+    if name in config:
+        return config[name]
+    node: Any = config
+    for part in name.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+_MISSING = object()
+
+
+def _finite(x: float) -> float | str:
+    from nbtrack.widget._protocol import json_number
+
+    return json_number(x)
+
+
+def _check_run_id(run_id: str) -> None:
+    if not run_id or len(run_id) > 64 or "/" in run_id or not run_id.isprintable():
+        raise HTTPException(422, "a run id is 1 to 64 printable characters without '/'")
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"the body is larger than {limit >> 20} MiB")
+    parts, size = [], 0
+    async for piece in request.stream():
+        size += len(piece)
+        if size > limit:
+            raise HTTPException(413, f"the body is larger than {limit >> 20} MiB")
+        parts.append(piece)
+    return b"".join(parts)
+
+
+def app_from_env() -> FastAPI:
+    """The factory uvicorn's workers call (``nbtrack.server.app:app_from_env``)."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,276 @@
+"""The server's web pages: sign-in, the projects page, a project's runs, a run's live page.
+
+Pages are plain HTML built here, every value escaped; their one script is the view bundle's
+page entry (``nbtrack/static/page.js``, the same dashboard as in the notebook), with BokehJS
+from the installed bokeh package, all from this server: no inline script, no other origin.
+Pages take the session cookie only (HttpOnly, SameSite=Lax), never an API key.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import FastAPI, Form, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+
+from nbtrack.server import accounts, reads, security
+from nbtrack.server.accounts import ANONYMOUS, Viewer
+from nbtrack.server.db import Database
+
+SESSION_COOKIE = "nbtrack_session"
+STATIC = Path(__file__).resolve().parent.parent / "static"
+# Scripts and styles from this server only; the dashboard's styles are one <style> element.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'self'; object-src 'none'"
+)
+_STYLE = """
+body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1f2328;background:#fff}
+header.top{display:flex;gap:1em;align-items:center;padding:.6em 1.2em;border-bottom:1px solid #d0d7de}
+header.top a{color:inherit;text-decoration:none} main{padding:1em 1.2em;max-width:1400px}
+table{border-collapse:collapse} td,th{padding:.3em .8em;border-bottom:1px solid #eaeef2;text-align:left}
+form.signin{display:grid;gap:.6em;max-width:20em} .err{color:#cf222e} .muted{color:#656d76}
+"""
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _page(title: str, body: str, viewer: Viewer, status: int = 200) -> HTMLResponse:
+    who = (
+        f'<span class="muted">{_e(viewer.name)}</span>'
+        '<form method="post" action="/logout" style="display:inline">'
+        '<button type="submit">Sign out</button></form>'
+        if not viewer.anonymous
+        else '<a href="/login">Sign in</a>'
+    )
+    doc = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{_e(title)} · nbtrack</title>"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="stylesheet" href="/static/site.css"></head><body>'
+        f'<header class="top"><a href="/"><strong>nbtrack</strong></a>'
+        f'<span style="flex:1"></span>{who}</header><main>{body}</main></body></html>'
+    )
+    return HTMLResponse(doc, status_code=status, headers=_headers())
+
+
+def _headers() -> dict[str, str]:
+    return {
+        "Content-Security-Policy": CSP,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "Cache-Control": "no-store",
+    }
+
+
+def _safe_next(target: str | None) -> str:
+    # Only a path on this server: never "//other.site" or "https://...".
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def mount(
+    app: FastAPI,
+    db: Database,
+    settings: Any,
+    event_stream: Callable[[Request, int, str, str], Response],
+) -> None:
+    def page_viewer(request: Request) -> Viewer:
+        token = request.cookies.get(SESSION_COOKIE)
+        if not token:
+            return ANONYMOUS
+        with db.read() as conn:
+            uid = security.user_for_session(conn, token)
+            return ANONYMOUS if uid is None else accounts.viewer(conn, uid)
+
+    def sign_in_first(request: Request) -> RedirectResponse:
+        return RedirectResponse("/login?" + urlencode({"next": request.url.path}), status_code=303)
+
+    def missing(viewer: Viewer, request: Request, what: str) -> Response:
+        # Signed out: sign in first, whether or not it exists (that tells nothing either).
+        if viewer.anonymous:
+            return sign_in_first(request)
+        return _page("Not found", f"<h1>Not found</h1><p>No {_e(what)} here, or not one "
+                     "you may see.</p>", viewer, status=404)  # fmt: skip
+
+    # -- static files ---------------------------------------------------------------
+
+    @app.get("/static/site.css", include_in_schema=False)
+    def site_css() -> Response:
+        return Response(_STYLE, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
+
+    @app.get("/static/page.js", include_in_schema=False)
+    def page_js() -> Response:
+        path = STATIC / "page.js"
+        if not path.is_file():
+            raise HTTPException(404, "the view bundle is not built (npm run build)")
+        return FileResponse(path, media_type="text/javascript")
+
+    @app.get("/static/bokeh/{name}", include_in_schema=False)
+    def bokeh_js(name: str) -> Response:
+        from nbtrack.widget._bokeh import bokehjs_dir
+
+        if name not in ("bokeh.min.js", "bokeh-api.min.js"):
+            raise HTTPException(404, "no such file")
+        return FileResponse(
+            bokehjs_dir() / name, media_type="text/javascript",
+            headers={"Cache-Control": "max-age=86400"},
+        )  # fmt: skip
+
+    # -- signing in and out ---------------------------------------------------------
+
+    @app.get("/login", include_in_schema=False)
+    def login_form(request: Request, next: str = "/", error: str = "") -> Response:
+        err = f'<p class="err">{_e(error)}</p>' if error else ""
+        body = (
+            f"<h1>Sign in</h1>{err}"
+            '<form class="signin" method="post" action="/login">'
+            f'<input type="hidden" name="next" value="{_e(_safe_next(next))}">'
+            '<label>User <input name="username" autocomplete="username" required></label>'
+            '<label>Password <input name="password" type="password" '
+            'autocomplete="current-password" required></label>'
+            '<button type="submit">Sign in</button></form>'
+        )
+        return _page("Sign in", body, ANONYMOUS)
+
+    @app.post("/login", include_in_schema=False)
+    def login(
+        request: Request,
+        username: str = Form(..., max_length=64),
+        password: str = Form(..., max_length=1024),
+        next: str = Form("/", max_length=2000),
+    ) -> Response:
+        bucket = f"login:{request.client.host if request.client else 'unknown'}"
+        with db.read() as conn:
+            wait = security.throttled(conn, bucket)
+        if wait:
+            return _page(
+                "Sign in", "<h1>Sign in</h1><p class='err'>Too many failed sign-ins: wait a "
+                "minute and try again.</p>", ANONYMOUS, status=429,
+            )  # fmt: skip
+        uid = _check_login(db, username, password)
+        if uid is None:
+            with db.write() as conn:
+                security.record_failure(conn, bucket)
+            query = urlencode({"next": _safe_next(next), "error": "Wrong user or password."})
+            return RedirectResponse(f"/login?{query}", status_code=303)
+        with db.write() as conn:
+            token = security.create_session(conn, uid)
+        resp = RedirectResponse(_safe_next(next), status_code=303)
+        resp.set_cookie(
+            SESSION_COOKIE, token, max_age=int(security.SESSION_S), httponly=True,
+            samesite="lax", secure=bool(settings.secure_cookies), path="/",
+        )  # fmt: skip
+        return resp
+
+    @app.post("/logout", include_in_schema=False)
+    def logout(request: Request) -> Response:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            with db.write() as conn:
+                security.end_session(conn, token)
+        resp = RedirectResponse("/login", status_code=303)
+        resp.delete_cookie(SESSION_COOKIE, path="/")
+        return resp
+
+    # -- pages ----------------------------------------------------------------------
+
+    @app.get("/", include_in_schema=False)
+    def projects_page(request: Request) -> Response:
+        viewer = page_viewer(request)
+        if viewer.anonymous:
+            return sign_in_first(request)
+        with db.read() as conn:
+            refs = accounts.readable_projects(conn, viewer)
+        rows = "".join(
+            f'<tr><td><a href="/{quote(p.entity)}/{quote(p.name)}">{_e(p.entity)}/{_e(p.name)}'
+            f"</a></td><td>{'public' if p.public else 'private'}</td></tr>"
+            for p in refs
+        )
+        body = "<h1>Projects</h1>" + (
+            f"<table><tr><th>Project</th><th>Access</th></tr>{rows}</table>"
+            if rows
+            else "<p>No projects yet: log in from a notebook (<code>nbtrack.login()</code>) "
+            "and start a run.</p>"
+        )
+        return _page("Projects", body, viewer)
+
+    @app.get("/{entity}/{project}", include_in_schema=False)
+    def project_page(request: Request, entity: str, project: str) -> Response:
+        viewer = page_viewer(request)
+        with db.read() as conn:
+            ref = accounts.find_project(conn, viewer, entity, project)
+            rows = reads.run_rows(conn, ref.id) if ref is not None else []
+        if ref is None:
+            return missing(viewer, request, f"project {entity}/{project}")
+        now = time.time()
+        body_rows = "".join(
+            f'<tr data-run-id="{_e(r.run_id)}"><td><a href="/{quote(entity)}/{quote(project)}'
+            f'/runs/{quote(r.run_id)}">{_e(r.name)}</a></td><td>{_e(r.run_id)}</td>'
+            f"<td>{_e(reads.effective_state(r, now))}</td><td>{_e(int(r.last_step) + 1)}</td>"
+            f"<td>{_e(time.strftime('%Y-%m-%d %H:%M', time.localtime(r.created_at)))}</td></tr>"
+            for r in rows
+        )
+        body = (
+            f"<h1>{_e(entity)}/{_e(project)}</h1>"
+            "<table><tr><th>Run</th><th>Id</th><th>State</th><th>Steps</th><th>Created</th>"
+            f"</tr>{body_rows}</table>"
+        )
+        return _page(f"{entity}/{project}", body, viewer)
+
+    @app.get("/{entity}/{project}/runs/{run_id}", include_in_schema=False)
+    def run_page(request: Request, entity: str, project: str, run_id: str) -> Response:
+        viewer = page_viewer(request)
+        with db.read() as conn:
+            ref = accounts.find_project(conn, viewer, entity, project)
+            row = reads.run_row(conn, ref.id, run_id) if ref is not None else None
+        if row is None:
+            return missing(viewer, request, f"run {entity}/{project}/{run_id}")
+        base = f"/{quote(entity)}/{quote(project)}/runs/{quote(run_id)}"
+        body = (
+            f'<p class="muted"><a href="/{quote(entity)}/{quote(project)}">{_e(entity)}/'
+            f"{_e(project)}</a></p>"
+            f'<div data-nbtrack-run data-run-id="{_e(run_id)}" data-events="{_e(base)}/events"'
+            f' data-layout-key="nbtrack-layout:{_e(entity)}/{_e(project)}"></div>'
+            '<script src="/static/bokeh/bokeh.min.js"></script>'
+            '<script src="/static/bokeh/bokeh-api.min.js"></script>'
+            '<script type="module" src="/static/page.js"></script>'
+        )
+        return _page(f"{row.name} · {entity}/{project}", body, viewer)
+
+    @app.get("/{entity}/{project}/runs/{run_id}/events", include_in_schema=False)
+    def run_page_events(request: Request, entity: str, project: str, run_id: str) -> Response:
+        viewer = page_viewer(request)
+        with db.read() as conn:
+            ref = accounts.find_project(conn, viewer, entity, project)
+            row = reads.run_row(conn, ref.id, run_id) if ref is not None else None
+        if row is None:
+            raise HTTPException(404, "no such run here, or not one you may see")
+        return event_stream(request, int(row.id), entity, project)
+
+
+def _check_login(db: Database, username: str, password: str) -> int | None:
+    from sqlalchemy import select
+
+    from nbtrack.server import models
+
+    e, u = models.ENTITIES, models.USERS
+    with db.read() as conn:
+        row = conn.execute(
+            select(u.c.id, u.c.password_hash)
+            .join(e, e.c.id == u.c.entity_id)
+            .where(e.c.name == username)
+        ).first()
+    if row is None:
+        security.check_nobody(password)
+        return None
+    return int(row.id) if security.check_password(row.password_hash, password) else None

@@ -1,0 +1,266 @@
+"""The read side: runs, their series (whole, or reduced per bucket), histograms, and what
+a live page is sent."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, select
+
+from nbtrack._types import Float64Array, Int64Array
+from nbtrack._values import TIME_KEY, HistogramEntry
+from nbtrack.server import models
+from nbtrack.sync.frames import Chunk
+
+# A run whose client has been silent this long (no upload, no heartbeat) shows as crashed.
+STALE_AFTER_S = 120.0
+# How much of a run's stored blobs one live event carries at most (whole uploads only).
+EVENT_BYTES = 8 << 20
+
+
+def from_json(text: str | None, default: Any) -> Any:
+    if text is None:
+        return default
+    try:
+        return json.loads(text)
+    except ValueError:
+        return default
+
+
+def effective_state(row: Any, now: float | None = None) -> str:
+    state = str(row.state)
+    now = time.time() if now is None else now
+    if state == "running" and now - float(row.heartbeat_at) > STALE_AFTER_S:
+        return "crashed"
+    return state
+
+
+def run_dict(row: Any, entity: str, project: str) -> dict[str, Any]:
+    return {
+        "entity": entity,
+        "project": project,
+        "id": row.run_id,
+        "name": row.name,
+        "notes": row.notes,
+        "tags": from_json(row.tags, []),
+        "config": from_json(row.config, {}),
+        "summary": from_json(row.summary, {}),
+        "user_summary": from_json(row.user_summary, {}),
+        "metadata": from_json(row.metadata, {}),
+        "alerts": from_json(row.alerts, []),
+        "state": effective_state(row),
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "heartbeat_at": row.heartbeat_at,
+        "finished_at": row.finished_at,
+        "exit_code": row.exit_code,
+        "error": row.error,
+        "last_step": row.last_step,
+        "ingest_seq": row.ingest_seq,
+    }
+
+
+def run_row(conn: Connection, project_id: int, run_id: str) -> Any:
+    r = models.RUNS
+    return conn.execute(select(r).where(r.c.project_id == project_id, r.c.run_id == run_id)).first()
+
+
+def run_rows(conn: Connection, project_id: int) -> list[Any]:
+    r = models.RUNS
+    return list(
+        conn.execute(select(r).where(r.c.project_id == project_id).order_by(r.c.created_at, r.c.id))
+    )
+
+
+def keys(conn: Connection, run_pk: int) -> dict[str, list[str]]:
+    s = models.SERIES
+    out: dict[str, list[str]] = {"scalars": [], "histograms": []}
+    for kind, key in conn.execute(
+        select(s.c.kind, s.c.key).where(s.c.run_pk == run_pk).order_by(s.c.key)
+    ):
+        out["scalars" if kind == "s" else "histograms"].append(key)
+    return out
+
+
+def _chunk(row: Any) -> Chunk:
+    return Chunk(
+        row.kind, row.key, row.seq_first, row.seq_last, row.n, row.step_first, row.step_last,
+        row.stride, None if row.steps is None else bytes(row.steps), bytes(row.vals),
+    )  # fmt: skip
+
+
+def series(
+    conn: Connection, run_pk: int, key: str, start: int | None = None, end: int | None = None
+) -> tuple[Int64Array, Float64Array]:
+    """Every (step, value) of `key`, in logging order; only steps in [start, end] if given."""
+    c = models.CHUNKS
+    q = select(c).where(c.c.run_pk == run_pk, c.c.kind == "s", c.c.key == key)
+    if start is not None:
+        q = q.where(c.c.step_last >= start)
+    if end is not None:
+        q = q.where(c.c.step_first <= end)
+    chunks = [_chunk(row) for row in conn.execute(q.order_by(c.c.seq_first))]
+    if not chunks:
+        return np.empty(0, np.int64), np.empty(0, np.float64)
+    steps = np.concatenate([ch.step_array() for ch in chunks])
+    values = np.concatenate([ch.values() for ch in chunks])
+    if start is not None or end is not None:
+        keep = np.ones(len(steps), dtype=bool)
+        if start is not None:
+            keep &= steps >= start
+        if end is not None:
+            keep &= steps <= end
+        steps, values = steps[keep], values[keep]
+    return steps, values
+
+
+@dataclass
+class Buckets:
+    """Per-bucket envelope of a series: each bucket's first and last step, the min and max of
+    its finite values (NaN when it has none), and its last value."""
+
+    step_lo: Int64Array
+    step_hi: Int64Array
+    vmin: Float64Array
+    vmax: Float64Array
+    last: Float64Array
+    count: Int64Array
+
+
+def reduce(steps: Int64Array, values: Float64Array, width: int) -> Buckets:
+    """At most `width` buckets of equal step span over the series (sorted by step)."""
+    if not len(steps):
+        e = np.empty(0, np.int64)
+        f = np.empty(0, np.float64)
+        return Buckets(e, e, f, f, f, e)
+    order = np.argsort(steps, kind="stable")
+    steps, values = steps[order], values[order]
+    lo, hi = int(steps[0]), int(steps[-1])
+    span = hi - lo + 1
+    width = max(1, min(width, span))
+    idx = ((steps - lo) * width // span).astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
+    ends = np.r_[starts[1:], len(steps)] - 1
+    finite = np.where(np.isfinite(values), values, np.nan)
+    with np.errstate(invalid="ignore"):
+        vmin = np.fmin.reduceat(finite, starts)
+        vmax = np.fmax.reduceat(finite, starts)
+    return Buckets(
+        steps[starts], steps[ends], vmin, vmax, values[ends], (ends - starts + 1).astype(np.int64)
+    )
+
+
+def histograms(conn: Connection, run_pk: int, key: str) -> list[HistogramEntry]:
+    c = models.CHUNKS
+    out: list[HistogramEntry] = []
+    q = select(c).where(c.c.run_pk == run_pk, c.c.kind == "h", c.c.key == key)
+    for row in conn.execute(q.order_by(c.c.seq_first)):
+        out.extend(_chunk(row).histograms())
+    return out
+
+
+# -- what live pages get ------------------------------------------------------------------
+
+
+def b64(buf: bytes) -> str:
+    return base64.b64encode(buf).decode("ascii")
+
+
+def _message(content: dict[str, Any], buffers: list[bytes]) -> dict[str, Any]:
+    return {"content": content, "buffers": [b64(b) for b in buffers]}
+
+
+def header_content(row: Any, entity: str, project: str) -> dict[str, Any]:
+    from nbtrack.widget._protocol import header_message
+
+    summary = from_json(row.summary, {})
+    end = row.finished_at if row.finished_at is not None else max(row.heartbeat_at, time.time())
+    return header_message(
+        run_id=row.run_id,
+        name=row.name,
+        project=f"{entity}/{project}",
+        state=effective_state(row),
+        step=int(row.last_step) + 1,
+        created_at=float(row.created_at),
+        elapsed=max(0.0, float(end) - float(row.created_at)),
+        rate=None,
+        last={k: _num(v) for k, v in summary.items() if _num(v) is not None},
+        alerts=[a for a in from_json(row.alerts, []) if isinstance(a, dict)],
+        error=row.error,
+    )
+
+
+def _num(v: Any) -> float | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)):
+        return float(v)
+    if v in ("nan", "inf", "-inf"):
+        return float(v)
+    return None
+
+
+def live_messages(
+    conn: Connection, run_pk: int, entity: str, project: str, after: int, header: bool
+) -> tuple[list[dict[str, Any]], int]:
+    """The messages a page that has seen ingest sequence `after` is missing, and the
+    sequence they bring it to (whole uploads only, up to about `EVENT_BYTES`)."""
+    from nbtrack.widget._protocol import histogram_message, points_message
+
+    r, c = models.RUNS, models.CHUNKS
+    run = conn.execute(select(r).where(r.c.id == run_pk)).first()
+    if run is None:
+        return [], after
+    upto = int(run.ingest_seq)
+    msgs: list[dict[str, Any]] = []
+    if upto <= after and not header:
+        return msgs, after
+    parts: dict[str, list[Chunk]] = {}
+    hists: list[HistogramEntry] = []
+    size, reached = 0, after
+    rows = conn.execute(
+        select(c)
+        .where(c.c.run_pk == run_pk, c.c.ingest_seq > after, c.c.ingest_seq <= upto)
+        .order_by(c.c.ingest_seq, c.c.id)
+    )
+    for row in rows:
+        if row.ingest_seq != reached and size >= EVENT_BYTES:
+            upto = reached  # the rest in the next event, from a whole upload on
+            break
+        reached = int(row.ingest_seq)
+        size += len(row.vals) + (len(row.steps) if row.steps is not None else 0)
+        ch = _chunk(row)
+        if ch.kind == "s":
+            parts.setdefault(ch.key, []).append(ch)
+        else:
+            hists.extend(ch.histograms())
+    rows.close()
+    if header or int(run.fields_seq) > after:
+        msgs.append(_message(header_content(run, entity, project), []))
+    if parts:
+        joined = {
+            k: (
+                np.concatenate([p.step_array() for p in ps]),
+                np.concatenate([p.values() for p in ps]),
+            )
+            for k, ps in parts.items()
+        }
+        # The time column first: the page pairs each key's steps with it.
+        if TIME_KEY in joined:
+            joined = {TIME_KEY: joined.pop(TIME_KEY), **joined}
+        content, buffers = points_message(joined, float(run.created_at))
+        msgs.append(_message(content, buffers))
+    if hists:
+        content, buffers = histogram_message(hists)
+        msgs.append(_message(content, buffers))
+    return msgs, max(upto, after)
+
+
+def finite_or_none(x: float) -> float | None:
+    return x if math.isfinite(x) else None

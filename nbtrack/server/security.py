@@ -1,0 +1,176 @@
+"""Secrets: API keys, session tokens, passwords, and the throttle on failed attempts.
+
+Keys and tokens look like GitHub's: a prefix that says what they are (``nbk_`` an API key,
+``nbs_`` a session), 32 characters of base62 (190 random bits), then a 6-character
+checksum, so a key pasted wrong is told apart from a revoked one without a lookup, and a
+secret scanner can recognise it. Only their SHA-256 is stored: they are random, so a slow
+hash adds nothing. Passwords are hashed with Argon2id (argon2-cffi).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import zlib
+
+from sqlalchemy import Connection, delete, select, update
+
+from nbtrack.server import models
+
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+KEY_PREFIX = "nbk_"
+SESSION_PREFIX = "nbs_"
+_BODY = 32
+
+# Failed sign-ins and bad keys: past this many from one address in the window, refuse.
+THROTTLE_FAILURES = 10
+THROTTLE_WINDOW_S = 60.0
+
+
+def _base62(n: int, width: int) -> str:
+    out = []
+    for _ in range(width):
+        n, r = divmod(n, 62)
+        out.append(_ALPHABET[r])
+    return "".join(reversed(out))
+
+
+def _checksum(body: str) -> str:
+    return _base62(zlib.crc32(body.encode()), 6)
+
+
+def new_secret(prefix: str) -> str:
+    body = "".join(secrets.choice(_ALPHABET) for _ in range(_BODY))
+    return f"{prefix}{body}{_checksum(prefix + body)}"
+
+
+def well_formed(secret: str, prefix: str) -> bool:
+    if not secret.startswith(prefix) or len(secret) != len(prefix) + _BODY + 6:
+        return False
+    body, check = secret[: len(prefix) + _BODY], secret[-6:]
+    return all(c in _ALPHABET for c in body[len(prefix) :]) and _checksum(body) == check
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def shown(secret: str) -> str:
+    """What lists show of a key: enough to tell keys apart, too little to use."""
+    return secret[: len(KEY_PREFIX) + 6] + "…"
+
+
+# -- passwords ----------------------------------------------------------------------------
+
+
+def hash_password(password: str) -> str:
+    from argon2 import PasswordHasher
+
+    return PasswordHasher().hash(password)
+
+
+def check_password(stored: str, password: str) -> bool:
+    from argon2 import PasswordHasher
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    try:
+        return PasswordHasher().verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# A hash of a password nobody has: checked against when the user does not exist, so a
+# sign-in takes as long for a name that exists as for one that does not.
+_NOBODY = None
+
+
+def check_nobody(password: str) -> None:
+    global _NOBODY
+    if _NOBODY is None:
+        _NOBODY = hash_password(secrets.token_hex(16))
+    check_password(_NOBODY, password)
+
+
+# -- keys ---------------------------------------------------------------------------------
+
+
+def create_key(conn: Connection, user_id: int) -> str:
+    key = new_secret(KEY_PREFIX)
+    conn.execute(
+        models.API_KEYS.insert().values(
+            user_id=user_id, shown=shown(key), digest=digest(key), created_at=time.time()
+        )
+    )
+    return key
+
+
+def user_for_key(conn: Connection, key: str) -> int | None:
+    """The user whose live key this is, or None (unknown, malformed or revoked)."""
+    if not well_formed(key, KEY_PREFIX):
+        return None
+    t = models.API_KEYS
+    row = conn.execute(
+        select(t.c.id, t.c.user_id, t.c.last_used_at).where(
+            t.c.digest == digest(key), t.c.revoked_at.is_(None)
+        )
+    ).first()
+    if row is None:
+        return None
+    return int(row.user_id)
+
+
+# -- sessions -----------------------------------------------------------------------------
+
+SESSION_S = 14 * 24 * 3600.0
+
+
+def create_session(conn: Connection, user_id: int) -> str:
+    token = new_secret(SESSION_PREFIX)
+    now = time.time()
+    t = models.SESSIONS
+    conn.execute(delete(t).where(t.c.expires_at < now))
+    conn.execute(
+        t.insert().values(digest=digest(token), user_id=user_id, expires_at=now + SESSION_S)
+    )
+    return token
+
+
+def user_for_session(conn: Connection, token: str) -> int | None:
+    if not well_formed(token, SESSION_PREFIX):
+        return None
+    t = models.SESSIONS
+    row = conn.execute(
+        select(t.c.user_id).where(t.c.digest == digest(token), t.c.expires_at > time.time())
+    ).first()
+    return None if row is None else int(row.user_id)
+
+
+def end_session(conn: Connection, token: str) -> None:
+    t = models.SESSIONS
+    conn.execute(delete(t).where(t.c.digest == digest(token)))
+
+
+# -- throttle -----------------------------------------------------------------------------
+
+
+def throttled(conn: Connection, bucket: str) -> float:
+    """Seconds until `bucket` may try again (0 when it may now)."""
+    t = models.THROTTLE
+    row = conn.execute(select(t.c.window_start, t.c.failures).where(t.c.bucket == bucket)).first()
+    if row is None or row.failures < THROTTLE_FAILURES:
+        return 0.0
+    left = float(row.window_start) + THROTTLE_WINDOW_S - time.time()
+    return max(0.0, left)
+
+
+def record_failure(conn: Connection, bucket: str) -> None:
+    t = models.THROTTLE
+    now = time.time()
+    row = conn.execute(select(t.c.window_start, t.c.failures).where(t.c.bucket == bucket)).first()
+    if row is None:
+        conn.execute(t.insert().values(bucket=bucket, window_start=now, failures=1))
+    elif now - row.window_start > THROTTLE_WINDOW_S:
+        conn.execute(update(t).where(t.c.bucket == bucket).values(window_start=now, failures=1))
+    else:
+        conn.execute(update(t).where(t.c.bucket == bucket).values(failures=t.c.failures + 1))

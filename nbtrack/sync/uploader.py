@@ -1,0 +1,301 @@
+"""The uploader: sends one run's committed chunks to a server, past a durable cursor.
+
+What can go wrong, and what it costs (nothing, in every case):
+
+- The server is away, the network is gone, the server is overloaded (a 5xx or 429): one
+  message, then retries with exponential backoff and jitter (1 s doubling to 60 s, or the
+  server's ``Retry-After``); a note once it has caught up. Training never waits for it.
+- The server refuses for a reason a retry cannot change (the key revoked, no access to the
+  entity, a conflicting chunk): the upload stops with a message saying what to do; local
+  logging goes on, and `nbtrack sync` finishes the upload once it is fixed.
+- The process dies: the cursor in the store says what the server acknowledged; the next
+  `nbtrack sync` (or a resumed run) starts there, and the server's per-key high-water marks
+  drop whatever it got but could not acknowledge.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from nbtrack._json import dumps
+from nbtrack.sync import frames
+from nbtrack.sync.client import Client, Refused, Unreachable
+from nbtrack.sync.credentials import Credentials
+
+# Blobs per request at most: a frame stays well under the server's 16 MiB body limit.
+FRAME_BYTES = 8 << 20
+# The loop looks for new data this often even when no commit woke it, and sends a
+# heartbeat this often while the run is live.
+POLL_S = 1.0
+HEARTBEAT_S = 10.0
+BACKOFF_S = (1.0, 60.0)
+# A run's fields the server keeps; the rest of the store's row is the store's own business.
+_FIELDS = (
+    "name", "notes", "tags", "config", "summary", "user_summary", "metadata", "alerts", "state",
+    "created_at", "finished_at", "exit_code", "error", "last_step",
+)  # fmt: skip
+
+
+def _say(message: str) -> None:
+    # Not a warning: those are errors under some test setups, and this runs on a thread.
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass
+class SyncStatus:
+    """Where the run stands with the server, for the dashboard's header."""
+
+    state: str  # "syncing", "synced", "behind", "unreachable", "refused"
+    behind: int
+    reason: str | None
+    url: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"state": self.state, "behind": self.behind, "reason": self.reason, "url": self.url}
+
+
+class Uploader:
+    """One run's upload to one server and entity."""
+
+    def __init__(
+        self,
+        root: Path,
+        rk: int,
+        project: str,
+        run_id: str,
+        creds: Credentials,
+        entity: str | None = None,
+        *,
+        say: Callable[[str], None] = _say,
+    ) -> None:
+        self.root = root
+        self.rk = rk
+        self.project = project
+        self.run_id = run_id
+        self.creds = creds
+        self.entity = entity or creds.entity or creds.user
+        self.target = creds.target(self.entity)
+        self.path = f"{self.entity}/{project}/{run_id}"
+        self.url = f"{creds.host}/{quote(self.entity)}/{quote(project)}/runs/{quote(run_id)}"
+        self.status = SyncStatus("syncing", 0, None, self.url)
+        self._say = say
+        self._wake = threading.Event()
+        self._stopping = False
+        self._ending = False
+        self._caught_up = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._high_water: dict[str, dict[str, int]] | None = None
+        self._sent_fields: str | None = None
+        self._beat_at = 0.0
+        self.refused: Refused | None = None
+
+    # -- as a thread beside a live run --------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self._loop, name=f"nbtrack-upload-{self.run_id}", daemon=True
+        )
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def finish(self, wait_s: float) -> bool:
+        """The run ended: upload what is left, waiting up to `wait_s`; True when all is up."""
+        self._ending = True
+        self._caught_up.clear()
+        self._wake.set()
+        done = self._caught_up.wait(wait_s)
+        self._stopping = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(2.0)
+        if not done and self.refused is None:
+            self._say(
+                f"nbtrack: run {self.path} is not fully on {self.creds.host} yet "
+                f"({self.status.behind} points to go); `nbtrack sync` will finish the upload"
+            )
+        return done
+
+    def _loop(self) -> None:
+        from nbtrack.store.db import Store
+
+        client = Client(self.creds.host, self.creds.key)
+        store: Store | None = None
+        delay = BACKOFF_S[0]
+        outage = False
+        try:
+            while not self._stopping:
+                try:
+                    if store is None:
+                        store = Store(self.root)
+                    ended = self._cycle(store, client)
+                except Refused as e:
+                    self._refused(e)
+                    return
+                except Unreachable as e:
+                    if not outage:
+                        self._say(
+                            f"nbtrack: cannot upload run {self.path} ({e}); training goes on, "
+                            "the run is kept locally and uploaded when the server is back"
+                        )
+                        outage = True
+                    self.status.state = "unreachable"
+                    self.status.reason = str(e)
+                    wait = e.retry_after if e.retry_after is not None else delay
+                    delay = min(delay * 2, BACKOFF_S[1])
+                    self._high_water = None  # ask the server what it has once it is back
+                    self._sleep(wait * random.uniform(0.5, 1.5) if e.retry_after is None else wait)
+                    continue
+                except Exception as e:  # the store busy or away, or a bug of ours: retry
+                    if not outage:
+                        self._say(f"nbtrack: upload of run {self.path} paused ({e!r}); retrying")
+                        outage = True
+                    if store is not None:
+                        store.close()
+                        store = None
+                    self._sleep(delay)
+                    delay = min(delay * 2, BACKOFF_S[1])
+                    continue
+                delay = BACKOFF_S[0]
+                if outage and self.status.behind == 0:
+                    self._say(f"nbtrack: run {self.path} is uploaded again, caught up")
+                    outage = False
+                if self._ending and ended:
+                    self._caught_up.set()
+                self._sleep(POLL_S)
+        finally:
+            client.close()
+            if store is not None:
+                store.close()
+
+    def _sleep(self, seconds: float) -> None:
+        self._wake.wait(seconds)
+        self._wake.clear()
+
+    def _refused(self, e: Refused) -> None:
+        self.refused = e
+        self.status.state = "refused"
+        self.status.reason = str(e)
+        self._caught_up.set()
+        self._say(
+            f"nbtrack: {self.creds.host} refused the upload of run {self.path} "
+            f"(HTTP {e.status}: {e}). The upload stops here; logging goes on locally and "
+            f"nothing is lost. Fix it (nbtrack login with a valid key, or the entity), "
+            f"then run: nbtrack sync {self.project}/{self.run_id}"
+        )
+
+    # -- the work ------------------------------------------------------------------------
+
+    def _cycle(self, store: Any, client: Client) -> bool:
+        """Send what is new; True when the run has ended and the server has all of it."""
+        from nbtrack.store.db import UploadState
+
+        row = store.run_row(self.project, self.run_id)
+        if row is None:
+            raise Refused(f"run {self.project}/{self.run_id} is not in the store", 404)
+        if self._high_water is None:
+            reply = client.put_run(self.entity, self.project, self.run_id, self._fields(row))
+            self._sent_fields = self._fields_digest(row)
+            self._beat_at = time.monotonic()
+            self._high_water = reply["high_water"]
+        state = store.upload_state(self.rk, self.target)
+        if state == UploadState(0, 0, 0.0, False):
+            # Recorded before any data goes: `nbtrack sync` finds where this run uploads to.
+            store.set_upload_state(self.rk, self.target, state)
+        while True:
+            raw = store.raw_since(self.rk, state.seq, state.hist_seq, FRAME_BYTES)
+            if not raw.scalars and not raw.histograms:
+                break
+            hw = self._high_water or {"s": {}, "h": {}}
+            scalars = [r for r in raw.scalars if r[0] > hw["s"].get(r[1], 0)]
+            hists = [r for r in raw.histograms if r[0] > hw["h"].get(r[1], 0)]
+            chunks = frames.from_store(scalars, hists)
+            if chunks:
+                reply = client.post_chunks(
+                    self.entity, self.project, self.run_id, frames.encode(chunks)
+                )
+                self._high_water = reply["high_water"]
+            state = UploadState(raw.seq, raw.hist_seq, state.fields_at, False)
+            store.set_upload_state(self.rk, self.target, state)
+            if not raw.more:
+                break
+        # The fields after the chunks: the server's last step never claims points it lacks.
+        row = store.run_row(self.project, self.run_id)
+        digest = self._fields_digest(row)
+        now = time.monotonic()
+        if digest != self._sent_fields:
+            client.put_run(self.entity, self.project, self.run_id, self._fields(row))
+            self._sent_fields = digest
+            self._beat_at = now
+        elif row["state"] == "running" and now - self._beat_at > HEARTBEAT_S:
+            client.put_run(self.entity, self.project, self.run_id, {"heartbeat_at": time.time()})
+            self._beat_at = now
+        self.status.behind = store.points_after(self.rk, state.seq, state.hist_seq)
+        self.status.reason = None
+        self.status.state = "synced" if self.status.behind == 0 else "behind"
+        ended = row["state"] != "running" and self.status.behind == 0
+        if ended and not state.done:
+            store.set_upload_state(self.rk, self.target, state._replace(done=True))
+        return ended
+
+    def _fields(self, row: dict[str, Any]) -> dict[str, Any]:
+        out = {k: row[k] for k in _FIELDS if k in row}
+        out["heartbeat_at"] = time.time()
+        out["updated_at"] = row.get("updated_at")
+        if out.get("state") == "running":
+            from nbtrack.store.db import effective_state
+
+            # A run whose process is gone uploads as crashed, as the local store reads it.
+            out["state"] = effective_state(row)
+        return out
+
+    def _fields_digest(self, row: dict[str, Any]) -> str:
+        fields = {k: row[k] for k in _FIELDS if k in row}
+        return hashlib.sha256(dumps(fields).encode()).hexdigest()
+
+    # -- all at once, in the caller's thread (nbtrack sync) ------------------------------
+
+    def sync_now(self, progress: Callable[[int], None] | None = None) -> None:
+        """Upload everything the store has of the run; raises `ServerError` on failure."""
+        from nbtrack.store.db import Store
+
+        client = Client(self.creds.host, self.creds.key)
+        store = Store(self.root)
+        try:
+            delay = BACKOFF_S[0]
+            tries = 0
+            while True:
+                try:
+                    self._cycle(store, client)
+                    if progress is not None:
+                        progress(self.status.behind)
+                    if self.status.behind == 0:
+                        return
+                except Unreachable as e:
+                    tries += 1
+                    if tries > 5:
+                        raise
+                    self._high_water = None
+                    time.sleep(e.retry_after if e.retry_after is not None else delay)
+                    delay = min(delay * 2, BACKOFF_S[1])
+        finally:
+            client.close()
+            store.close()
+
+
+def sync_wait_s() -> float:
+    try:
+        return float(os.environ.get("NBTRACK_SYNC_WAIT_S", "5"))
+    except ValueError:
+        return 5.0
