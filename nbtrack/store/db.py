@@ -79,7 +79,7 @@ def connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=60.0, isolation_level=None, check_same_thread=False)
     try:
         conn.execute("PRAGMA busy_timeout = 60000")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = _journal_wal(conn)
         if mode != "wal":
             raise RuntimeError(f"nbtrack: could not put {path} in WAL mode (got {mode!r})")
         # NORMAL in WAL mode: a killed process loses nothing it committed; only a power cut
@@ -89,6 +89,19 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def _journal_wal(conn: sqlite3.Connection, wait_s: float = 60.0) -> str:
+    # Switching a new file to WAL needs a lock that SQLite does not wait for with the busy
+    # timeout: two processes creating one store at once see "database is locked". Wait here.
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _connect_read(path: Path, immutable: bool = False) -> sqlite3.Connection:

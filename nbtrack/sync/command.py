@@ -63,6 +63,10 @@ def sync_runs(
             "nbtrack sync: not logged in to a server: run `nbtrack login --host URL` first "
             "(or set NBTRACK_HOST and NBTRACK_API_KEY)"
         )
+    if not creds.entity:  # logged in through the environment: ask whose key it is
+        from nbtrack.sync.credentials import login
+
+        creds = login(creds.host, creds.key, save_file=False)
     store_root = Path(root) if root is not None else default_root()
     store = Store(store_root)
     try:

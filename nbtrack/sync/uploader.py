@@ -83,11 +83,12 @@ class Uploader:
         self.project = project
         self.run_id = run_id
         self.creds = creds
+        # Logged in through the environment only: whose key it is, the server says (in the
+        # thread, at the first upload: init() never waits on the network).
         self.entity = entity or creds.entity or creds.user
-        self.target = creds.target(self.entity)
-        self.path = f"{self.entity}/{project}/{run_id}"
-        self.url = f"{creds.host}/{quote(self.entity)}/{quote(project)}/runs/{quote(run_id)}"
-        self.status = SyncStatus("syncing", 0, None, self.url)
+        self.status = SyncStatus("syncing", 0, None, None)
+        self.url: str | None = None
+        self._name_places()
         self._say = say
         self._wake = threading.Event()
         self._stopping = False
@@ -98,6 +99,16 @@ class Uploader:
         self._sent_fields: str | None = None
         self._beat_at = 0.0
         self.refused: Refused | None = None
+
+    def _name_places(self) -> None:
+        self.target = self.creds.target(self.entity)
+        self.path = f"{self.entity or '?'}/{self.project}/{self.run_id}"
+        if self.entity:
+            self.url = (
+                f"{self.creds.host}/{quote(self.entity)}/{quote(self.project)}/runs/"
+                f"{quote(self.run_id)}"
+            )
+            self.status.url = self.url
 
     # -- as a thread beside a live run --------------------------------------------------
 
@@ -204,6 +215,9 @@ class Uploader:
         row = store.run_row(self.project, self.run_id)
         if row is None:
             raise Refused(f"run {self.project}/{self.run_id} is not in the store", 404)
+        if not self.entity:
+            self.entity = str(client.viewer()["user"])
+            self._name_places()
         if self._high_water is None:
             reply = client.put_run(self.entity, self.project, self.run_id, self._fields(row))
             self._sent_fields = self._fields_digest(row)
