@@ -126,7 +126,7 @@ def test_no_key_and_no_terminal_says_how_to_pass_it(
 
 
 def test_online_mode_without_a_login_is_refused_at_init() -> None:
-    with pytest.raises(ValueError, match="nbtrack.login"):
+    with pytest.raises(ValueError, match=r"nbtrack\.login"):
         nbtrack.init(project="p", mode="online", display=False)
 
 

@@ -1,0 +1,78 @@
+"""A TCP proxy in front of a server that, now and then, drops the connection once the server
+has answered an upload and before the answer reaches the client: the server committed the
+batch, the client never hears so. What a flaky network or a crashing load balancer does."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import socket
+import threading
+
+from tests.server.servers import free_port
+
+
+class DroppingProxy:
+    def __init__(self, upstream_port: int, drop: float, seed: int = 0) -> None:
+        self.upstream_port = upstream_port
+        self.drop = drop
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.dropped = 0
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+        self._listener = socket.create_server(("127.0.0.1", self.port))
+        self._stop = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        self._stop = True
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while not self._stop:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=60)
+        except OSError:
+            client.close()
+            return
+        request: list[bytes] = []  # the bytes of the request under way, to tell uploads apart
+
+        def pump_up() -> None:
+            with contextlib.suppress(OSError):
+                while data := client.recv(1 << 16):
+                    request.append(data[:200])
+                    upstream.sendall(data)
+            with contextlib.suppress(OSError):
+                upstream.shutdown(socket.SHUT_WR)
+
+        threading.Thread(target=pump_up, daemon=True).start()
+        try:
+            answering = False
+            while data := upstream.recv(1 << 16):
+                if not answering:  # the first bytes of an answer: drop it, or pass it on
+                    answering = True
+                    upload = bool(request) and b"/chunks" in request[0]
+                    with self._lock:
+                        roll = self._random.random()
+                    if upload and roll < self.drop:
+                        with self._lock:
+                            self.dropped += 1
+                        return
+                client.sendall(data)
+                if len(data) < (1 << 16):
+                    answering = False  # one answer, one read: the next bytes are the next one
+                    request.clear()
+        except OSError:
+            pass
+        finally:
+            for s in (client, upstream):
+                with contextlib.suppress(OSError):
+                    s.close()
