@@ -55,6 +55,8 @@ def _page(title: str, body: str, viewer: Viewer, status: int = 200) -> HTMLRespo
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{_e(title)} · nbtrack</title>"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        # No icon: else the browser asks for /favicon.ico, and logs its 404 as an error.
+        '<link rel="icon" href="data:,">'
         '<link rel="stylesheet" href="/static/site.css"></head><body>'
         f'<header class="top"><a href="/"><strong>nbtrack</strong></a>'
         f'<span style="flex:1"></span>{who}</header><main>{body}</main></body></html>'
