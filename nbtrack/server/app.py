@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.exc import IntegrityError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nbtrack._json import finite
 from nbtrack.server import accounts, ingest, reads, security
@@ -48,7 +49,7 @@ MAX_JSON_BYTES = 4 << 20
 # Live streams: a comment this often keeps proxies from closing an idle stream; and a look
 # at the database this often, whatever the notifications say.
 PING_S = 15.0
-POLL_S = 2.0
+POLL_S = float(os.environ.get("NBTRACK_SERVER_POLL_S", "2"))  # tests raise it: notifications only
 SESSION_COOKIE = "nbtrack_session"
 
 
@@ -167,18 +168,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     # -- the API ---------------------------------------------------------------------
 
-    @app.middleware("http")
-    async def limit_json_bodies(request: Request, call_next: Any) -> Any:
-        declared = request.headers.get("content-length", "")
-        if (
-            declared.isdigit()
-            and int(declared) > MAX_JSON_BYTES
-            and not request.url.path.endswith("/chunks")
-        ):
-            return JSONResponse(
-                {"detail": f"the body is larger than {MAX_JSON_BYTES >> 20} MiB"}, status_code=413
-            )
-        return await call_next(request)
+    app.add_middleware(_LimitJsonBodies)
 
     @app.get("/api/v1/health", response_model=Health, tags=["auth"])
     def health() -> Health:
@@ -456,8 +446,8 @@ def create_app(settings: Settings) -> FastAPI:
                     continue  # more may be waiting (a long history goes in several events)
                 if await request.is_disconnected():
                     return
-                woken = await notifier.wait(run_pk, POLL_S)
-                idle = 0.0 if woken else idle + POLL_S
+                woken = await notifier.wait(run_pk, min(POLL_S, PING_S))
+                idle = 0.0 if woken else idle + min(POLL_S, PING_S)
                 if idle >= PING_S:
                     idle = 0.0
                     yield ": ping\n\n"
@@ -474,6 +464,38 @@ def create_app(settings: Settings) -> FastAPI:
 
     pages.mount(app, db, settings, event_stream)
     return app
+
+
+class _LimitJsonBodies:
+    """413 for a body over `MAX_JSON_BYTES` on every route but the frame upload (which has its
+    own limit): at once when its Content-Length says so, else as soon as that much has come.
+    A chunked body declares no length, so the header alone would let any size through."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].endswith("/chunks"):
+            await self.app(scope, receive, send)
+            return
+        detail = f"the body is larger than {MAX_JSON_BYTES >> 20} MiB"
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > MAX_JSON_BYTES:
+            await JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
+            return
+        size = 0
+
+        async def counted() -> Message:
+            nonlocal size
+            message = await receive()
+            if message["type"] == "http.request":
+                size += len(message.get("body", b""))
+                if size > MAX_JSON_BYTES:
+                    # Raised where the route reads its body: FastAPI answers it as a 413.
+                    raise HTTPException(413, detail)
+            return message
+
+        await self.app(scope, counted, send)
 
 
 def _config_value(config: dict[str, Any], name: str) -> Any:

@@ -36,8 +36,14 @@ class User:
 
 class ServerProcess:
     def __init__(
-        self, data: Path, database_url: str | None = None, workers: int = 1, port: int | None = None
+        self,
+        data: Path,
+        database_url: str | None = None,
+        workers: int = 1,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
+        self.env = env or {}
         self.data = data
         self.database_url = database_url or f"sqlite:///{data / 'server.db'}"
         self.workers = workers
@@ -57,7 +63,11 @@ class ServerProcess:
         log = open(self.log, "ab")  # noqa: SIM115 (the process owns it until it ends)
         # Its own process group: a kill reaches uvicorn's worker processes too.
         self.proc = subprocess.Popen(
-            cmd, stdout=log, stderr=subprocess.STDOUT, env=child_env(), start_new_session=True
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=child_env(**self.env),
+            start_new_session=True,
         )
         log.close()
         self.wait_ready(timeout)
