@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,28 @@ from nbtrack._types import Float64Array, Int64Array
 from nbtrack._values import TIME_KEY, Batch
 from nbtrack.errors import ApiClosedError, RunNotFoundError
 from nbtrack.store.db import Store, effective_state
+
+if TYPE_CHECKING:
+    from nbtrack.sync.remote import RemoteStore
+
+
+def _remote(host: str, key: str | None, entity: str | None) -> RemoteStore:
+    """The server at `host`, with `key`, else the logged-in key for it, else NBTRACK_API_KEY."""
+    from nbtrack.errors import LoginError
+    from nbtrack.sync.client import normalize_host
+    from nbtrack.sync.credentials import saved
+    from nbtrack.sync.remote import RemoteStore
+
+    host = normalize_host(host)
+    if key is None:
+        known = saved()
+        key = known.key if known is not None and known.host == host else None
+    key = key or os.environ.get("NBTRACK_API_KEY")
+    if not key:
+        raise LoginError(
+            f"nbtrack.Api: no API key for {host}: pass key=..., or nbtrack.login(host=...) first"
+        )
+    return RemoteStore(host, key, entity)
 
 
 @dataclass(frozen=True)
@@ -42,11 +64,14 @@ class RunRecord:
     last_step: int
     heartbeat_at: float
     alerts: list[dict[str, Any]]
+    entity: str | None  # the server's entity; None for a run of a local store
     _api: Api = field(repr=False, compare=False)
     _rk: int = field(repr=False, compare=False)
 
     @property
     def path(self) -> str:
+        if self.entity:
+            return f"{self.entity}/{self.project}/{self.id}"
         return f"{self.project}/{self.id}"
 
     def keys(self) -> list[str]:
@@ -141,12 +166,23 @@ class Api:
     ...     h = rec.history()
     """
 
-    def __init__(self, dir: str | os.PathLike[str] | None = None) -> None:
-        self._opened: Store | None = Store(Path(dir) if dir is not None else None, readonly=True)
+    def __init__(
+        self,
+        dir: str | os.PathLike[str] | None = None,
+        *,
+        host: str | None = None,
+        key: str | None = None,
+        entity: str | None = None,
+    ) -> None:
+        self._opened: Store | RemoteStore | None
+        if host is not None:
+            self._opened = _remote(host, key, entity)
+        else:
+            self._opened = Store(Path(dir) if dir is not None else None, readonly=True)
         self._dir = self._opened.root
 
     @property
-    def _store(self) -> Store:
+    def _store(self) -> Store | RemoteStore:
         if self._opened is None:
             raise ApiClosedError(
                 "nbtrack: this Api is closed, and with it the RunRecords it gave: use them "
@@ -177,7 +213,8 @@ class Api:
         return [self._record(r) for r in self._store.run_rows(project)]
 
     def run(self, path: str) -> RunRecord:
-        """One run by ``"project/id"`` (or a bare id when it is unique)."""
+        """One run by ``"project/id"`` (or a bare id when it is unique); from a server also
+        ``"entity/project/id"``."""
         if "/" in path:
             project, run_id = path.rsplit("/", 1)
             rows = self._store.run_rows(project, run_id)
@@ -193,7 +230,7 @@ class Api:
         return self._record(rows[0])
 
     def _record(self, row: dict[str, Any]) -> RunRecord:
-        values = {name: row[name] for name in _RECORD_FIELDS}
+        values: dict[str, Any] = {name: row.get(name) for name in _RECORD_FIELDS}
         values["state"] = effective_state(row)
         # The last logged values, under the entries the user set (kept apart in the store).
         values["summary"] = {**row["summary"], **row.get("user_summary", {})}

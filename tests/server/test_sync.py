@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import nbtrack
@@ -238,3 +239,39 @@ def test_a_revoked_key_stops_the_upload_and_logging_goes_on(
     # Nothing local is lost: every step of every key is in the store.
     local = local_copy(store_dir, "sync", run_id)
     assert all(len(s) == 2000 for s, _ in local.series.values())
+
+
+def test_the_read_api_reads_a_synced_run_from_the_server_as_from_the_store(
+    sqlite_server: ServerProcess, tmp_path: Path, store_dir: Path
+) -> None:
+    user = sqlite_server.create_user("ada")
+    env = sync_env(
+        sqlite_server,
+        user.key,
+        tmp_path / "config",
+        NBTRACK_DIR=str(store_dir),
+        NBTRACK_MODE="offline",
+    )
+    proc, run_id, _ = _train(tmp_path, env, steps=300, keys=2)
+    _finish(proc)
+    assert nbtrack_cli("sync", "--all", env=env).returncode == 0
+    with nbtrack.Api(store_dir) as here, nbtrack.Api(host=sqlite_server.url, key=user.key) as there:
+        mine = here.run(f"sync/{run_id}")
+        theirs = there.run(f"ada/sync/{run_id}")
+        assert theirs.path == f"ada/sync/{run_id}" and there.run(f"sync/{run_id}").id == run_id
+        assert (
+            [r.id for r in there.runs("sync")] == [run_id] == [r.id for r in there.runs("ada/sync")]
+        )
+        for name in ("name", "config", "tags", "state", "last_step", "created_at"):
+            assert getattr(theirs, name) == getattr(mine, name), name
+        assert theirs.keys() == mine.keys()
+        a, b = mine.history(), theirs.history()
+        assert sorted(a) == sorted(b)
+        for k in a:
+            np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+        assert math.isnan(theirs.summary["k0"]) is math.isnan(mine.summary["k0"])
+    with (
+        nbtrack.Api(host=sqlite_server.url, key=user.key) as there,
+        pytest.raises(nbtrack.errors.RunNotFoundError),
+    ):
+        there.run("ada/sync/nope")
