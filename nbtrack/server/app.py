@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -50,7 +51,7 @@ MAX_JSON_BYTES = 4 << 20
 # at the database this often, whatever the notifications say.
 PING_S = 15.0
 POLL_S = float(os.environ.get("NBTRACK_SERVER_POLL_S", "2"))  # tests raise it: notifications only
-SESSION_COOKIE = "nbtrack_session"
+KEY_USE_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,14 @@ def bearer(request: Request) -> Viewer:
         )
     with db.read() as conn:
         uid = security.user_for_key(conn, key.strip())
-        if uid is not None:
-            return accounts.viewer(conn, uid)
+        used = security.key_id(conn, key.strip()) if uid is not None else None
+        v = accounts.viewer(conn, uid) if uid is not None else None
+    if v is not None:
+        # Written at most every few minutes, not with every upload: `list-keys` shows it.
+        if used is not None and (used[1] is None or time.time() - used[1] > KEY_USE_S):
+            with db.write() as conn:
+                security.mark_used(conn, used[0])
+        return v
     with db.write() as conn:
         security.record_failure(conn, bucket)
     raise HTTPException(
@@ -302,6 +309,8 @@ def create_app(settings: Settings) -> FastAPI:
             chunks = frames.decode(body)
         except frames.FrameError as e:
             raise HTTPException(400, f"bad frame: {e}") from None
+        except RecursionError:  # json's own error for nesting past Python's stack
+            raise HTTPException(400, "bad frame: its JSON is nested too deeply") from None
 
         def work() -> ingest.IngestResult:
             row = writable_run(v, entity, project, run_id)

@@ -144,7 +144,12 @@ def reduce(steps: Int64Array, values: Float64Array, width: int) -> Buckets:
     lo, hi = int(steps[0]), int(steps[-1])
     span = hi - lo + 1
     width = max(1, min(width, span))
-    idx = ((steps - lo) * width // span).astype(np.int64)
+    # Bucket b holds the offsets d = step - lo with b*span <= d*width < (b+1)*span. d*width
+    # passes 2**63 for wide ranges (nanosecond timestamps), so each bucket's first offset is
+    # found with Python's integers instead; uint64 holds every offset, even past 2**63.
+    offsets = steps.view(np.uint64) - np.uint64(lo % 2**64)
+    firsts = np.array([-(-b * span // width) for b in range(1, width)], dtype=np.uint64)
+    idx = np.searchsorted(firsts, offsets, side="right")
     starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
     ends = np.r_[starts[1:], len(steps)] - 1
     finite = np.where(np.isfinite(values), values, np.nan)

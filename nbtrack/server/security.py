@@ -15,6 +15,7 @@ import time
 import zlib
 
 from sqlalchemy import Connection, delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from nbtrack.server import models
 
@@ -120,6 +121,20 @@ def user_for_key(conn: Connection, key: str) -> int | None:
     return int(row.user_id)
 
 
+def key_id(conn: Connection, key: str) -> tuple[int, float | None] | None:
+    """(the key's number, when it was last used) of a live key."""
+    t = models.API_KEYS
+    row = conn.execute(
+        select(t.c.id, t.c.last_used_at).where(t.c.digest == digest(key), t.c.revoked_at.is_(None))
+    ).first()
+    return None if row is None else (int(row.id), row.last_used_at)
+
+
+def mark_used(conn: Connection, kid: int) -> None:
+    t = models.API_KEYS
+    conn.execute(update(t).where(t.c.id == kid).values(last_used_at=time.time()))
+
+
 # -- sessions -----------------------------------------------------------------------------
 
 SESSION_S = 14 * 24 * 3600.0
@@ -169,7 +184,11 @@ def record_failure(conn: Connection, bucket: str) -> None:
     now = time.time()
     row = conn.execute(select(t.c.window_start, t.c.failures).where(t.c.bucket == bucket)).first()
     if row is None:
-        conn.execute(t.insert().values(bucket=bucket, window_start=now, failures=1))
+        try:
+            with conn.begin_nested():  # another worker may count the same address just now
+                conn.execute(t.insert().values(bucket=bucket, window_start=now, failures=1))
+        except IntegrityError:
+            conn.execute(update(t).where(t.c.bucket == bucket).values(failures=t.c.failures + 1))
     elif now - row.window_start > THROTTLE_WINDOW_S:
         conn.execute(update(t).where(t.c.bucket == bucket).values(window_start=now, failures=1))
     else:

@@ -7,6 +7,7 @@ histograms), over the server's API, so a `RunRecord` reads the same from either.
 from __future__ import annotations
 
 import base64
+import contextlib
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -81,7 +82,9 @@ class RemoteStore:
         row["host"] = row["pid"] = None  # a remote run's state: the server says, by heartbeat
         return row
 
-    def run_rows(self, project: str | None = None, run_id: str | None = None) -> list[dict[str, Any]]:
+    def run_rows(
+        self, project: str | None = None, run_id: str | None = None
+    ) -> list[dict[str, Any]]:
         if project is None:
             names = [self._split(p) for p in self.projects()]
         else:
@@ -89,12 +92,12 @@ class RemoteStore:
         rows: list[dict[str, Any]] = []
         for entity, name in names:
             if run_id is not None:
-                try:
+                with contextlib.suppress(RunNotFoundError):
                     rows.append(self._row(self._get(Client.run_path(entity, name, run_id))))
-                except RunNotFoundError:
-                    pass
                 continue
-            found = self._get(f"/api/v1/projects/{quote(entity, safe='')}/{quote(name, safe='')}/runs")
+            found = self._get(
+                f"/api/v1/projects/{quote(entity, safe='')}/{quote(name, safe='')}/runs"
+            )
             rows.extend(self._row(r) for r in found)
         return rows
 
