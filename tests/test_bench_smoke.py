@@ -1,12 +1,14 @@
 """The benchmarks run against the project's own environment and print their tables.
 
-Only nbtrack is measured here (the peers live in bench/.venv); no figure is checked, only
-that the report is whole and that what was logged was read back complete.
+Only nbtrack is measured here (the peers live in bench/.venv), except by the sync benchmark,
+which starts MLflow's server from bench/.venv and is skipped without it; no figure is
+checked, only that the report is whole and that what was logged was read back complete.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -88,3 +90,50 @@ def test_watch_ab_runs_and_prints_every_variant(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     rows = [line.split(" | ")[0].strip("| ") for line in proc.stdout.splitlines()[3:]]
     assert rows == ["bare", "log", "log+hooks", "log+watch"]
+
+
+def _postgres_installed() -> bool:
+    from tests.server.postgres import PostgresNotInstalled, find_bindir
+
+    try:
+        find_bindir()
+    except PostgresNotInstalled:
+        return False
+    return True
+
+
+@pytest.mark.slow
+@pytest.mark.server
+@pytest.mark.skipif(
+    not (REPO / "bench" / ".venv" / "bin" / "mlflow").exists(),
+    reason="needs bench/.venv with MLflow (bash bench/setup.sh)",
+)
+@pytest.mark.skipif(
+    shutil.which("chromium") is None, reason="needs Debian's chromium (scripts/setup.sh --test)"
+)
+def test_sync_bench_quick_report(tmp_path: Path) -> None:
+    pytest.importorskip("fastapi")
+    pytest.importorskip("playwright")
+    args = [] if _postgres_installed() else ["--no-postgres"]
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "sync.py"), "--quick", "--no-docs", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    out = proc.stdout
+    targets = out.split("### Targets", 1)[1].split("###", 1)[0]
+    rows = [ln for ln in targets.splitlines() if ln.startswith("| ") and "---" not in ln][1:]
+    expected = 6 if not args else 5  # ingest SQLite (and PostgreSQL), overhead, latency, sync, page
+    assert len(rows) == expected, targets
+    for row in rows:
+        assert "failed" not in row and "not measured" not in row, row
+        assert "incomplete" not in row and "points missing" not in row, row
+    # Every feed stored all it was sent; MLflow's row is there with its rate.
+    assert "| MLflow server (sqlite), log-batch of 1,000 |" in out
+    assert "**no**" not in out, out
+    assert "All points on the server: yes" in out
+    # --no-docs: nothing left behind where it ran.
+    assert list(tmp_path.iterdir()) == []
