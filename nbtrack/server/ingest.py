@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select, text, update
+from sqlalchemy import Connection, bindparam, select, text, update
 
 from nbtrack.server import models
 from nbtrack.server.db import Database
@@ -118,15 +118,25 @@ def store_chunks(db: Database, run_pk: int, chunks: list[Chunk]) -> IngestResult
         new = [known[i] for i in touched if i in fresh]
         if new:
             conn.execute(s.insert(), new)
-        for ident in touched - fresh:
-            row = known[ident]
+        old = [known[i] for i in touched - fresh]
+        if old:
+            # One statement for every key: a statement per key costs more than its work.
             conn.execute(
                 update(s)
-                .where(s.c.run_pk == run_pk, s.c.kind == ident[0], s.c.key == ident[1])
-                .values(
-                    high_water=row["high_water"], count=row["count"], step_last=row["step_last"],
-                    vmin=row["vmin"], vmax=row["vmax"], vlast=row["vlast"],
+                .where(
+                    s.c.run_pk == bindparam("b_run"), s.c.kind == bindparam("b_kind"),
+                    s.c.key == bindparam("b_key"),
                 )
+                .values(
+                    high_water=bindparam("high_water"), count=bindparam("count"),
+                    step_last=bindparam("step_last"), vmin=bindparam("vmin"),
+                    vmax=bindparam("vmax"), vlast=bindparam("vlast"),
+                ),
+                [
+                    {"b_run": run_pk, "b_kind": row["kind"], "b_key": row["key"],
+                     **{k: row[k] for k in ("high_water", "count", "step_last", "vmin", "vmax", "vlast")}}
+                    for row in old
+                ],
             )  # fmt: skip
         now = time.time()
         conn.execute(update(r).where(r.c.id == run_pk).values(ingest_seq=seq, heartbeat_at=now))

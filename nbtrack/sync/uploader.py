@@ -38,6 +38,7 @@ FRAME_BYTES = 8 << 20
 # heartbeat this often while the run is live.
 POLL_S = 1.0
 HEARTBEAT_S = 10.0
+FIELDS_S = 2.0
 BACKOFF_S = (1.0, 60.0)
 # A run's fields the server keeps; the rest of the store's row is the store's own business.
 _FIELDS = (
@@ -248,17 +249,23 @@ class Uploader:
         row = store.run_row(self.project, self.run_id)
         digest = self._fields_digest(row)
         now = time.monotonic()
-        if digest != self._sent_fields:
+        # The last step and summary change with every commit: sent every few seconds while
+        # the run is live (each upload moves the page's points already), at once when it ends.
+        from nbtrack.store.db import effective_state
+
+        live = effective_state(row) == "running"
+        due = not live or now - self._beat_at > FIELDS_S
+        if digest != self._sent_fields and due:
             client.put_run(self.entity, self.project, self.run_id, self._fields(row))
             self._sent_fields = digest
             self._beat_at = now
-        elif row["state"] == "running" and now - self._beat_at > HEARTBEAT_S:
+        elif live and now - self._beat_at > HEARTBEAT_S:
             client.put_run(self.entity, self.project, self.run_id, {"heartbeat_at": time.time()})
             self._beat_at = now
         self.status.behind = store.points_after(self.rk, state.seq, state.hist_seq)
         self.status.reason = None
         self.status.state = "synced" if self.status.behind == 0 else "behind"
-        ended = row["state"] != "running" and self.status.behind == 0
+        ended = not live and self.status.behind == 0 and digest == self._sent_fields
         if ended and not state.done:
             store.set_upload_state(self.rk, self.target, state._replace(done=True))
         return ended
