@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,6 +29,7 @@ from nbtrack.server.accounts import Viewer
 from nbtrack.server.db import Database
 from nbtrack.server.live import Notifier, PgListener, libpq_dsn
 from nbtrack.server.schemas import (
+    ErrorOut,
     Health,
     HighWater,
     HistogramEntryOut,
@@ -41,6 +43,7 @@ from nbtrack.server.schemas import (
     SeriesOut,
     SyncState,
     ViewerOut,
+    storable,
 )
 from nbtrack.sync import frames
 
@@ -117,6 +120,25 @@ def bearer(request: Request) -> Viewer:
 
 Authed = Annotated[Viewer, Depends(bearer)]
 
+_REFUSALS = {
+    400: "the body cannot be read (not JSON, or a malformed frame): the message says why",
+    401: "no API key, or not a valid one (revoked, or mistyped)",
+    404: "not there, or not visible to this key's user (never 403: what one may not see "
+    "does not exist, as far as one is told)",
+    409: "a chunk differs from the one stored at its place",
+    413: "the body is too large",
+    429: "too many requests with a bad API key from this address: wait Retry-After seconds",
+}
+
+
+def _refusals(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """Refusals a route may answer, for the schema; their body is `{"detail": why}`."""
+    return {c: {"model": ErrorOut, "description": _REFUSALS[c]} for c in codes}
+
+
+_KEYED = _refusals(401, 429)
+_NAMED = _refusals(401, 404, 429)
+
 
 def create_app(settings: Settings) -> FastAPI:
     db = Database(settings.database_url)
@@ -143,10 +165,23 @@ def create_app(settings: Settings) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
+        dependencies=[Depends(_no_nul)],
     )
     app.state.db = db
     app.state.notifier = notifier
     app.state.settings = settings
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        # Without the input, which FastAPI's own handler echoes: a lone surrogate (JSON can
+        # spell one, "\ud800"), a NaN or deep nesting in it failed that reply itself, as a
+        # 500; and a body of megabytes came back whole.
+        detail = [{"type": e["type"], "loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+        return Response(
+            json.dumps({"detail": detail}, ensure_ascii=True),
+            status_code=422,
+            media_type="application/json",
+        )
 
     def not_found(what: str) -> HTTPException:
         return HTTPException(404, f"no {what} here, or not one you may see")
@@ -184,19 +219,24 @@ def create_app(settings: Settings) -> FastAPI:
             conn.exec_driver_sql("SELECT 1")
         return Health(ok=True, database=db.dialect)
 
-    @app.get("/api/v1/viewer", response_model=ViewerOut, tags=["auth"])
+    @app.get("/api/v1/viewer", response_model=ViewerOut, tags=["auth"], responses=_KEYED)
     def get_viewer(v: Authed) -> ViewerOut:
         """Who this key belongs to, and the entities it may log to."""
         with db.read() as conn:
             return ViewerOut(user=str(v.name), entities=accounts.entity_names(conn, v))
 
-    @app.get("/api/v1/projects", response_model=list[ProjectOut], tags=["read"])
+    @app.get("/api/v1/projects", response_model=list[ProjectOut], tags=["read"], responses=_KEYED)
     def list_projects(v: Authed) -> list[ProjectOut]:
         with db.read() as conn:
             refs = accounts.readable_projects(conn, v)
         return [ProjectOut(entity=p.entity, name=p.name, public=p.public) for p in refs]
 
-    @app.get("/api/v1/projects/{entity}/{project}/runs", response_model=list[RunOut], tags=["read"])
+    @app.get(
+        "/api/v1/projects/{entity}/{project}/runs",
+        response_model=list[RunOut],
+        tags=["read"],
+        responses=_NAMED,
+    )
     def list_runs(
         v: Authed,
         entity: str,
@@ -213,7 +253,7 @@ def create_app(settings: Settings) -> FastAPI:
         for item in config or ():
             name, eq, raw = item.partition("=")
             if not eq:
-                raise HTTPException(422, f"config filter {item!r} must be key=value")
+                raise _invalid("query", "config", f"config filter {item!r} must be key=value", item)
             try:
                 wanted[name] = json.loads(raw)
             except ValueError:
@@ -234,7 +274,10 @@ def create_app(settings: Settings) -> FastAPI:
         return out
 
     @app.put(
-        "/api/v1/runs/{entity}/{project}/{run_id}", response_model=RunUpsertReply, tags=["sync"]
+        "/api/v1/runs/{entity}/{project}/{run_id}",
+        response_model=RunUpsertReply,
+        tags=["sync"],
+        responses=_refusals(400, 401, 404, 413, 429),
     )
     def put_run(v: Authed, entity: str, project: str, run_id: str, body: RunFields) -> Any:
         """Create the run under the client's id, or update its fields (idempotent)."""
@@ -265,7 +308,12 @@ def create_app(settings: Settings) -> FastAPI:
             high_water=HighWater(**marks),
         )
 
-    @app.get("/api/v1/runs/{entity}/{project}/{run_id}", response_model=RunOut, tags=["read"])
+    @app.get(
+        "/api/v1/runs/{entity}/{project}/{run_id}",
+        response_model=RunOut,
+        tags=["read"],
+        responses=_NAMED,
+    )
     def get_run(v: Authed, entity: str, project: str, run_id: str) -> RunOut:
         _, row = readable_run(v, entity, project, run_id)
         return RunOut(**reads.run_dict(row, entity, project))
@@ -274,6 +322,7 @@ def create_app(settings: Settings) -> FastAPI:
         "/api/v1/runs/{entity}/{project}/{run_id}/sync-state",
         response_model=SyncState,
         tags=["sync"],
+        responses=_NAMED,
     )
     def sync_state(v: Authed, entity: str, project: str, run_id: str) -> SyncState:
         """What the server has of the run: per key, the last client sequence number stored."""
@@ -298,7 +347,7 @@ def create_app(settings: Settings) -> FastAPI:
                 },
             }
         },
-        responses={409: {"description": "a chunk differs from the one stored at its place"}},
+        responses=_refusals(400, 401, 404, 409, 413, 429),
     )
     async def post_chunks(
         request: Request, v: Authed, entity: str, project: str, run_id: str
@@ -311,6 +360,9 @@ def create_app(settings: Settings) -> FastAPI:
             raise HTTPException(400, f"bad frame: {e}") from None
         except RecursionError:  # json's own error for nesting past Python's stack
             raise HTTPException(400, "bad frame: its JSON is nested too deeply") from None
+        bad = next((c.key for c in chunks if not storable(c.key)), None)
+        if bad is not None:
+            raise HTTPException(400, f"bad frame: key {bad!r} holds a NUL or a lone surrogate")
 
         def work() -> ingest.IngestResult:
             row = writable_run(v, entity, project, run_id)
@@ -332,13 +384,23 @@ def create_app(settings: Settings) -> FastAPI:
             high_water=HighWater(**result.high_water),
         )
 
-    @app.post("/api/v1/runs/{entity}/{project}/{run_id}/heartbeat", status_code=204, tags=["sync"])
+    @app.post(
+        "/api/v1/runs/{entity}/{project}/{run_id}/heartbeat",
+        status_code=204,
+        tags=["sync"],
+        responses=_NAMED,
+    )
     def post_heartbeat(v: Authed, entity: str, project: str, run_id: str) -> Response:
         row = writable_run(v, entity, project, run_id)
         ingest.heartbeat(db, int(row.id))
         return Response(status_code=204)
 
-    @app.get("/api/v1/runs/{entity}/{project}/{run_id}/keys", response_model=KeysOut, tags=["read"])
+    @app.get(
+        "/api/v1/runs/{entity}/{project}/{run_id}/keys",
+        response_model=KeysOut,
+        tags=["read"],
+        responses=_NAMED,
+    )
     def get_keys(v: Authed, entity: str, project: str, run_id: str) -> KeysOut:
         _, row = readable_run(v, entity, project, run_id)
         with db.read() as conn:
@@ -348,6 +410,7 @@ def create_app(settings: Settings) -> FastAPI:
         "/api/v1/runs/{entity}/{project}/{run_id}/series",
         response_model=SeriesOut,
         tags=["read"],
+        responses=_NAMED,
     )
     def get_series(
         v: Authed,
@@ -388,6 +451,7 @@ def create_app(settings: Settings) -> FastAPI:
         "/api/v1/runs/{entity}/{project}/{run_id}/histograms",
         response_model=HistogramsOut,
         tags=["read"],
+        responses=_NAMED,
     )
     def get_histograms(
         v: Authed,
@@ -418,7 +482,7 @@ def create_app(settings: Settings) -> FastAPI:
         "/api/v1/runs/{entity}/{project}/{run_id}/events",
         tags=["read"],
         response_class=StreamingResponse,
-        responses={200: {"content": {"text/event-stream": {}}}},
+        responses={200: {"content": {"text/event-stream": {}}}, **_NAMED},
     )
     def api_events(
         request: Request, v: Authed, entity: str, project: str, run_id: str
@@ -530,7 +594,28 @@ def _finite(x: float) -> float | str:
 
 def _check_run_id(run_id: str) -> None:
     if not run_id or len(run_id) > 64 or "/" in run_id or not run_id.isprintable():
-        raise HTTPException(422, "a run id is 1 to 64 printable characters without '/'")
+        msg = "a run id is 1 to 64 printable characters without '/'"
+        raise _invalid("path", "run_id", msg, run_id)
+
+
+def _no_nul(request: Request) -> None:
+    """422 for a NUL in the path or the query, on every route: no name holds one, and on
+    PostgreSQL, whose text cannot, looking one up would fail with a 500."""
+    for where, items in (
+        ("path", list(request.path_params.items())),
+        ("query", request.query_params.multi_items()),
+    ):
+        for name, value in items:
+            if isinstance(value, str) and "\x00" in value:
+                raise _invalid(where, name, "a NUL character is not allowed here", value)
+
+
+def _invalid(where: str, name: str, msg: str, value: str) -> RequestValidationError:
+    """A 422 with the body FastAPI's own have (the schema's HTTPValidationError), not a
+    bare string where the schema promises a list."""
+    return RequestValidationError(
+        [{"type": "value_error", "loc": (where, name), "msg": msg, "input": value}]
+    )
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

@@ -10,11 +10,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from nbtrack._json import finite
 
 JsonNumber = float | str
+# How deep the JSON fields of a run (config, summary, ...) may nest.
+MAX_DEPTH = 64
+
+
+class ErrorOut(BaseModel):
+    """A refusal (other than a 422): why, in words."""
+
+    detail: str
 
 
 class Health(BaseModel):
@@ -57,6 +65,16 @@ class RunFields(BaseModel):
     error: str | None = Field(None, max_length=1_000_000)
     last_step: int | None = Field(None, ge=-1, le=2**53 - 1)
 
+    @model_validator(mode="after")
+    def _storable(self) -> RunFields:
+        for name in self.model_fields_set:
+            value = getattr(self, name)
+            # The JSON fields are stored as JSON, which spells a NUL as \u0000.
+            bad = _unstorable(value, nul=isinstance(value, str))
+            if bad is not None:
+                raise ValueError(f"{name} holds {bad}: the server cannot store that")
+        return self
+
     def stored(self) -> dict[str, Any]:
         """The fields given, as the database keeps them (JSON fields as text)."""
         out: dict[str, Any] = {}
@@ -66,10 +84,44 @@ class RunFields(BaseModel):
                 if value is None:
                     continue
                 value = json.dumps(finite(value), ensure_ascii=False, allow_nan=False)
-            elif name in ("name", "state", "created_at", "last_step") and value is None:
+            elif value is None and name in _NOT_NULL:
                 continue  # never cleared
             out[name] = value
         return out
+
+
+def storable(text: str, nul: bool = True) -> bool:
+    """Whether both databases keep `text`: PostgreSQL's text refuses NUL (with `nul`), and a
+    lone surrogate (JSON can spell one: "\\ud800") has no UTF-8 at all."""
+    if nul and "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _unstorable(value: Any, nul: bool) -> str | None:
+    """What in `value` (any depth, dict keys too) the server cannot keep, said for a message:
+    text `storable` refuses, or nesting past `MAX_DEPTH` (stored, it failed every reply that
+    holds the run)."""
+    todo = [(value, 0)]  # a loop, not recursion: JSON nests as deep as its parser allows
+    while todo:
+        v, depth = todo.pop()
+        if isinstance(v, str):
+            if not storable(v, nul):
+                return "a NUL character" if nul and "\x00" in v else "a lone surrogate"
+        elif isinstance(v, (dict, list)):
+            if depth >= MAX_DEPTH:
+                return f"lists or objects nested more than {MAX_DEPTH} deep"
+            items = [*v.keys(), *v.values()] if isinstance(v, dict) else v
+            todo.extend((item, depth + 1) for item in items)
+    return None
+
+
+# The run's columns that always hold a value: a null sent for one of them leaves it as it is.
+_NOT_NULL = ("name", "state", "created_at", "updated_at", "heartbeat_at", "last_step")
 
 
 class RunOut(BaseModel):
