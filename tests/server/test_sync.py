@@ -3,6 +3,7 @@ offline run, a run logged while the server was down, a revoked key; `nbtrack syn
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import stat
@@ -275,3 +276,58 @@ def test_the_read_api_reads_a_synced_run_from_the_server_as_from_the_store(
         pytest.raises(nbtrack.errors.RunNotFoundError),
     ):
         there.run("ada/sync/nope")
+
+
+def test_in_colab_the_key_comes_from_its_secrets(
+    sqlite_server: ServerProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Colab cannot run here: its `google.colab.userdata` module is stood in for, with the
+    # one call nbtrack makes of it.
+    import types
+
+    user = sqlite_server.create_user("ada")
+    google = types.ModuleType("google")
+    colab = types.ModuleType("google.colab")
+    asked: list[str] = []
+
+    def get(name: str) -> str:
+        asked.append(name)
+        return user.key
+
+    colab.userdata = types.SimpleNamespace(get=get)  # type: ignore[attr-defined]
+    google.colab = colab  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "google", google)
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    monkeypatch.setattr(sys, "stdin", None)  # and no terminal: getpass is never tried
+    assert nbtrack.login(host=sqlite_server.url) is True
+    assert asked == ["NBTRACK_API_KEY"]
+
+
+def test_nbtrack_login_asks_the_key_with_a_hidden_prompt_in_a_terminal(
+    sqlite_server: ServerProcess, tmp_path: Path
+) -> None:
+    import os
+    import pty
+
+    user = sqlite_server.create_user("ada")
+    env = {**sync_env(sqlite_server, "", tmp_path / "config")}
+    env.pop("NBTRACK_API_KEY")
+    # A terminal of its own (not a fork of this threaded process): its stdin is a tty.
+    fd, tty = pty.openpty()
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "nbtrack.cli", "login", "--host", sqlite_server.url],
+        stdin=tty, stdout=tty, stderr=tty, env=env, start_new_session=True,
+    )  # fmt: skip
+    os.close(tty)
+    seen = b""
+    while b"hidden" not in seen:
+        seen += os.read(fd, 1024)
+    os.write(fd, user.key.encode() + b"\n")
+    out = b""
+    with contextlib.suppress(OSError):  # the terminal closes when the child exits
+        while chunk := os.read(fd, 1024):
+            out += chunk
+    os.close(fd)
+    assert proc.wait(30) == 0, out
+    assert b"logged in to" in out and user.key.encode() not in out  # never echoed
+    assert json.loads((tmp_path / "config" / "credentials.json").read_text())["key"] == user.key
