@@ -299,6 +299,7 @@ class Uploader:
             while True:
                 try:
                     self._cycle(store, client)
+                    tries = 0  # five failures in a row give up; progress between them does not
                     if progress is not None:
                         progress(self.status.behind)
                     if self.status.behind == 0:

@@ -19,6 +19,7 @@ class DroppingProxy:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.dropped = 0
+        self.uploads = 0
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", self.port))
@@ -62,14 +63,17 @@ class DroppingProxy:
                     upload = bool(request) and b"/chunks" in request[0]
                     with self._lock:
                         roll = self._random.random()
+                        self.uploads += upload
                     if upload and roll < self.drop:
                         with self._lock:
                             self.dropped += 1
                         return
-                client.sendall(data)
                 if len(data) < (1 << 16):
-                    answering = False  # one answer, one read: the next bytes are the next one
+                    # One answer, one read: the next bytes are the next answer. Forgotten
+                    # before it is passed on: once the client has it, it sends the next request.
+                    answering = False
                     request.clear()
+                client.sendall(data)
         except OSError:
             pass
         finally:
