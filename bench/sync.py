@@ -3,6 +3,7 @@
     .venv/bin/python bench/sync.py                    # everything, about 5 minutes, writes the docs
     .venv/bin/python bench/sync.py --quick --no-docs  # tiny sizes, to try it out (seconds)
     .venv/bin/python bench/sync.py --parts ingest --no-postgres --profile --no-docs
+    .venv/bin/python bench/sync.py --only first-chart --page-loads 6  # the run page alone (1 min)
 
 Runs in the project's venv (the server's dependencies, Playwright); MLflow comes from
 bench/.venv (``bash bench/setup.sh``), PostgreSQL from the machine's binaries (started by
@@ -38,7 +39,10 @@ server listens on 127.0.0.1 on a free port and is stopped at the end.
 4. sync: a run of 50,000 steps x 20 keys (1,000,000 points) logged offline, then ``nbtrack
    sync`` as a process (``NBTRACK_HOST``/``NBTRACK_API_KEY``, a temporary
    ``NBTRACK_CONFIG_DIR``), timed as a whole; then the run's page opened in Chromium, and
-   the time from navigation to the first chart drawn with data (cold, then warm).
+   the time from navigation to the first chart drawn with data, and to every chart on screen
+   drawn with all its points (cold, then warm). ``--only first-chart`` runs this alone; with
+   the docs written, its page loads replace those of the newest full run's results file in
+   the section, which says which figures come from which run.
 
 Results go to docs/benchmarks.md (section "Sync and team server") and bench/results/.
 """
@@ -948,8 +952,10 @@ def part_overhead(size: dict[str, Any], team: Team, work: Path) -> dict[str, Any
 # =========================================================================================
 
 # Installed before any script of the page runs: every chart's draw() is wrapped to note its
-# time (performance.now(), ms from navigation) and the chart's point count, and the time two
-# animation frames later (the frame holding the new canvas has been painted by then); every
+# time (performance.now(), ms from navigation) and the chart's point count (unless it says it
+# drew nothing), and the time it was drawn: the animation frame after the one Bokeh painted
+# it in, i.e. two frames after the draw() (for points handed over before the chart's Bokeh
+# view was built: the frame after its first paint, when its Bokeh document goes idle). Every
 # change of the train/loss chart's data-points is noted with the time.
 PAGE_PROBE = """
 (() => {
@@ -962,6 +968,33 @@ PAGE_PROBE = """
       this.addEventListener('messages', (e) => B.events.push([performance.now(), e.data.length]));
     }
   };
+  const nextFrame = (fn) => requestAnimationFrame(fn);
+  // A plot's first paint: its Bokeh document goes idle then (Bokeh.Plotting.show() resolves
+  // on that too), in the animation frame callback that painted it. Points handed over
+  // before the chart's view was built are painted then.
+  const flush = (plot) => {
+    if (plot.__nbshown__) return;
+    plot.__nbshown__ = true;
+    for (const go of plot.__nbwait__ || []) nextFrame(go);
+    plot.__nbwait__ = null;
+  };
+  // Drawn: the animation frame after the one Bokeh painted the points in: two frames after
+  // a draw() with a view, as ever; the frame after the first paint for the points handed
+  // over before the view was built.
+  const drawnLater = (chart, n, id) => {
+    const go = () => B.drawn.push([performance.now(), n, id]);
+    const plot = chart.plotModel;
+    if (chart.view || !plot || plot.__nbshown__) {
+      nextFrame(() => nextFrame(go));
+      return;
+    }
+    if (!plot.__nbwait__) {
+      plot.__nbwait__ = [];
+      const doc = plot.document;
+      if (doc && doc.idle && typeof doc.idle.connect === 'function') doc.idle.connect(() => flush(plot));
+    }
+    plot.__nbwait__.push(go);
+  };
   let last = -1;
   const check = () => {
     for (const el of document.querySelectorAll('[data-nbtrack-run] .nbtrack-chart')) {
@@ -972,22 +1005,35 @@ PAGE_PROBE = """
       }
       const chart = card && card.chart;
       if (!chart) continue;
+      if (!chart.__nbbench__) {
+        chart.__nbbench__ = true;
+        // Points handed over as the chart was made, before it could be wrapped: noted now
+        // (later than they were, never earlier).
+        const src = typeof chart.sources === 'function' ? chart.sources()[0] : null;
+        const n0 = +el.dataset.points;
+        if (src && src.raw.data.x.length > 0 && n0) {
+          B.draws.push([performance.now(), n0, card.id]);
+          drawnLater(chart, n0, card.id);
+        }
+        const draw = chart.draw;
+        chart.draw = function () {
+          const t = performance.now();
+          const drew = draw.call(this);
+          // false: nothing handed to Bokeh; older builds return nothing, and draw only with a view.
+          if (drew === false || (drew === undefined && !this.view)) return drew;
+          const n = +el.dataset.points;
+          if (!n) return drew;
+          B.draws.push([t, n, card.id]);
+          drawnLater(this, n, card.id);
+          return drew;
+        };
+      }
       if (chart.view && !chart.__nbview__) {
         chart.__nbview__ = true;
         B.views.push([performance.now(), card.id]);
+        // The view is there, so the plot has been painted (if the idle signal was missed).
+        if (chart.plotModel) flush(chart.plotModel);
       }
-      if (chart.__nbbench__) continue;
-      chart.__nbbench__ = true;
-      const draw = chart.draw;
-      chart.draw = function () {
-        const t = performance.now();
-        draw.call(this);
-        if (!this.view) return;
-        const n = +el.dataset.points;
-        if (!n) return;
-        B.draws.push([t, n, card.id]);
-        requestAnimationFrame(() => requestAnimationFrame(() => B.drawn.push([performance.now(), n, card.id])));
-      };
     }
     const el = document.querySelector(SEL);
     if (el && +el.dataset.points !== last) {
@@ -1165,7 +1211,8 @@ def first_event(team: Team, path: str) -> dict[str, Any]:
         return {"error": f"{type(e).__name__}: {e}"[:200]}
 
 
-def part_sync(size: dict[str, Any], team: Team, browser: Any, work: Path) -> dict[str, Any]:
+def sync_run(size: dict[str, Any], team: Team, work: Path) -> dict[str, Any]:
+    """Log `sync_steps` x 20 keys offline, then `nbtrack sync` them to `team` as a process."""
     cwd = Path(tempfile.mkdtemp(prefix="nbtrack-bench-sync-", dir=work))
     steps = size["sync_steps"]
     say(f"sync: logging {steps:,} steps x {NKEYS} keys offline")
@@ -1192,7 +1239,9 @@ def part_sync(size: dict[str, Any], team: Team, browser: Any, work: Path) -> dic
     )  # fmt: skip
     startup_s = time.perf_counter() - t1
     run_id = logged["run_id"]
-    out: dict[str, Any] = {
+    shutil.rmtree(cwd, ignore_errors=True)
+    return {
+        "run_id": run_id,
         "steps": steps,
         "points": steps * NKEYS,
         "log_s": logged["log_s"],
@@ -1202,9 +1251,28 @@ def part_sync(size: dict[str, Any], team: Team, browser: Any, work: Path) -> dic
         "complete": check_complete(team, "sync", run_id, steps),
         "stdout": proc.stdout[-500:],
     }
-    out["sse"] = first_event(team, f"/{ENTITY}/sync/runs/{run_id}/events")
-    say(f"sync: {wall_s:.2f} s; opening the run page")
-    loads = []
+
+
+# The charts a page load shows on screen (the context's 1400 x 1200 viewport) and, for each,
+# the first time it was drawn with all of its points (null while it has not been).
+ON_SCREEN = """
+(steps) => {
+  const full = {};
+  for (const [t, n, id] of window.__nbbench.drawn) if (n >= steps && !(id in full)) full[id] = t;
+  const ids = [...document.querySelectorAll('[data-nbtrack-run] .nbtrack-chart')]
+    .filter((el) => { const r = el.getBoundingClientRect(); return r.height > 0 && r.bottom > 0 && r.top < innerHeight; })
+    .map((el) => el.dataset.metric);
+  return { ids, drawn: ids.map((id) => (id in full ? full[id] : null)) };
+}
+"""
+
+
+def page_loads(
+    size: dict[str, Any], team: Team, browser: Any, run_id: str, steps: int
+) -> list[dict[str, Any]]:
+    """Open the run's page `page_loads` times (the first cold, in a fresh context) and time,
+    from navigation, its first chart drawn and every chart on screen drawn with all points."""
+    loads: list[dict[str, Any]] = []
     with signed_in(browser, team) as context:
         for i in range(size["page_loads"]):
             page = context.new_page()
@@ -1218,11 +1286,18 @@ def part_sync(size: dict[str, Any], team: Team, browser: Any, work: Path) -> dic
                 page.wait_for_function(
                     f"() => window.__nbbench.drawn.some(d => d[1] >= {steps})", timeout=30_000
                 )
+                page.wait_for_function(
+                    f"(steps) => {{ const r = ({ON_SCREEN})(steps);"
+                    " return r.ids.length > 0 && r.drawn.every((t) => t !== null); }",
+                    arg=steps,
+                    timeout=60_000,
+                )
             except Exception as e:
                 loads.append({"error": f"{type(e).__name__}: {e}"[:200]})
                 page.close()
                 continue
             probe = page.evaluate("() => window.__nbbench")
+            screen = page.evaluate(ON_SCREEN, steps)
             nav = page.evaluate(
                 "() => { const n = performance.getEntriesByType('navigation')[0];"
                 " return n ? {response: n.responseEnd, dcl: n.domContentLoadedEventEnd} : {}; }"
@@ -1239,17 +1314,32 @@ def part_sync(size: dict[str, Any], team: Team, browser: Any, work: Path) -> dic
                     "first_data_ms": first_data,
                     "first_card_ms": min((t for t, _ in probe["cards"]), default=None),
                     "charts": len(probe["cards"]),
+                    "views": len(probe["views"]),
                     "first_view_ms": min((t for t, _ in probe["views"]), default=None),
                     "last_view_ms": max((t for t, _ in probe["views"]), default=None),
                     "first_draw_ms": min(t for t, _, _ in probe["draws"]),
                     "first_drawn_ms": min(t for t, _, _ in probe["drawn"]),
                     "first_drawn_points": min(probe["drawn"])[1],
                     "all_drawn_ms": min(t for t, n_, _ in probe["drawn"] if n_ >= steps),
+                    "on_screen": len(screen["ids"]),
+                    "on_screen_drawn_ms": max(screen["drawn"]),
                 }
             )
-            say(f"  page load {i + 1}: first chart drawn {loads[-1]['first_drawn_ms']:.0f} ms")
-    out["page_loads"] = loads
-    shutil.rmtree(cwd, ignore_errors=True)
+            say(
+                f"  page load {i + 1}: first chart drawn {loads[-1]['first_drawn_ms']:.0f} ms, "
+                f"all {len(screen['ids'])} on screen {loads[-1]['on_screen_drawn_ms']:.0f} ms"
+            )
+    return loads
+
+
+def part_sync(size: dict[str, Any], team: Team, browser: Any, work: Path) -> dict[str, Any]:
+    out = sync_run(size, team, work)
+    if "error" in out:
+        return out
+    run_id = out.pop("run_id")
+    out["sse"] = first_event(team, f"/{ENTITY}/sync/runs/{run_id}/events")
+    say(f"sync: {out['wall_s']:.2f} s; opening the run page")
+    out["page_loads"] = page_loads(size, team, browser, run_id, out["steps"])
     return out
 
 
@@ -1354,26 +1444,36 @@ def target_rows(res: dict[str, Any]) -> list[list[str]]:
                     _verdict(sy["wall_s"], TARGET_SYNC_S) if sy["complete"] else "**incomplete**",
                 ]
             )
-            ok = [x for x in sy["page_loads"] if "first_drawn_ms" in x]
-            cold = next((x["first_drawn_ms"] for x in ok if x["cold"]), None)
-            warm = sorted(x["first_drawn_ms"] for x in ok if not x["cold"])
-            shown = f"cold {fmt(cold)} ms" + (
-                f", warm {percentile(warm, 50):.0f} ms (median of {len(warm)})" if warm else ""
-            )
-            worst = max([cold or 0.0, *warm]) / 1e3 if ok else None
-            rows.append(
-                [
-                    "its run page: first chart drawn <= 1 s from navigation",
-                    shown,
-                    _verdict(worst, TARGET_FIRST_CHART_S),
-                ]
-            )
+            rows.append(first_chart_row(sy["page_loads"]))
     return rows
 
 
-def build_report(res: dict[str, Any], args: argparse.Namespace) -> str:
-    out: list[str] = [f"Command: `{command_line()}`", ""]
-    out += machine_lines(PACKAGES, res.get("loadavg"))
+def first_chart_row(loads: list[dict[str, Any]]) -> list[str]:
+    """The target's row for the run page's loads: first chart drawn, cold and warm."""
+    ok = [x for x in loads if "first_drawn_ms" in x]
+    cold = next((x["first_drawn_ms"] for x in ok if x["cold"]), None)
+    warm = sorted(x["first_drawn_ms"] for x in ok if not x["cold"])
+    shown = f"cold {fmt(cold)} ms" + (
+        f", warm {percentile(warm, 50):,.0f} ms (median of {len(warm)})" if warm else ""
+    )
+    screen = sorted(x["on_screen_drawn_ms"] for x in ok if "on_screen_drawn_ms" in x)
+    if screen:
+        n = max(x["on_screen"] for x in ok if "on_screen" in x)
+        shown += f"; all {n} charts on screen drawn: median {percentile(screen, 50):,.0f} ms"
+    failed = len(loads) - len(ok)
+    if failed:
+        shown += f"; {failed} load(s) failed"
+    worst = max([cold or 0.0, *warm]) / 1e3 if ok else None
+    verdict = _verdict(worst, TARGET_FIRST_CHART_S) if not failed else "**loads failed**"
+    return ["its run page: first chart drawn <= 1 s from navigation", shown, verdict]
+
+
+def build_report(res: dict[str, Any]) -> str:
+    """The docs section of a run's results (`res` as main() keeps them, or as a results file
+    holds them, with the run page's loads of a later ``--only first-chart`` put in)."""
+    command = res.get("command") or command_line()
+    out: list[str] = [f"Command: `{command}`", ""]
+    out += res.get("machine") or ["- (the results file of this run kept no machine lines)"]
     extra = []
     ing = res.get("ingest") or {}
     if ing.get("postgres_version"):
@@ -1385,8 +1485,20 @@ def build_report(res: dict[str, Any], args: argparse.Namespace) -> str:
     if extra:
         out.append("- Also: " + ", ".join(extra))
     out.append(f"- Whole benchmark: {res['wall_s']:.0f} s")
-    if args.quick:
+    if res.get("quick", "--quick" in command):
         out.append("- **--quick**: tiny sizes; figures are indicative only.")
+    again = res.get("first_chart_again")
+    if again:
+        out.append(
+            "- **The run page's loads were measured again, alone**: the last target's row, "
+            "section 4's table of page loads and the server's first event below are from "
+            f"`{again['command']}` (its own run of {again['points']:,} points, logged offline and "
+            f"synced the same way); everything else is from the run above ({again['base']}). "
+            "That run:"
+        )
+        out += [f"  {line}" for line in again["machine"]]
+        if again.get("chromium"):
+            out.append(f"  - Chromium {again['chromium']}")
     out.append("")
     out.append("### Targets")
     out.append("")
@@ -1632,10 +1744,17 @@ def _sync_section(sy: dict[str, Any]) -> list[str]:
         f"server: {'yes' if sy['complete'] else '**no**'}."
     )
     out.append("")
+    out += page_load_lines(sy["page_loads"], sy.get("sse") or {})
+    return out
+
+
+def page_load_lines(loads: list[dict[str, Any]], sse: dict[str, Any]) -> list[str]:
+    """The table of the run page's loads, and what it needs said."""
+    out: list[str] = []
     rows = []
-    for x in sy["page_loads"]:
+    for x in loads:
         if "error" in x:
-            rows.append(["failed", x["error"], *["-"] * 9])
+            rows.append(["failed", x["error"], *["-"] * 10])
             continue
         rows.append(
             [
@@ -1645,9 +1764,10 @@ def _sync_section(sy: dict[str, Any]) -> list[str]:
                 x["first_event_ms"],
                 x["first_data_ms"],
                 x["first_card_ms"],
-                f"{x['first_view_ms']:.0f} / {x['last_view_ms']:.0f}",
+                f"{x.get('views', x['charts'])}: {x['first_view_ms']:.0f} / {x['last_view_ms']:.0f}",
                 x["first_drawn_ms"],
                 f"{x['first_drawn_points']:,}",
+                f"{x['on_screen']}: {x['on_screen_drawn_ms']:,.0f}" if "on_screen" in x else "-",
                 x["all_drawn_ms"],
             ]
         )
@@ -1660,16 +1780,16 @@ def _sync_section(sy: dict[str, Any]) -> list[str]:
                 "first SSE event",
                 "points in the store",
                 "first chart card",
-                "Bokeh views ready (first / last)",
+                "Bokeh views built: first / last",
                 "**first chart drawn**",
                 "its points",
-                "all points drawn",
+                "charts on screen: all drawn",
+                "a chart with all points drawn",
             ],
             rows,
         )
     )
     out.append("")
-    sse = sy.get("sse") or {}
     if "first_event_ms" in sse:
         out.append(
             f"The server alone (a Python client, signed in, on the same stream): its first event came "
@@ -1677,12 +1797,16 @@ def _sync_section(sy: dict[str, Any]) -> list[str]:
             f"headers after {sse['headers_ms']:.0f} ms)."
         )
         out.append("")
-    events = next((x["event_chars"] for x in sy["page_loads"] if "event_chars" in x), [])
-    charts = next((x["charts"] for x in sy["page_loads"] if "charts" in x), 0)
+    events = next((x["event_chars"] for x in loads if "event_chars" in x), [])
+    charts = next((x["charts"] for x in loads if "charts" in x), 0)
     out.append(
         "ms from the navigation's start (`performance.now()`). *drawn* is two animation frames "
-        f"after a chart's draw() with data. The page has {charts} charts; the run's history came in "
-        f"{len(events)} SSE event(s) of {', '.join(f'{n / 2**20:.1f}' for n in events)} MiB of JSON "
+        "after a chart's draw() handed Bokeh data (for data handed over before its Bokeh view was "
+        "built: the frame after its first paint). *Charts on screen* are those in the 1400 x 1200 "
+        "viewport once all are drawn; the Bokeh views column counts the charts built by then (a "
+        f"chart far below is built when it comes near). The page has {charts} charts; the run's "
+        f"history came in {len(events)} SSE event(s) of "
+        f"{', '.join(f'{n / 2**20:.1f}' for n in events)} MiB of JSON "
         "(events of up to 8 MiB of stored blobs, base64), so the first draw may hold part of it."
     )
     out.append("")
@@ -1694,11 +1818,76 @@ def _sync_section(sy: dict[str, Any]) -> list[str]:
 # =========================================================================================
 
 
+def newest_full_results() -> tuple[Path, dict[str, Any]] | None:
+    """The newest results file of a run of every part (what the docs section shows)."""
+    for path in sorted(RESULTS.glob("sync-*.json"), reverse=True):
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if not data.get("only") and all(k in data for k in PARTS):
+            return path, data
+    return None
+
+
+def first_chart_alone(size: dict[str, Any]) -> dict[str, Any]:
+    """``--only first-chart``: a run of `sync_steps` x 20 keys logged offline and synced to a
+    fresh server (as part 4 does), then its page loads; nothing else."""
+    res: dict[str, Any] = {"only": "first-chart", "loadavg": loadavg()}
+    started = time.perf_counter()
+    work = Path(tempfile.mkdtemp(prefix="nbtrack-bench-sync-"))
+    try:
+        with team_server(work / "server-live") as team:
+            from _browser import CHROMIUM, chromium
+
+            if not Path(CHROMIUM).exists():
+                res["first_chart"] = {"error": f"Chromium not found at {CHROMIUM}"}
+            else:
+                with chromium() as browser:
+                    res["chromium"] = browser.version
+                    out = sync_run(size, team, work)
+                    if "error" not in out:
+                        run_id = out.pop("run_id")
+                        out["sse"] = first_event(team, f"/{ENTITY}/sync/runs/{run_id}/events")
+                        say("first chart: opening the run page")
+                        out["page_loads"] = page_loads(size, team, browser, run_id, out["steps"])
+                    res["first_chart"] = out
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    res["wall_s"] = time.perf_counter() - started
+    return res
+
+
+def first_chart_report(res: dict[str, Any]) -> str:
+    out = [f"Command: `{res['command']}`", "", *res["machine"]]
+    if res.get("chromium"):
+        out.append(f"- Also: Chromium {res['chromium']}")
+    out += [f"- Whole benchmark: {res['wall_s']:.0f} s", ""]
+    fc = res["first_chart"]
+    if "error" in fc:
+        return "\n".join([*out, f"failed: {fc['error']}"])
+    out.append(md_table(["target", "measured", "verdict"], [first_chart_row(fc["page_loads"])]))
+    out.append("")
+    out += page_load_lines(fc["page_loads"], fc.get("sse") or {})
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--quick", action="store_true", help="tiny sizes (a smoke run)")
     p.add_argument(
         "--parts", default=",".join(PARTS), help="comma-separated subset of: " + ", ".join(PARTS)
+    )
+    p.add_argument(
+        "--only",
+        choices=["first-chart"],
+        help="one measurement alone. first-chart: part 4's run page loads (the run logged\n"
+        "offline and synced first, as part 4 does). With the docs written, its figures\n"
+        "replace the page loads of the newest full run's results file in the section\n"
+        "(which says so); with no such file, only bench/results/ gets them",
+    )
+    p.add_argument(
+        "--page-loads", type=int, help="how many times to load the run page (4; 1 with --quick)"
     )
     p.add_argument("--no-postgres", action="store_true", help="ingest into SQLite only")
     p.add_argument("--no-mlflow", action="store_true", help="leave MLflow out")
@@ -1714,7 +1903,13 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
         p.error(f"unknown part(s): {', '.join(unknown)}; choose from {', '.join(PARTS)}")
-    size = SIZES["quick" if args.quick else "full"]
+    size = dict(SIZES["quick" if args.quick else "full"])
+    if args.page_loads is not None:
+        if args.page_loads < 1:
+            p.error("--page-loads must be at least 1")
+        size["page_loads"] = args.page_loads
+    if args.only == "first-chart":
+        return main_first_chart(args, size)
     started = time.perf_counter()
     res: dict[str, Any] = {"loadavg": loadavg()}
     work = Path(tempfile.mkdtemp(prefix="nbtrack-bench-sync-"))
@@ -1745,7 +1940,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     res["wall_s"] = time.perf_counter() - started
-    report = build_report(res, args)
+    res["command"] = command_line()
+    res["machine"] = machine_lines(PACKAGES, res.get("loadavg"))
+    res["quick"] = args.quick
+    report = build_report(res)
     print(report)
     for name, b in (res.get("ingest") or {}).get("backends", {}).items():
         prof = (b.get("phases") or {}).get("profile")
@@ -1755,10 +1953,49 @@ def main(argv: list[str] | None = None) -> int:
         write_docs_section("Sync and team server", "bench:sync", report, args.docs)
         RESULTS.mkdir(exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        (RESULTS / f"sync-{stamp}.json").write_text(
-            json.dumps({"command": command_line(), **res}, indent=1, default=str)
-        )
+        (RESULTS / f"sync-{stamp}.json").write_text(json.dumps(res, indent=1, default=str))
         say(f"wrote {args.docs} and bench/results/sync-{stamp}.json")
+    return 0
+
+
+def main_first_chart(args: argparse.Namespace, size: dict[str, Any]) -> int:
+    res = first_chart_alone(size)
+    res["command"] = command_line()
+    res["machine"] = machine_lines(PACKAGES, res.get("loadavg"))
+    res["quick"] = args.quick
+    print(first_chart_report(res))
+    if args.no_docs:
+        return 0
+    RESULTS.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (RESULTS / f"sync-first-chart-{stamp}.json").write_text(json.dumps(res, indent=1, default=str))
+    fc = res["first_chart"]
+    base = newest_full_results()
+    if "error" in fc or any("error" in x for x in fc["page_loads"]):
+        say(
+            f"wrote bench/results/sync-first-chart-{stamp}.json; the docs are left as they are (a load failed)"
+        )
+        return 1
+    if base is None or args.quick != base[1].get("quick", "--quick" in base[1].get("command", "")):
+        say(
+            f"wrote bench/results/sync-first-chart-{stamp}.json; no results file of a full run "
+            f"{'with' if args.quick else 'without'} --quick to put it in, so the docs are left as they are"
+        )
+        return 0
+    path, merged = base
+    merged["sync"]["page_loads"] = fc["page_loads"]
+    merged["sync"]["sse"] = fc["sse"]
+    merged["first_chart_again"] = {
+        "command": res["command"],
+        "machine": res["machine"],
+        "chromium": res.get("chromium"),
+        "points": fc["points"],
+        "base": f"bench/results/{path.name}",
+    }
+    write_docs_section("Sync and team server", "bench:sync", build_report(merged), args.docs)
+    say(
+        f"wrote {args.docs} (page loads into {path.name}'s figures) and bench/results/sync-first-chart-{stamp}.json"
+    )
     return 0
 
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 
-import { groupCharts, sectionOf } from "./dashboard";
+import type { Box } from "./dashboard";
+import { buildRank, groupCharts, sectionOf } from "./dashboard";
 import { decodePoints } from "./protocol";
 import { SeriesStore } from "./series-store";
 import { XColumn } from "./x-axis";
@@ -27,6 +28,45 @@ describe("charts and sections", () => {
     expect(sectionOf("val/a/b")).toBe("val");
     expect(sectionOf("epoch")).toBe("");
     expect(sectionOf("/odd")).toBe("");
+  });
+});
+
+describe("the order charts are built in", () => {
+  const box = (top: number, left = 20, height = 264): Box => ({ top, bottom: top + height, left, width: 400, height });
+  const order = (boxes: [string, Box, boolean | null][], h = 1000): string[] =>
+    boxes
+      .map(([id, b, near]) => [id, buildRank(b, near, h)] as const)
+      .filter((x): x is readonly [string, number[]] => x[1] !== null)
+      .sort((a, b) => {
+        for (let i = 0; i < a[1].length; i++) if (a[1][i] !== b[1][i]) return (a[1][i] as number) - (b[1][i] as number);
+        return 0;
+      })
+      .map(([id]) => id);
+
+  it("builds what is on screen first, top to bottom, left to right, then what is near", () => {
+    expect(
+      order([
+        ["below", box(1100), null],
+        ["second row", box(400), null],
+        ["top right", box(100, 500), null],
+        ["top left", box(100, 20), null],
+        ["cut by the top", box(-200), null],
+        ["above", box(-500), null],
+      ]),
+    ).toEqual(["cut by the top", "top left", "top right", "second row", "below", "above"]);
+  });
+
+  it("leaves what is far, or not laid out (a collapsed section), for later", () => {
+    expect(buildRank(box(5000), null, 1000)).toBeNull();
+    expect(buildRank(box(-3000), null, 1000)).toBeNull();
+    expect(buildRank({ top: 0, bottom: 0, left: 0, width: 0, height: 0 }, null, 1000)).toBeNull();
+  });
+
+  it("takes the IntersectionObserver's word over the box once it has one", () => {
+    // A scrolling container (JupyterLab's notebook) may clip a chart the window would show.
+    expect(buildRank(box(100), false, 1000)).toBeNull();
+    // And it counts the container's margin too.
+    expect(buildRank(box(5000), true, 1000)).toEqual([1, 4000, 20]);
   });
 });
 

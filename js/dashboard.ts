@@ -2,6 +2,13 @@
 // grouped by key prefix, and the histogram section below. Everything a person does here
 // happens in the browser (the kernel may be busy); the chosen layout goes to the `layout`
 // traitlet, which reaches Python once the kernel is free.
+//
+// Charts are built one at a time, those on screen first (top first), each one painted before
+// the next is started: BokehJS takes ~100 ms to build a chart's views, and building twenty at
+// once makes the first wait for the last. A chart far off screen (or in a collapsed section)
+// is built when it comes near the viewport, and a built one that goes far away stops
+// redrawing until it comes back. Every chart draws from the run state, so one built late
+// still shows every point.
 
 import type { AnyModel } from "@anywidget/types";
 
@@ -28,7 +35,15 @@ interface Card {
   split: HTMLButtonElement;
   host: HTMLElement;
   chart: LineChart | null;
+  /** Near the viewport (IntersectionObserver, with a margin): built and drawn when it is;
+   *  null until the observer has said (see `buildRank`). */
+  near: boolean | null;
 }
+
+/** How far outside the viewport (and outside a scrolling container's visible part, e.g.
+ *  JupyterLab's notebook) a chart counts as near: built and kept drawn. */
+const NEAR_MARGIN_PX = 900;
+const NEAR_MARGIN = `${NEAR_MARGIN_PX}px 0px`;
 
 /** Which chart draws each metric: its own, unless the layout merged it into another. */
 export function groupCharts(keys: string[], merged: Record<string, string>): Map<string, string[]> {
@@ -77,11 +92,20 @@ export class Dashboard {
   private Bokeh: BokehNS = null;
   private readonly unlisten: () => void;
   private noticeTimer = 0;
+  private destroyed = false;
+  /** Cards whose chart is to be built (again), in no order: see `nextToBuild`. */
+  private readonly unbuilt = new Set<Card>();
+  private building: LineChart | null = null; // built last, not painted yet
+  private buildQueued = false;
+  private readonly nearness: IntersectionObserver | null;
+  private readonly cardOfEl = new WeakMap<Element, Card>();
 
   constructor(
     private readonly root: HTMLElement,
     private readonly model: AnyModel<Model>,
     private readonly state: RunState,
+    /** BokehJS as the host has it coming (the server's page); else from the run state. */
+    private readonly bokeh?: Promise<BokehNS>,
   ) {
     root.classList.add("nbtrack-dashboard");
     root.dataset.runId = model.get("run_id");
@@ -111,6 +135,14 @@ export class Dashboard {
     const histEl = div("nbt-histograms");
     root.replaceChildren(this.header.el, this.controls, this.notice, this.body, histEl);
     this.histograms = new HistogramSection(histEl);
+    this.nearness =
+      typeof IntersectionObserver === "function"
+        ? new IntersectionObserver((entries) => this.onNearness(entries), {
+            rootMargin: NEAR_MARGIN,
+            // The same margin around every scrolling ancestor (where the browser has it).
+            scrollMargin: NEAR_MARGIN,
+          })
+        : null;
 
     this.smoothing.addEventListener("input", () => this.setSmoothing(Number(this.smoothing.value)));
     this.smoothing.addEventListener("change", () => this.save());
@@ -133,6 +165,11 @@ export class Dashboard {
     const have = loadedBokeh();
     if (have) {
       this.onBokeh(have);
+    } else if (this.bokeh) {
+      this.bokeh.then(
+        (b) => this.onBokeh(b),
+        (err: unknown) => this.setNotice(`Could not load BokehJS: ${String(err)}`),
+      );
     } else if (this.state.bokehFiles) {
       loadBokeh(this.state.bokehFiles).then(
         (b) => this.onBokeh(b),
@@ -156,6 +193,66 @@ export class Dashboard {
     this.Bokeh = b;
     this.setNotice("");
     for (const card of this.cards.values()) this.buildChart(card);
+  }
+
+  private onNearness(entries: IntersectionObserverEntry[]): void {
+    let wanted = false;
+    for (const e of entries) {
+      const card = this.cardOfEl.get(e.target);
+      if (!card) continue;
+      card.near = e.isIntersecting;
+      card.chart?.setVisible(card.near);
+      if (card.near && this.unbuilt.has(card)) wanted = true;
+    }
+    if (wanted) this.scheduleBuild();
+  }
+
+  /**
+   * Build the next chart once the work at hand is done (a microtask: before the browser lays
+   * out and paints, so the first chart needs no frame of its own to start), unless one is
+   * being built: that one asks again once it is painted.
+   */
+  private scheduleBuild(): void {
+    if (this.buildQueued || this.building || this.destroyed || !this.Bokeh) return;
+    this.buildQueued = true;
+    queueMicrotask(() => {
+      this.buildQueued = false;
+      this.buildNext();
+    });
+  }
+
+  private buildNext(): void {
+    if (this.destroyed || !this.Bokeh) return;
+    const card = this.nextToBuild();
+    if (!card) return;
+    this.unbuilt.delete(card);
+    const chart = this.makeChart(card);
+    this.building = chart;
+    // The next chart once this one is painted; one whose view is slow to come (a busy
+    // machine) holds the others up a second at most.
+    const next = (): void => {
+      if (this.building !== chart) return;
+      this.building = null;
+      this.scheduleBuild();
+    };
+    void chart.settled.then(next);
+    window.setTimeout(next, 1000);
+  }
+
+  /** The chart to build first: on screen before near, then from the top (and the left). */
+  private nextToBuild(): Card | null {
+    let best: Card | null = null;
+    let bestRank: number[] | null = null;
+    const h = viewportHeight();
+    for (const card of this.unbuilt) {
+      if (!card.el.isConnected) continue;
+      const rank = buildRank(card.el.getBoundingClientRect(), card.near, h);
+      if (rank && (!bestRank || lessThan(rank, bestRank))) {
+        best = card;
+        bestRank = rank;
+      }
+    }
+    return best;
   }
 
   private setNotice(text: string): void {
@@ -231,7 +328,9 @@ export class Dashboard {
     for (const [id, card] of this.cards) {
       const g = groups.get(id);
       if (!g) {
-        card.chart?.destroy();
+        this.dropChart(card);
+        this.unbuilt.delete(card);
+        this.nearness?.unobserve(card.el);
         card.el.remove();
         this.cards.delete(id);
       } else if (g.join("\n") !== card.keys.join("\n")) {
@@ -245,6 +344,7 @@ export class Dashboard {
       const card = this.makeCard(id, g);
       this.cards.set(id, card);
       this.sectionFor(sectionOf(id)).grid.append(card.el);
+      this.nearness?.observe(card.el);
       this.buildChart(card);
     }
     for (const card of this.cards.values()) this.decorate(card);
@@ -272,6 +372,8 @@ export class Dashboard {
     el.append(summary, grid);
     el.addEventListener("toggle", () => {
       const set = new Set(this.layout.collapsed ?? []);
+      // Also fired for the `open` set just above: nothing changed then, nothing to save.
+      if (el.open === !set.has(name)) return;
       if (el.open) set.delete(name);
       else set.add(name);
       this.layout.collapsed = [...set];
@@ -307,7 +409,9 @@ export class Dashboard {
     bar.append(title, logButton, merge, split);
     const host = div("nbt-chart-host");
     el.append(bar, host);
-    const card: Card = { id, keys, el, title, logButton, merge, split, host, chart: null };
+    const near = this.nearness ? null : true; // without an observer, every chart is near
+    const card: Card = { id, keys, el, title, logButton, merge, split, host, chart: null, near };
+    this.cardOfEl.set(el, card);
     (el as HTMLElement & { __nbtrack_card__?: Card }).__nbtrack_card__ = card;
     logButton.addEventListener("click", () => {
       const set = new Set(this.layout.log_y ?? []);
@@ -358,9 +462,26 @@ export class Dashboard {
     card.merge.hidden = others.length === 0;
   }
 
+  /** Drop the card's chart and build it again, in its turn (see `nextToBuild`). */
   private buildChart(card: Card): void {
     if (!this.Bokeh) return;
-    card.chart?.destroy();
+    this.dropChart(card);
+    this.unbuilt.add(card);
+    this.scheduleBuild();
+  }
+
+  private dropChart(card: Card): void {
+    const chart = card.chart;
+    if (!chart) return;
+    chart.destroy();
+    card.chart = null;
+    if (this.building === chart) {
+      this.building = null;
+      this.scheduleBuild();
+    }
+  }
+
+  private makeChart(card: Card): LineChart {
     const hidden = new Set(this.layout.hidden ?? []);
     card.chart = new LineChart(
       this.Bokeh,
@@ -384,7 +505,9 @@ export class Dashboard {
         xColumn: (key) => this.xColumn(key),
         ema: (key) => this.ema(key),
       },
+      buildRank(card.el.getBoundingClientRect(), card.near, viewportHeight()) !== null,
     );
+    return card.chart;
   }
 
   private rebuildAll(): void {
@@ -427,11 +550,56 @@ export class Dashboard {
   }
 
   destroy(): void {
+    this.destroyed = true;
     this.unlisten();
     window.clearTimeout(this.noticeTimer);
+    this.nearness?.disconnect();
+    this.unbuilt.clear();
     for (const card of this.cards.values()) card.chart?.destroy();
     this.histograms.destroy();
   }
+}
+
+/** What `buildRank` needs of a card's box (a DOMRect has it). */
+export interface Box {
+  top: number;
+  bottom: number;
+  left: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * Where a chart comes in the order its charts are built: on screen before near, then from
+ * the top (and from the left in a row); null when it is not near the viewport, so not to be
+ * built yet. `near` is what the IntersectionObserver said last; before its first word (it may
+ * come a few frames late) the box decides: laid out, and within the margin of the window (a
+ * scrolling container around it may clip it: the observer says so when it reports).
+ *
+ * Example: `buildRank({ top: 300, bottom: 530, left: 20, width: 400, height: 230 }, null, 900)`
+ * is `[0, 300, 20]`: on screen, 300 px from the top.
+ */
+export function buildRank(r: Box, near: boolean | null, viewportHeight: number): number[] | null {
+  if (near === false) return null;
+  if (near === null) {
+    if (r.width === 0 && r.height === 0) return null;
+    if (r.bottom <= -NEAR_MARGIN_PX || r.top >= viewportHeight + NEAR_MARGIN_PX) return null;
+  }
+  if (r.bottom > 0 && r.top < viewportHeight) return [0, Math.max(0, r.top), r.left];
+  return [1, r.top >= viewportHeight ? r.top - viewportHeight : -r.bottom, r.left];
+}
+
+function viewportHeight(): number {
+  return window.innerHeight || document.documentElement.clientHeight;
+}
+
+function lessThan(a: number[], b: number[]): boolean {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
+    const y = b[i] as number;
+    if (x !== y) return x < y;
+  }
+  return false;
 }
 
 function div(cls: string, text?: string): HTMLDivElement {

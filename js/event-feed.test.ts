@@ -105,6 +105,15 @@ describe("decodeBase64", () => {
     expect(dv.byteOffset).toBe(0);
     expect(decodeBase64("").byteLength).toBe(0);
   });
+
+  it("gives the same bytes through Uint8Array.fromBase64 (a stand-in where Node has none)", () => {
+    const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+    const b64 = btoa(String.fromCharCode(...all));
+    const fromBase64 = (s: string): Uint8Array => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+    const dv = decodeBase64(b64, fromBase64);
+    expect(Array.from(new Uint8Array(dv.buffer, dv.byteOffset, dv.byteLength))).toEqual(Array.from(all));
+    expect(dv.byteOffset).toBe(0);
+  });
 });
 
 describe("decodeEvent", () => {

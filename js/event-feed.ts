@@ -35,8 +35,17 @@ export class FeedError extends Error {
   override name = "FeedError";
 }
 
+// Uint8Array.fromBase64 (Chrome 140, Firefox 133, Safari 18.2) decodes in native code, several
+// times quicker than atob and a loop over its characters (a run's history is megabytes).
+type FromBase64 = (s: string) => Uint8Array;
+const nativeFromBase64 = (Uint8Array as unknown as { fromBase64?: FromBase64 }).fromBase64;
+
 /** The bytes of a base64 string, in a DataView of their own (so aligned for any type). */
-export function decodeBase64(b64: string): DataView {
+export function decodeBase64(b64: string, fromBase64: FromBase64 | undefined = nativeFromBase64): DataView {
+  if (fromBase64) {
+    const bytes = fromBase64.call(Uint8Array, b64);
+    return new DataView(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength);
+  }
   const bin = atob(b64);
   const bytes = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
@@ -74,7 +83,7 @@ export function decodeEvent(data: string): FeedMessage[] {
     }
     let views: DataView[];
     try {
-      views = buffers.map(decodeBase64);
+      views = buffers.map((b) => decodeBase64(b));
     } catch (err) {
       throw new FeedError(`nbtrack: a buffer of message ${i} is not base64: ${String(err)}`);
     }

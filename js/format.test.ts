@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { formatDuration, formatRate, formatValue } from "./format";
+import { formatDuration, formatRate, formatValue, groupDigits } from "./format";
 
 describe("format", () => {
   it("formats values compactly, edge values by name", () => {
@@ -10,6 +10,12 @@ describe("format", () => {
     expect(formatValue(NaN)).toBe("NaN");
     expect(formatValue(-Infinity)).toBe("-inf");
     expect(formatValue(2.5)).toBe("2.5");
+  });
+
+  it("groups digits as en-US does", () => {
+    for (const n of [0, 7, 12, 999, 1000, -1000, 12345, -999999, 1234567, 2 ** 53 - 1, 1e21, 1.5]) {
+      expect(groupDigits(n)).toBe(n.toLocaleString("en-US"));
+    }
   });
 
   it("formats durations and rates", () => {

@@ -5,7 +5,7 @@
 // Everything here is text set through textContent: names, errors, refusal reasons and
 // URLs come from users and servers.
 
-import { formatDuration, formatRate, formatValue } from "./format";
+import { formatDuration, formatRate, formatValue, groupDigits } from "./format";
 import type { RunHeader, SyncStatus } from "./protocol";
 
 const STATE_LABEL: Record<string, string> = {
@@ -17,7 +17,7 @@ const STATE_LABEL: Record<string, string> = {
 };
 
 function points(n: number): string {
-  return `${n.toLocaleString("en-US")} ${n === 1 ? "point" : "points"}`;
+  return `${groupDigits(n)} ${n === 1 ? "point" : "points"}`;
 }
 
 /** What the header says of a run's standing with the team server. */

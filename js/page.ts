@@ -13,9 +13,15 @@
 // script runs after them), not from buffers run as blob: scripts as in the notebook: the
 // server's Content-Security-Policy allows scripts from its own origin only. Nothing here
 // runs inline code or eval; the <style> that addStyles() adds is allowed by that policy.
+//
+// The BokehJS scripts may also come after this one, `defer`red (deferred and module scripts
+// run in document order): then the event stream opens at once, so the server prepares and
+// sends the run's history while the browser parses BokehJS (~0.7 s), and the charts are
+// built once it has run.
 
 import type { AnyModel } from "@anywidget/types";
 
+import type { BokehNS } from "./bokeh-loader";
 import { loadedBokeh } from "./bokeh-loader";
 import { Dashboard } from "./dashboard";
 import type { FeedStatus } from "./event-feed";
@@ -106,13 +112,52 @@ function notice(host: HTMLElement, text: string): void {
   host.replaceChildren(n);
 }
 
+const BOKEH_SCRIPT = /\/bokeh(-api)?(\.min)?\.js(\?|#|$)/;
+
+/**
+ * BokehJS from the page's own scripts that have not run yet (`defer` or `async`, after this
+ * one): it comes once they have. Null when there are none, or the page has loaded: then it is
+ * not coming.
+ */
+function comingBokeh(): Promise<BokehNS> | null {
+  if (document.readyState === "complete") return null;
+  const scripts = [...document.querySelectorAll<HTMLScriptElement>("script[src]")].filter((s) =>
+    BOKEH_SCRIPT.test(s.src),
+  );
+  if (!scripts.length) return null;
+  return new Promise((resolve, reject) => {
+    const check = (): void => {
+      const b = loadedBokeh();
+      if (b) resolve(b);
+    };
+    for (const s of scripts) {
+      s.addEventListener("load", check);
+      s.addEventListener("error", () => reject(new Error(`${s.src} did not load`)));
+    }
+    // Every deferred and async script has run by the page's load event.
+    window.addEventListener(
+      "load",
+      () => {
+        check();
+        reject(new Error("window.Bokeh has no plotting API"));
+      },
+      { once: true },
+    );
+  });
+}
+
 function mount(host: HTMLElement): void {
   if (host.dataset.nbtrackMounted) return;
   host.dataset.nbtrackMounted = "1";
   const runId = host.dataset.runId ?? "";
   const events = host.dataset.events;
-  if (!loadedBokeh()) {
-    notice(host, "Could not load BokehJS: this page needs bokeh.min.js and bokeh-api.min.js before page.js.");
+  const have = loadedBokeh();
+  const bokeh = have ? Promise.resolve(have) : comingBokeh();
+  if (!bokeh) {
+    notice(
+      host,
+      "Could not load BokehJS: this page needs bokeh.min.js and bokeh-api.min.js (before page.js, or deferred).",
+    );
     return;
   }
   if (!events) {
@@ -122,7 +167,7 @@ function mount(host: HTMLElement): void {
   const model = new PageModel(runId, host.dataset.layoutKey || `nbtrack:layout:${runId}`);
   const state = new RunState();
   // Dashboard is typed for anywidget's model; it uses no more of it than PageModel has.
-  new Dashboard(host, model as unknown as AnyModel<Model>, state);
+  new Dashboard(host, model as unknown as AnyModel<Model>, state, bokeh);
   const status = document.createElement("span");
   status.className = "nbt-feed";
   host.prepend(status);

@@ -110,6 +110,8 @@ const CSS = `
 }
 .nbtrack-dashboard .nbt-chart-bar select, .nbtrack-dashboard .nbt-chart-bar button { font-size: 11px; padding: 0 5px; }
 .nbtrack-dashboard .nbt-plot { min-height: 230px; }
+/* A chart not built yet holds its place: the page does not jump as charts come. */
+.nbtrack-dashboard .nbt-chart-host { min-height: 230px; }
 .nbtrack-dashboard .nbt-feed {
   float: right; margin-left: 12px; font-size: 11px; color: var(--nbt-muted); white-space: nowrap;
 }

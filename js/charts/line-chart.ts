@@ -10,6 +10,9 @@
 // only visible when there is smoothing (Bokeh skips invisible renderers), and the hover
 // tool rests during the gesture (otherwise it re-inspects and re-places its tooltip on every
 // repaint, which restyles the page) and comes back where the pointer stops.
+//
+// A chart far off screen (see `setVisible`) does not redraw: new points only mark it stale,
+// and it draws everything it missed, from the run state, once it comes near the viewport.
 
 import type { BokehNS } from "../bokeh-loader";
 import { MinMaxPyramid } from "../minmax-pyramid";
@@ -78,25 +81,72 @@ export class LineChart {
   private hoverResting = false; // we switched the hover tool off for a gesture
   private panning = false;
   private hoverTimer = 0;
+  private visible: boolean;
+  private stale = false; // a redraw was asked for while far off screen
+  private drawnColumns = 0; // pixel columns the last draw() reduced to
+  private settle: () => void = () => undefined;
+  /**
+   * Resolves once the chart has painted for the first time (its views built, its points
+   * drawn), or once it is known not to (off screen, destroyed, Bokeh failed). The dashboard
+   * waits on it before it builds the next chart.
+   */
+  readonly settled: Promise<void>;
 
   constructor(
     private readonly Bokeh: BokehNS,
     readonly host: HTMLElement,
     readonly opts: LineChartOptions,
     private readonly ctx: ChartContext,
+    visible = true,
   ) {
+    this.visible = visible;
+    this.settled = new Promise((resolve) => {
+      this.settle = resolve;
+    });
     this.plotEl = document.createElement("div");
     this.plotEl.className = "nbt-plot";
     host.append(this.plotEl);
     this.plot = this.build();
-    void Bokeh.Plotting.show(this.plot, this.plotEl).then((v: BokehNS) => {
-      if (this.destroyed) {
-        v.remove();
-        return;
-      }
-      this.view = v;
-      this.schedule();
-    });
+    // The points go in before the views are built, so Bokeh's first paint holds them (it
+    // would otherwise paint the chart empty, then again a frame later with the points).
+    if (visible) this.draw();
+    else this.stale = true;
+    void Bokeh.Plotting.show(this.plot, this.plotEl).then(
+      (v: BokehNS) => {
+        if (this.destroyed) {
+          v.remove();
+          this.settle();
+          return;
+        }
+        this.view = v;
+        // show() resolves once Bokeh has painted (in an animation frame callback: the task
+        // after it is past the frame). Drawn again only if it drew fewer pixel columns than
+        // its frame has (its width was not known yet), or missed points while far away.
+        const columns = Math.round(v.frame?.bbox?.width ?? 0);
+        if (this.visible && (this.drawnColumns < columns || this.stale)) {
+          this.stale = false;
+          this.draw();
+          // Bokeh paints on the next animation frame.
+          requestAnimationFrame(() => window.setTimeout(this.settle, 0));
+        } else {
+          window.setTimeout(this.settle, 0);
+        }
+      },
+      (err: unknown) => {
+        this.settle();
+        throw err;
+      },
+    );
+  }
+
+  /**
+   * Near the viewport or not. A chart that is not skips its redraws (no reduction, no
+   * repaint) and catches up when it is again.
+   */
+  setVisible(visible: boolean): void {
+    if (this.visible === visible) return;
+    this.visible = visible;
+    if (visible && this.stale) this.schedule();
   }
 
   private build(): BokehNS {
@@ -244,11 +294,21 @@ export class LineChart {
     return this.view?.tool_views?.get?.(this.hover) ?? null;
   }
 
-  /** Redraw on the next animation frame (many calls in one frame draw once). */
+  /** Redraw on the next animation frame (many calls in one frame draw once); when far off
+   *  screen, once it comes near. */
   schedule(): void {
     if (this.frame || this.destroyed) return;
+    if (!this.visible) {
+      this.stale = true;
+      return;
+    }
     this.frame = requestAnimationFrame(() => {
       this.frame = 0;
+      if (!this.visible) {
+        this.stale = true;
+        return;
+      }
+      this.stale = false;
       this.draw();
     });
   }
@@ -264,11 +324,16 @@ export class LineChart {
     return this.lines.map((l) => ({ key: l.key, raw: l.raw, smooth: l.smooth, marks: l.marks }));
   }
 
-  private draw(): void {
-    if (!this.view) return;
+  /**
+   * Hand Bokeh the reduced points of what is in view (before the view is built too: then
+   * for the plot's whole width, a little more than its frame). True: it handed them.
+   */
+  private draw(): boolean {
+    if (this.destroyed) return false;
     const logY = this.opts.logY;
-    const frameWidth = this.view.frame?.bbox?.width ?? this.plotEl.clientWidth;
+    const frameWidth = this.view?.frame?.bbox?.width ?? this.plotEl.clientWidth;
     const columns = Math.max(50, Math.round(frameWidth || 600));
+    this.drawnColumns = columns;
     const cols = this.lines.map((l) => {
       const series = this.ctx.store.series.get(l.key);
       const xc = this.ctx.xColumn(l.key);
@@ -359,10 +424,12 @@ export class LineChart {
         this.ownChange = false;
       }
     }
+    return true;
   }
 
   destroy(): void {
     this.destroyed = true;
+    this.settle();
     window.clearTimeout(this.hoverTimer);
     if (this.frame) cancelAnimationFrame(this.frame);
     this.view?.remove();

@@ -1,8 +1,8 @@
 """A stand-in for the team server's run page, for ``tests/browser/test_page_host.py``: an
 ``http.server`` on 127.0.0.1 that serves the standalone page (BokehJS, then
-``nbtrack/static/page.js``) under a strict Content-Security-Policy, and the run's
-Server-Sent Events as ``js/event-feed.ts`` expects them, built with
-``nbtrack.widget._protocol``.
+``nbtrack/static/page.js``; at ``/deferred`` page.js first and BokehJS deferred after it)
+under a strict Content-Security-Policy, and the run's Server-Sent Events as
+``js/event-feed.ts`` expects them, built with ``nbtrack.widget._protocol``.
 
 The test paces the stream: `allow` lets events up to an id go, `drop` ends the open stream
 (the browser reconnects with Last-Event-ID), and ``drop(refuse=1)`` answers the reconnect
@@ -54,27 +54,44 @@ BOKEH_TAGS = (
     '<script src="/static/bokeh.min.js"></script>\n'
     '<script src="/static/bokeh-api.min.js"></script>\n'
 )
+# /deferred: the page's module first and BokehJS deferred after it (they run in that order,
+# once the page is parsed), so the event stream opens while BokehJS is still to run.
+PAGE_DEFERRED = """<!doctype html>
+<html><head><meta charset="utf-8"><title>nbtrack run</title>
+<script type="module" src="/static/page.js"></script>
+<script defer src="/static/bokeh.min.js"></script>
+<script defer src="/static/bokeh-api.min.js"></script>
+</head><body>
+<div data-nbtrack-run data-run-id="{run_id}" data-events="/runs/{run_id}/events"
+     data-layout-key="nbtrack-test:{run_id}"></div>
+</body></html>
+"""
 
 
 def loss(step: int) -> float:
     return 2.0 * math.exp(-step / 80) + 0.08 * math.sin(step / 3) + 0.1
 
 
-def run_events(n: int) -> list[list[tuple[dict[str, Any], list[bytes]]]]:
-    """Event i (id i + 1): PER_EVENT steps of train/loss and _time, one val/loss, and a
-    header with the run's sync state, which ends synced."""
+def more_key(k: int) -> str:
+    """The k-th of the extra keys `run_events` may add (a chart each, in section "more")."""
+    return f"more/m{k:02d}"
+
+
+def run_events(n: int, more: int = 0) -> list[list[tuple[dict[str, Any], list[bytes]]]]:
+    """Event i (id i + 1): PER_EVENT steps of train/loss and _time (and of `more` extra keys),
+    one val/loss, and a header with the run's sync state, which ends synced."""
     events = []
     for i in range(n):
         steps = np.arange(i * PER_EVENT, (i + 1) * PER_EVENT, dtype=np.int64)
         last = int(steps[-1])
-        pts = points_message(
-            {
-                "train/loss": (steps, np.array([loss(int(s)) for s in steps])),
-                "val/loss": (steps[-1:], np.array([loss(last) * 1.15])),
-                "_time": (steps, (T0 + steps * 0.05).astype(np.float64)),
-            },
-            t0=T0,
-        )
+        series = {
+            "train/loss": (steps, np.array([loss(int(s)) for s in steps])),
+            "val/loss": (steps[-1:], np.array([loss(last) * 1.15])),
+            "_time": (steps, (T0 + steps * 0.05).astype(np.float64)),
+        }
+        for k in range(more):
+            series[more_key(k)] = (steps, np.sin(steps / (5.0 + k)))
+        pts = points_message(series, t0=T0)
         done = i == n - 1
         sync = (
             {"state": "synced", "behind": 0, "url": f"https://nbtrack.example/p/runs/{RUN_ID}"}
@@ -202,6 +219,9 @@ def _handler(server: PageServer) -> type[BaseHTTPRequestHandler]:
             if path in ("/", "/no-bokeh"):
                 html = PAGE.format(bokeh=BOKEH_TAGS if path == "/" else "", run_id=RUN_ID)
                 self.send_body(html.encode(), "text/html; charset=utf-8", csp=True)
+            elif path == "/deferred":
+                html = PAGE_DEFERRED.format(run_id=RUN_ID)
+                self.send_body(html.encode(), "text/html; charset=utf-8", csp=True)
             elif path in static:
                 self.send_body(static[path].read_bytes(), "text/javascript; charset=utf-8")
             elif path == f"/runs/{RUN_ID}/events":
@@ -233,10 +253,11 @@ def _handler(server: PageServer) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def serve_page(events: int = 20) -> Iterator[PageServer]:
-    """The page and its stream on a free port of 127.0.0.1, for the length of the block."""
+def serve_page(events: int = 20, more: int = 0) -> Iterator[PageServer]:
+    """The page and its stream on a free port of 127.0.0.1, for the length of the block
+    (`more`: extra keys, see `run_events`)."""
     assert PAGE_JS.exists(), f"{PAGE_JS} is missing: run `npm run build` first"
-    server = PageServer(run_events(events))
+    server = PageServer(run_events(events, more))
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(server))
     httpd.daemon_threads = True
     server.url = f"http://127.0.0.1:{httpd.server_address[1]}"

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.browser.helpers import wait_chart, wait_drawn, wait_points
-from tests.browser.page_harness import PER_EVENT, RUN_ID, PageServer, serve_page
+from tests.browser.page_harness import PER_EVENT, RUN_ID, PageServer, more_key, serve_page
 
 pytestmark = pytest.mark.browser
 
@@ -116,3 +116,61 @@ def test_the_page_says_so_when_bokehjs_is_missing(site: PageServer, page: Any) -
     assert site.requests == []  # no stream opened for a dashboard that cannot draw
     assert not page.page_errors, page.page_errors
     assert not violations, violations
+
+
+def test_the_page_streams_before_a_deferred_bokehjs_has_run(site: PageServer, page: Any) -> None:
+    # The page's module before BokehJS, deferred: the stream opens at once, the charts come
+    # once BokehJS has run.
+    violations = csp_violations(page)
+    site.allow(5)
+    page.goto(f"{site.url}/deferred")
+    wait_points(page, f"=== {5 * PER_EVENT}", timeout=15_000)
+    wait_drawn(page, CHART, BLUE, timeout=15_000)
+    wait_chart(page, f"sources()[0].raw.data.x.length >= {5 * PER_EVENT}", timeout=10_000)
+    assert site.requests == [(None, False)]
+    assert not page.page_errors, page.page_errors
+    assert not violations, violations
+
+
+def built(page: Any, sel: str) -> bool:
+    return bool(page.evaluate("(sel) => !!document.querySelector(sel).__nbtrack_card__.chart", sel))
+
+
+def test_charts_far_below_are_built_as_they_come_near_with_every_point(page: Any) -> None:
+    # 62 charts, four a row: the lowest are thousands of pixels below the 1700-pixel viewport.
+    with serve_page(events=20, more=60) as site:
+        site.allow(10)
+        page.goto(f"{site.url}/")
+        wait_points(page, f"=== {10 * PER_EVENT}", timeout=15_000)
+        wait_drawn(page, CHART, BLUE, timeout=15_000)
+        lowest = f'{ROOT} .nbtrack-chart[data-metric="{more_key(59)}"]'
+        # Far below: no chart yet, but its card holds every point that came.
+        wait_points(page, f"=== {10 * PER_EVENT}", sel=lowest, timeout=15_000)
+        assert not built(page, lowest)
+        site.allow(15)
+        wait_chart(page, f"sources()[0].raw.data.x.length === {15 * PER_EVENT}", timeout=15_000)
+        assert not built(page, lowest)
+
+        # Scrolled to: built, with all its points (the first 100 came before it existed).
+        page.locator(lowest).scroll_into_view_if_needed()
+        wait_chart(
+            page, f"sources()[0].raw.data.x.length === {15 * PER_EVENT}", sel=lowest, timeout=15_000
+        )
+        wait_drawn(page, lowest, BLUE, timeout=15_000)
+        # Now train/loss is far above: it keeps its points and stops redrawing ...
+        site.allow(20)
+        wait_chart(
+            page, f"sources()[0].raw.data.x.length === {20 * PER_EVENT}", sel=lowest, timeout=15_000
+        )
+        wait_points(page, f"=== {20 * PER_EVENT}", timeout=15_000)
+        assert (
+            page.evaluate(
+                "(sel) => document.querySelector(sel).__nbtrack_card__.chart.sources()[0].raw.data.x.length",
+                CHART,
+            )
+            == 15 * PER_EVENT
+        )
+        # ... and draws what it missed when it is back in view.
+        page.locator(CHART).scroll_into_view_if_needed()
+        wait_chart(page, f"sources()[0].raw.data.x.length === {20 * PER_EVENT}", timeout=15_000)
+        assert not page.page_errors, page.page_errors
