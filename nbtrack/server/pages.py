@@ -243,9 +243,11 @@ def mount(
             f"{_e(project)}</a></p>"
             f'<div data-nbtrack-run data-run-id="{_e(run_id)}" data-events="{_e(base)}/events"'
             f' data-layout-key="nbtrack-layout:{_e(entity)}/{_e(project)}"></div>'
-            '<script src="/static/bokeh/bokeh.min.js"></script>'
-            '<script src="/static/bokeh/bokeh-api.min.js"></script>'
+            # The page's own script first: it opens the live stream while BokehJS (deferred,
+            # in order) is still being parsed.
             '<script type="module" src="/static/page.js"></script>'
+            '<script defer src="/static/bokeh/bokeh.min.js"></script>'
+            '<script defer src="/static/bokeh/bokeh-api.min.js"></script>'
         )
         return _page(f"{row.name} · {entity}/{project}", body, viewer)
 
