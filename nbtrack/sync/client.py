@@ -125,6 +125,12 @@ class Client:
             detail = json.loads(data).get("detail")
         except (ValueError, AttributeError):
             detail = None
+        if isinstance(detail, list):  # a validation error: where, and what is wrong there
+            detail = "; ".join(
+                f"{'.'.join(str(p) for p in d.get('loc', []))}: {d.get('msg', '')}"
+                for d in detail
+                if isinstance(d, dict)
+            )
         if not isinstance(detail, str):
             detail = data[:200].decode("utf-8", "replace") if data else ""
         if status == 429 or status >= 500:

@@ -331,3 +331,16 @@ def test_nbtrack_login_asks_the_key_with_a_hidden_prompt_in_a_terminal(
     assert proc.wait(30) == 0, out
     assert b"logged in to" in out and user.key.encode() not in out  # never echoed
     assert json.loads((tmp_path / "config" / "credentials.json").read_text())["key"] == user.key
+
+
+def test_a_refusal_names_the_field_the_server_refused(sqlite_server: ServerProcess) -> None:
+    from nbtrack.sync.client import Client, Refused
+
+    user = sqlite_server.create_user("ada")
+    client = Client(sqlite_server.url, user.key)
+    try:
+        with pytest.raises(Refused, match=r"body\.state: String should match pattern") as e:
+            client.put_run("ada", "p", "r1", {"state": "sleeping"})
+        assert e.value.status == 422
+    finally:
+        client.close()
