@@ -77,11 +77,11 @@ def init(
         finally:
             store.close()
         _current.set_current(run)
-        _process.track(link(run))  # imported above
+        lnk = link(run)
+        _process.track(lnk)  # imported above
         if creds is not None:
             from nbtrack.sync.uploader import Uploader
 
-            lnk = link(run)
             lnk.start_upload(Uploader(root, lnk.rk, project, run.id, creds, entity))
     if display:
         _show_dashboard(run)

@@ -616,12 +616,12 @@ class Store:
     def upload_state(self, rk: int, target: str) -> UploadState:
         """How far the upload of run `rk` to `target` (a server and entity) got."""
         row = self.conn.execute(
-            "SELECT seq, hist_seq, fields_at, done FROM uploads WHERE rk = ? AND target = ?",
+            "SELECT seq, hist_seq, done FROM uploads WHERE rk = ? AND target = ?",
             (rk, target),
         ).fetchone()
         if row is None:
-            return UploadState(0, 0, 0.0, False)
-        return UploadState(int(row[0]), int(row[1]), float(row[2]), bool(row[3]))
+            return UploadState(0, 0, False)
+        return UploadState(int(row[0]), int(row[1]), bool(row[2]))
 
     def upload_targets(self, rk: int) -> list[str]:
         """Where run `rk` has been uploaded to, or was going to be."""
@@ -631,11 +631,10 @@ class Store:
     def set_upload_state(self, rk: int, target: str, state: UploadState) -> None:
         with self.transaction() as c:
             c.execute(
-                "INSERT INTO uploads (rk, target, seq, hist_seq, fields_at, done)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (rk, target) DO UPDATE SET"
-                " seq = excluded.seq, hist_seq = excluded.hist_seq,"
-                " fields_at = excluded.fields_at, done = excluded.done",
-                (rk, target, state.seq, state.hist_seq, state.fields_at, int(state.done)),
+                "INSERT INTO uploads (rk, target, seq, hist_seq, done)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (rk, target) DO UPDATE SET"
+                " seq = excluded.seq, hist_seq = excluded.hist_seq, done = excluded.done",
+                (rk, target, state.seq, state.hist_seq, int(state.done)),
             )
 
     def histograms(
@@ -679,7 +678,6 @@ class RawChunks:
 class UploadState(NamedTuple):
     seq: int
     hist_seq: int
-    fields_at: float  # the run row's updated_at that the server has
     done: bool  # the run ended and everything of it is on the server
 
 

@@ -100,7 +100,6 @@ CREATE TABLE IF NOT EXISTS uploads (
     target TEXT NOT NULL,
     seq INTEGER NOT NULL DEFAULT 0,
     hist_seq INTEGER NOT NULL DEFAULT 0,
-    fields_at REAL NOT NULL DEFAULT 0,
     done INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (rk, target)
 );

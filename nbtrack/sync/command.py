@@ -103,7 +103,7 @@ def sync_runs(
             failed += 1
             print(f"\r  {label}: failed: {e}", file=sys.stderr)
             continue
-        print(f"\r  {label}: uploaded ({time.perf_counter() - t0:.1f} s) {up.url}")
+        print(f"\r  {label}: uploaded ({time.perf_counter() - t0:.1f} s) {up.status.url}")
     print(f"nbtrack sync: {len(plan) - failed} of {len(plan)} runs on {creds.host}")
     return 1 if failed else 0
 

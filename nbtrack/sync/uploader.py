@@ -15,7 +15,6 @@ What can go wrong, and what it costs (nothing, in every case):
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import sys
@@ -28,6 +27,7 @@ from typing import Any
 from urllib.parse import quote
 
 from nbtrack._json import dumps
+from nbtrack.store.db import Store, UploadState, effective_state
 from nbtrack.sync import frames
 from nbtrack.sync.client import Client, Refused, Unreachable
 from nbtrack.sync.credentials import Credentials
@@ -88,7 +88,6 @@ class Uploader:
         # thread, at the first upload: init() never waits on the network).
         self.entity = entity or creds.entity or creds.user
         self.status = SyncStatus("syncing", 0, None, None)
-        self.url: str | None = None
         self._name_places()
         self._say = say
         self._wake = threading.Event()
@@ -97,7 +96,7 @@ class Uploader:
         self._caught_up = threading.Event()
         self._thread: threading.Thread | None = None
         self._high_water: dict[str, dict[str, int]] | None = None
-        self._sent_fields: str | None = None
+        self._sent_fields: str | None = None  # the fields the server has, as JSON
         self._beat_at = 0.0
         self.refused: Refused | None = None
 
@@ -105,11 +104,10 @@ class Uploader:
         self.target = self.creds.target(self.entity)
         self.path = f"{self.entity or '?'}/{self.project}/{self.run_id}"
         if self.entity:
-            self.url = (
+            self.status.url = (
                 f"{self.creds.host}/{quote(self.entity)}/{quote(self.project)}/runs/"
                 f"{quote(self.run_id)}"
             )
-            self.status.url = self.url
 
     # -- as a thread beside a live run --------------------------------------------------
 
@@ -140,8 +138,6 @@ class Uploader:
         return done
 
     def _loop(self) -> None:
-        from nbtrack.store.db import Store
-
         client = Client(self.creds.host, self.creds.key)
         store: Store | None = None
         delay = BACKOFF_S[0]
@@ -164,10 +160,14 @@ class Uploader:
                         outage = True
                     self.status.state = "unreachable"
                     self.status.reason = str(e)
-                    wait = e.retry_after if e.retry_after is not None else delay
+                    # The server's Retry-After as it says; our own backoff with jitter, so
+                    # clients that lost it together do not all come back at once.
+                    wait = e.retry_after
+                    if wait is None:
+                        wait = delay * random.uniform(0.5, 1.5)
                     delay = min(delay * 2, BACKOFF_S[1])
                     self._high_water = None  # ask the server what it has once it is back
-                    self._sleep(wait * random.uniform(0.5, 1.5) if e.retry_after is None else wait)
+                    self._sleep(wait)
                     continue
                 except Exception as e:  # the store busy or away, or a bug of ours: retry
                     if not outage:
@@ -209,10 +209,8 @@ class Uploader:
 
     # -- the work ------------------------------------------------------------------------
 
-    def _cycle(self, store: Any, client: Client) -> bool:
+    def _cycle(self, store: Store, client: Client) -> bool:
         """Send what is new; True when the run has ended and the server has all of it."""
-        from nbtrack.store.db import UploadState
-
         row = store.run_row(self.project, self.run_id)
         if row is None:
             raise Refused(f"run {self.project}/{self.run_id} is not in the store", 404)
@@ -220,12 +218,9 @@ class Uploader:
             self.entity = str(client.viewer()["user"])
             self._name_places()
         if self._high_water is None:
-            reply = client.put_run(self.entity, self.project, self.run_id, self._fields(row))
-            self._sent_fields = self._fields_digest(row)
-            self._beat_at = time.monotonic()
-            self._high_water = reply["high_water"]
+            self._high_water = self._put_fields(client, row)["high_water"]
         state = store.upload_state(self.rk, self.target)
-        if state == UploadState(0, 0, 0.0, False):
+        if state == UploadState(0, 0, False):
             # Recorded before any data goes: `nbtrack sync` finds where this run uploads to.
             store.set_upload_state(self.rk, self.target, state)
         while True:
@@ -241,56 +236,55 @@ class Uploader:
                     self.entity, self.project, self.run_id, frames.encode(chunks)
                 )
                 self._high_water = reply["high_water"]
-            state = UploadState(raw.seq, raw.hist_seq, state.fields_at, False)
+            state = UploadState(raw.seq, raw.hist_seq, False)
             store.set_upload_state(self.rk, self.target, state)
             if not raw.more:
                 break
         # The fields after the chunks: the server's last step never claims points it lacks.
-        row = store.run_row(self.project, self.run_id)
-        digest = self._fields_digest(row)
-        now = time.monotonic()
         # The last step and summary change with every commit: sent every few seconds while
         # the run is live (each upload moves the page's points already), at once when it ends.
-        from nbtrack.store.db import effective_state
-
-        live = effective_state(row) == "running"
-        due = not live or now - self._beat_at > FIELDS_S
-        if digest != self._sent_fields and due:
-            client.put_run(self.entity, self.project, self.run_id, self._fields(row))
-            self._sent_fields = digest
-            self._beat_at = now
-        elif live and now - self._beat_at > HEARTBEAT_S:
+        row = store.run_row(self.project, self.run_id)
+        assert row is not None  # it was there above, and runs are never deleted
+        fields = self._fields(row)
+        # Compared as JSON text: a NaN in the summary never equals itself as a float.
+        sent = dumps(fields) == self._sent_fields
+        live = fields["state"] == "running"
+        since = time.monotonic() - self._beat_at
+        if not sent and (not live or since > FIELDS_S):
+            self._put_fields(client, row, fields)
+            sent = True
+        elif live and since > HEARTBEAT_S:
             client.put_run(self.entity, self.project, self.run_id, {"heartbeat_at": time.time()})
-            self._beat_at = now
+            self._beat_at = time.monotonic()
         self.status.behind = store.points_after(self.rk, state.seq, state.hist_seq)
         self.status.reason = None
         self.status.state = "synced" if self.status.behind == 0 else "behind"
-        ended = not live and self.status.behind == 0 and digest == self._sent_fields
+        ended = not live and self.status.behind == 0 and sent
         if ended and not state.done:
             store.set_upload_state(self.rk, self.target, state._replace(done=True))
         return ended
 
     def _fields(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The run's fields as the server keeps them; a run whose process is gone goes as
+        crashed, as the local store reads it."""
         out = {k: row[k] for k in _FIELDS if k in row}
-        out["heartbeat_at"] = time.time()
-        out["updated_at"] = row.get("updated_at")
-        if out.get("state") == "running":
-            from nbtrack.store.db import effective_state
-
-            # A run whose process is gone uploads as crashed, as the local store reads it.
-            out["state"] = effective_state(row)
+        out["state"] = effective_state(row)
         return out
 
-    def _fields_digest(self, row: dict[str, Any]) -> str:
-        fields = {k: row[k] for k in _FIELDS if k in row}
-        return hashlib.sha256(dumps(fields).encode()).hexdigest()
+    def _put_fields(
+        self, client: Client, row: dict[str, Any], fields: dict[str, Any] | None = None
+    ) -> Any:
+        fields = self._fields(row) if fields is None else fields
+        body = {**fields, "heartbeat_at": time.time(), "updated_at": row.get("updated_at")}
+        reply = client.put_run(self.entity, self.project, self.run_id, body)
+        self._sent_fields = dumps(fields)
+        self._beat_at = time.monotonic()
+        return reply
 
     # -- all at once, in the caller's thread (nbtrack sync) ------------------------------
 
     def sync_now(self, progress: Callable[[int], None] | None = None) -> None:
         """Upload everything the store has of the run; raises `ServerError` on failure."""
-        from nbtrack.store.db import Store
-
         client = Client(self.creds.host, self.creds.key)
         store = Store(self.root)
         try:
