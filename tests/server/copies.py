@@ -111,6 +111,26 @@ def nbtrack_cli(
     )
 
 
+def start_training(
+    folder: Path, source: str, *args: str, env: dict[str, str]
+) -> tuple[subprocess.Popen[str], str]:
+    """Run the training script `source` (saved as `folder`/train.py) in a child with `args`
+    and `env`, its output piped; wait for the run's id, its first line, and return both."""
+    script = folder / "train.py"
+    script.write_text(source)
+    proc = subprocess.Popen(
+        [PYTHON, str(script), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    run_id = proc.stdout.readline().strip()
+    assert run_id, proc.stderr.read() if proc.stderr else ""
+    return proc, run_id
+
+
 def wait_until(what: str, check: Callable[[], bool], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -6,8 +6,6 @@ stopped hard and started again. Afterwards the server's copy equals the local st
 from __future__ import annotations
 
 import random
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +18,7 @@ from tests.server.copies import (
     local_copy,
     nbtrack_cli,
     remote_copy,
+    start_training,
     sync_env,
 )
 from tests.server.postgres import PostgresCluster
@@ -64,17 +63,7 @@ def _chaos_run(
     env = sync_env(server, user.key, tmp_path / "config", NBTRACK_DIR=str(store_dir))
     env["NBTRACK_HOST"] = host
     env["NBTRACK_SYNC_WAIT_S"] = "20"
-    script = tmp_path / "train.py"
-    script.write_text(_TRAIN)
-    proc = subprocess.Popen(
-        [sys.executable, str(script)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    run_id = proc.stdout.readline().strip()
+    proc, run_id = start_training(tmp_path, _TRAIN, env=env)
     rng = random.Random(1)
     failures: list[BaseException] = []
 

@@ -22,10 +22,11 @@ from tests.server.copies import (
     local_copy,
     nbtrack_cli,
     remote_copy,
+    start_training,
     sync_env,
     wait_until,
 )
-from tests.server.servers import ServerProcess
+from tests.server.servers import ServerProcess, User
 
 pytestmark = pytest.mark.server
 
@@ -69,21 +70,11 @@ def _train(
     pause: float = 0.0,
     hold: bool = False,
 ) -> tuple[subprocess.Popen[str], str, Path]:
-    script = tmp_path / "train.py"
-    script.write_text(_TRAIN)
     hold_file = tmp_path / "hold"
     if hold:
         hold_file.touch()
-    proc = subprocess.Popen(
-        [PYTHON, str(script), str(steps), str(keys), str(every), str(pause), str(hold_file)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    run_id = proc.stdout.readline().strip()
-    assert run_id, proc.stderr.read() if proc.stderr else ""
+    args = (str(steps), str(keys), str(every), str(pause), str(hold_file))
+    proc, run_id = start_training(tmp_path, _TRAIN, *args, env=env)
     return proc, run_id, hold_file
 
 
@@ -91,6 +82,24 @@ def _finish(proc: subprocess.Popen[str], timeout: float = 120) -> tuple[str, str
     out, err = proc.communicate(timeout=timeout)
     assert proc.returncode == 0, err
     return out, err
+
+
+def _offline_run(
+    server: ServerProcess, tmp_path: Path, store_dir: Path, steps: int, keys: int
+) -> tuple[User, dict[str, str], str, str]:
+    """A run trained to its end in offline mode by a user logged in to `server`: the user,
+    the child's environment, the run's id and what the child wrote to stderr."""
+    user = server.create_user("ada")
+    env = sync_env(
+        server,
+        user.key,
+        tmp_path / "config",
+        NBTRACK_DIR=str(store_dir),
+        NBTRACK_MODE="offline",
+    )
+    proc, run_id, _ = _train(tmp_path, env, steps=steps, keys=keys)
+    _, err = _finish(proc)
+    return user, env, run_id, err
 
 
 def _server_points(server: ServerProcess, key: str, run_id: str) -> int:
@@ -166,16 +175,7 @@ def test_a_logged_in_run_is_on_the_server_while_it_trains(
 def test_an_offline_run_never_syncs_and_nbtrack_sync_uploads_it(
     sqlite_server: ServerProcess, tmp_path: Path, store_dir: Path
 ) -> None:
-    user = sqlite_server.create_user("ada")
-    env = sync_env(
-        sqlite_server,
-        user.key,
-        tmp_path / "config",
-        NBTRACK_DIR=str(store_dir),
-        NBTRACK_MODE="offline",
-    )
-    proc, run_id, _ = _train(tmp_path, env, steps=5000, keys=4)
-    _, err = _finish(proc)
+    user, env, run_id, err = _offline_run(sqlite_server, tmp_path, store_dir, steps=5000, keys=4)
     assert "nbtrack:" not in err  # offline: not one word about a server
     runs = sqlite_server.call("GET", "/api/v1/projects/ada/sync/runs", user.key)
     assert runs.status_code == 404  # not even the project
@@ -245,16 +245,7 @@ def test_a_revoked_key_stops_the_upload_and_logging_goes_on(
 def test_the_read_api_reads_a_synced_run_from_the_server_as_from_the_store(
     sqlite_server: ServerProcess, tmp_path: Path, store_dir: Path
 ) -> None:
-    user = sqlite_server.create_user("ada")
-    env = sync_env(
-        sqlite_server,
-        user.key,
-        tmp_path / "config",
-        NBTRACK_DIR=str(store_dir),
-        NBTRACK_MODE="offline",
-    )
-    proc, run_id, _ = _train(tmp_path, env, steps=300, keys=2)
-    _finish(proc)
+    user, env, run_id, _ = _offline_run(sqlite_server, tmp_path, store_dir, steps=300, keys=2)
     assert nbtrack_cli("sync", "--all", env=env).returncode == 0
     with nbtrack.Api(store_dir) as here, nbtrack.Api(host=sqlite_server.url, key=user.key) as there:
         mine = here.run(f"sync/{run_id}")
