@@ -26,17 +26,14 @@ if TYPE_CHECKING:
 
 
 def _remote(host: str, key: str | None, entity: str | None) -> RemoteStore:
-    """The server at `host`, with `key`, else the logged-in key for it, else NBTRACK_API_KEY."""
+    """The server at `host`, with `key`, else NBTRACK_API_KEY, else the key saved for it."""
     from nbtrack.errors import LoginError
     from nbtrack.sync.client import normalize_host
-    from nbtrack.sync.credentials import saved
+    from nbtrack.sync.credentials import key_for
     from nbtrack.sync.remote import RemoteStore
 
     host = normalize_host(host)
-    if key is None:
-        known = saved()
-        key = known.key if known is not None and known.host == host else None
-    key = key or os.environ.get("NBTRACK_API_KEY")
+    key = key or key_for(host)
     if not key:
         raise LoginError(
             f"nbtrack.Api: no API key for {host}: pass key=..., or nbtrack.login(host=...) first"

@@ -91,6 +91,15 @@ def forget() -> bool:
         return False
 
 
+def key_for(host: str) -> str | None:
+    """The key in effect for `host` (already normalized): ``NBTRACK_API_KEY``, else the
+    saved one when it was saved for this host."""
+    known = saved()
+    return os.environ.get("NBTRACK_API_KEY") or (
+        known.key if known is not None and known.host == host else None
+    )
+
+
 def _colab_secret() -> str | None:
     if "google.colab" not in sys.modules:
         return None
@@ -142,11 +151,7 @@ def login(
         host = normalize_host(host)
     except ValueError as e:
         raise LoginError(str(e)) from None
-    if key is None:
-        key = os.environ.get("NBTRACK_API_KEY") or (
-            known.key if known and known.host == host else None
-        )
-    key = (key or ask_key(host)).strip()
+    key = (key or key_for(host) or ask_key(host)).strip()
     client = Client(host, key, timeout=15.0)
     try:
         who = client.viewer()

@@ -46,7 +46,8 @@ class RemoteStore:
         self.entity = entity or str(who["user"])
         self.root = Path(self.client.host)
         self.path = self.client.host
-        self._paths: list[tuple[str, str, str]] = []
+        self._paths: list[tuple[str, str, str]] = []  # rk -> (entity, project, id)
+        self._rks: dict[tuple[str, str, str], int] = {}
 
     def close(self) -> None:
         self.client.close()
@@ -74,10 +75,11 @@ class RemoteStore:
 
     def _row(self, run: dict[str, Any]) -> dict[str, Any]:
         ident = (run["entity"], run["project"], run["id"])
-        if ident not in self._paths:
+        if ident not in self._rks:
+            self._rks[ident] = len(self._paths)
             self._paths.append(ident)
         row = dict(run)
-        row["rk"] = self._paths.index(ident)
+        row["rk"] = self._rks[ident]
         row["summary"] = {k: _number(v) for k, v in run["summary"].items()}
         row["host"] = row["pid"] = None  # a remote run's state: the server says, by heartbeat
         return row
