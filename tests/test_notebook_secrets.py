@@ -15,7 +15,6 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ import pytest
 
 from tests.helpers import REPO
 from tests.kernel_helpers import WIDGET_VIEW, write_kernelspec
-from tests.server.servers import ServerProcess
+from tests.server.servers import ServerProcess, sqlite_server_fixture
 
 pytestmark = [pytest.mark.kernel, pytest.mark.server]
 
@@ -41,11 +40,8 @@ run.finish()
 """
 
 
-@pytest.fixture
-def team_server(tmp_path: Path) -> Iterator[ServerProcess]:
-    s = ServerProcess(tmp_path / "server").start()
-    yield s
-    s.stop()
+# A running `nbtrack server` on its embedded SQLite database: tests/server's `sqlite_server`.
+team_server = pytest.fixture(sqlite_server_fixture, name="team_server")
 
 
 def secrets_of(key: str) -> list[str]:

@@ -13,7 +13,6 @@ page holds every point the notebook does.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from tests.browser.helpers import (
     wait_points,
 )
 from tests.browser.servers import JupyterServer
-from tests.server.servers import ServerProcess, User
+from tests.server.servers import ServerProcess, User, sqlite_server_fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]
 
@@ -67,11 +66,8 @@ run.finish()
 """
 
 
-@pytest.fixture
-def team_server(tmp_path: Path) -> Iterator[ServerProcess]:
-    s = ServerProcess(tmp_path / "server").start()
-    yield s
-    s.stop()
+# A running `nbtrack server` on its embedded SQLite database: tests/server's `sqlite_server`.
+team_server = pytest.fixture(sqlite_server_fixture, name="team_server")
 
 
 @pytest.fixture
@@ -171,7 +167,8 @@ def test_the_run_page_follows_a_notebook_run_live(
         assert total > before
         srv.wait_for_selector(f'{ROOT}[data-state="finished"]', timeout=60_000)
         wait_points(srv, f"=== {total}", sel=PAGE_CHART, timeout=30_000)
-        assert points(srv, f'{ROOT} .nbtrack-chart[data-metric="train/acc"]') == total
+        acc = f'{ROOT} .nbtrack-chart[data-metric="train/acc"]'
+        wait_points(srv, f"=== {total}", sel=acc, timeout=30_000)
         srv.locator(ROOT).screenshot(path=str(artifacts / "server_run_page.png"))
 
         violations = srv.evaluate("() => window.__nbtrackCsp")

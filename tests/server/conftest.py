@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.server.postgres import PostgresCluster
-from tests.server.servers import ServerProcess
+from tests.server.servers import ServerProcess, sqlite_server_fixture
 
 
 @pytest.fixture(scope="session")
@@ -46,9 +46,5 @@ def server(tmp_path: Path, database_url: str) -> Iterator[ServerProcess]:
     s.stop()
 
 
-@pytest.fixture
-def sqlite_server(tmp_path: Path) -> Iterator[ServerProcess]:
-    """A running `nbtrack server` on its embedded SQLite database."""
-    s = ServerProcess(tmp_path / "server").start()
-    yield s
-    s.stop()
+# A running `nbtrack server` on its embedded SQLite database (tests elsewhere take the same).
+sqlite_server = pytest.fixture(sqlite_server_fixture, name="sqlite_server")

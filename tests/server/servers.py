@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,3 +133,13 @@ class ServerProcess:
         if key is not None:
             headers["Authorization"] = f"Bearer {key}"
         return httpx.request(method, self.url + path, headers=headers, timeout=30, **kw)
+
+
+def sqlite_server_fixture(tmp_path: Path) -> Iterator[ServerProcess]:
+    """The body of the fixtures that give a test a running `nbtrack server` on its embedded
+    SQLite database, in the test's ``tmp_path``: ``sqlite_server`` in tests/server/conftest.py
+    and, outside tests/server (whose conftest does not reach there), the same taken with
+    ``pytest.fixture(sqlite_server_fixture, name="team_server")``."""
+    s = ServerProcess(tmp_path / "server").start()
+    yield s
+    s.stop()
