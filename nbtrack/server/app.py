@@ -11,8 +11,8 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,7 +20,9 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nbtrack._json import finite
@@ -83,30 +85,30 @@ def bearer(request: Request) -> Viewer:
     db: Database = request.app.state.db
     auth = request.headers.get("authorization", "")
     scheme, _, key = auth.partition(" ")
+    has_key = scheme.lower() == "bearer" and bool(key)
     bucket = f"key:{_client_address(request)}"
+    # One transaction for the throttle, the key and its user: this runs on every request.
     with db.read() as conn:
         wait = security.throttled(conn, bucket)
+        found = security.live_key(conn, key.strip()) if has_key and not wait else None
+        v = accounts.viewer(conn, found.user_id) if found is not None else None
     if wait:
         raise HTTPException(
             429,
             "too many requests with a bad API key; wait and try again",
             headers={"Retry-After": str(int(wait) + 1)},
         )
-    if scheme.lower() != "bearer" or not key:
+    if not has_key:
         raise HTTPException(
             401,
             "this API needs an API key: Authorization: Bearer <key> (nbtrack login)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    with db.read() as conn:
-        uid = security.user_for_key(conn, key.strip())
-        used = security.key_id(conn, key.strip()) if uid is not None else None
-        v = accounts.viewer(conn, uid) if uid is not None else None
-    if v is not None:
+    if found is not None and v is not None:
         # Written at most every few minutes, not with every upload: `list-keys` shows it.
-        if used is not None and (used[1] is None or time.time() - used[1] > KEY_USE_S):
+        if found.last_used_at is None or time.time() - found.last_used_at > KEY_USE_S:
             with db.write() as conn:
-                security.mark_used(conn, used[0])
+                security.mark_used(conn, found.id)
         return v
     with db.write() as conn:
         security.record_failure(conn, bucket)
@@ -167,9 +169,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
         dependencies=[Depends(_no_nul)],
     )
-    app.state.db = db
-    app.state.notifier = notifier
-    app.state.settings = settings
+    app.state.db = db  # for `bearer`, a dependency outside this closure
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
@@ -192,21 +192,31 @@ def create_app(settings: Settings) -> FastAPI:
             raise not_found(f"project {entity}/{project}")
         return ref
 
-    def readable_run(v: Viewer, entity: str, project: str, run_id: str) -> tuple[Any, Any]:
+    @contextmanager
+    def reading_run(
+        v: Viewer, entity: str, project: str, run_id: str, *, write: bool = False
+    ) -> Iterator[tuple[Connection, Any]]:
+        """The run's row, with the read transaction that found it (so the route's own reads
+        need no second one); 404 when `v` may not read it (or, with `write`, write to it)."""
         with db.read() as conn:
-            ref = readable_project(conn, v, entity, project)
-            row = reads.run_row(conn, ref.id, run_id)
-        if row is None:
-            raise not_found(f"run {entity}/{project}/{run_id}")
-        return ref, row
+            if write:
+                ref = accounts.find_project(conn, v, entity, project, write=True)
+                row = reads.run_row(conn, ref.id, run_id) if ref is not None else None
+                if row is None:
+                    raise not_found(f"run {entity}/{project}/{run_id} (create it with PUT first)")
+            else:
+                row = reads.run_row(conn, readable_project(conn, v, entity, project).id, run_id)
+                if row is None:
+                    raise not_found(f"run {entity}/{project}/{run_id}")
+            yield conn, row
+
+    def readable_run(v: Viewer, entity: str, project: str, run_id: str) -> Any:
+        with reading_run(v, entity, project, run_id) as (_, row):
+            return row
 
     def writable_run(v: Viewer, entity: str, project: str, run_id: str) -> Any:
-        with db.read() as conn:
-            ref = accounts.find_project(conn, v, entity, project, write=True)
-            row = reads.run_row(conn, ref.id, run_id) if ref is not None else None
-        if row is None:
-            raise not_found(f"run {entity}/{project}/{run_id} (create it with PUT first)")
-        return row
+        with reading_run(v, entity, project, run_id, write=True) as (_, row):
+            return row
 
     # -- the API ---------------------------------------------------------------------
 
@@ -315,7 +325,7 @@ def create_app(settings: Settings) -> FastAPI:
         responses=_NAMED,
     )
     def get_run(v: Authed, entity: str, project: str, run_id: str) -> RunOut:
-        _, row = readable_run(v, entity, project, run_id)
+        row = readable_run(v, entity, project, run_id)
         return RunOut(**reads.run_dict(row, entity, project))
 
     @app.get(
@@ -326,8 +336,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     def sync_state(v: Authed, entity: str, project: str, run_id: str) -> SyncState:
         """What the server has of the run: per key, the last client sequence number stored."""
-        row = writable_run(v, entity, project, run_id)
-        with db.read() as conn:
+        with reading_run(v, entity, project, run_id, write=True) as (conn, row):
             marks = ingest.high_water(conn, int(row.id))
         return SyncState(
             ingest_seq=int(row.ingest_seq),
@@ -370,8 +379,6 @@ def create_app(settings: Settings) -> FastAPI:
             row = writable_run(v, entity, project, run_id)
             return int(row.id), ingest.store_chunks(db, int(row.id), chunks)
 
-        from starlette.concurrency import run_in_threadpool
-
         try:
             run_pk, result = await run_in_threadpool(work)
         except ingest.Conflict as e:
@@ -403,8 +410,7 @@ def create_app(settings: Settings) -> FastAPI:
         responses=_NAMED,
     )
     def get_keys(v: Authed, entity: str, project: str, run_id: str) -> KeysOut:
-        _, row = readable_run(v, entity, project, run_id)
-        with db.read() as conn:
+        with reading_run(v, entity, project, run_id) as (conn, row):
             return KeysOut(**reads.keys(conn, int(row.id)))
 
     @app.get(
@@ -425,27 +431,26 @@ def create_app(settings: Settings) -> FastAPI:
     ) -> SeriesOut:
         """One key's points (little-endian int64 steps and float64 values, base64), or with
         `width` at most that many buckets of its envelope over [start, end]."""
-        _, row = readable_run(v, entity, project, run_id)
-        with db.read() as conn:
+        with reading_run(v, entity, project, run_id) as (conn, row):
             steps, values = reads.series(conn, int(row.id), key, start, end)
         if width is None:
             return SeriesOut(
                 key=key,
                 n=len(steps),
-                steps=reads.b64(steps.astype("<i8").tobytes()),
-                values=reads.b64(values.astype("<f8").tobytes()),
+                steps=reads.b64_i8(steps),
+                values=reads.b64_f8(values),
             )
         b = reads.reduce(steps, values, width)
         return SeriesOut(
             key=key,
             n=len(steps),
             buckets=len(b.step_lo),
-            step_lo=reads.b64(b.step_lo.astype("<i8").tobytes()),
-            step_hi=reads.b64(b.step_hi.astype("<i8").tobytes()),
-            vmin=reads.b64(b.vmin.astype("<f8").tobytes()),
-            vmax=reads.b64(b.vmax.astype("<f8").tobytes()),
-            last=reads.b64(b.last.astype("<f8").tobytes()),
-            count=reads.b64(b.count.astype("<i8").tobytes()),
+            step_lo=reads.b64_i8(b.step_lo),
+            step_hi=reads.b64_i8(b.step_hi),
+            vmin=reads.b64_f8(b.vmin),
+            vmax=reads.b64_f8(b.vmax),
+            last=reads.b64_f8(b.last),
+            count=reads.b64_i8(b.count),
         )
 
     @app.get(
@@ -462,8 +467,7 @@ def create_app(settings: Settings) -> FastAPI:
         key: Annotated[str, Query(min_length=1, max_length=1000)],
     ) -> HistogramsOut:
         """One key's histograms: per step its range and bin counts (int64, base64)."""
-        _, row = readable_run(v, entity, project, run_id)
-        with db.read() as conn:
+        with reading_run(v, entity, project, run_id) as (conn, row):
             entries = reads.histograms(conn, int(row.id), key)
         return HistogramsOut(
             key=key,
@@ -472,7 +476,7 @@ def create_app(settings: Settings) -> FastAPI:
                     step=e.step,
                     lo=_finite(e.lo),
                     hi=_finite(e.hi),
-                    counts=reads.b64(e.counts.astype("<i8").tobytes()),
+                    counts=reads.b64_i8(e.counts),
                     stats=finite(e.stats),
                 )
                 for e in entries
@@ -490,7 +494,7 @@ def create_app(settings: Settings) -> FastAPI:
     ) -> StreamingResponse:
         """Server-Sent Events: the run as it grows. Each event's id is the run's ingest
         sequence; reconnect with Last-Event-ID to resume with no gap and no duplicate."""
-        _ref, row = readable_run(v, entity, project, run_id)
+        row = readable_run(v, entity, project, run_id)
         return event_stream(request, int(row.id), entity, project)
 
     # -- live streams ----------------------------------------------------------------
@@ -500,8 +504,6 @@ def create_app(settings: Settings) -> FastAPI:
         after = int(last) if last.isdigit() else 0
 
         async def events() -> AsyncIterator[str]:
-            from starlette.concurrency import run_in_threadpool
-
             seen = after
             header = True  # a (re)connected page gets the header once: its state may be stale
             idle = 0.0
@@ -531,8 +533,6 @@ def create_app(settings: Settings) -> FastAPI:
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-
-    app.state.event_stream = event_stream
 
     from nbtrack.server import pages
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -177,6 +176,16 @@ def b64(buf: bytes) -> str:
     return base64.b64encode(buf).decode("ascii")
 
 
+def b64_i8(a: Any) -> str:
+    """An integer array as base64 of little-endian int64, as the API sends it."""
+    return b64(np.asarray(a).astype("<i8").tobytes())
+
+
+def b64_f8(a: Any) -> str:
+    """A float array as base64 of little-endian float64, as the API sends it."""
+    return b64(np.asarray(a).astype("<f8").tobytes())
+
+
 def _message(content: dict[str, Any], buffers: list[bytes]) -> dict[str, Any]:
     return {"content": content, "buffers": [b64(b) for b in buffers]}
 
@@ -265,7 +274,3 @@ def live_messages(
         content, buffers = histogram_message(hists)
         msgs.append(_message(content, buffers))
     return msgs, max(upto, after)
-
-
-def finite_or_none(x: float) -> float | None:
-    return x if math.isfinite(x) else None

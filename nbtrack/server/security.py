@@ -13,6 +13,7 @@ import hashlib
 import secrets
 import time
 import zlib
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -106,8 +107,15 @@ def create_key(conn: Connection, user_id: int) -> str:
     return key
 
 
-def user_for_key(conn: Connection, key: str) -> int | None:
-    """The user whose live key this is, or None (unknown, malformed or revoked)."""
+@dataclass(frozen=True)
+class LiveKey:
+    id: int
+    user_id: int
+    last_used_at: float | None
+
+
+def live_key(conn: Connection, key: str) -> LiveKey | None:
+    """The key's row when it is live; None when unknown, malformed or revoked."""
     if not well_formed(key, KEY_PREFIX):
         return None
     t = models.API_KEYS
@@ -116,18 +124,13 @@ def user_for_key(conn: Connection, key: str) -> int | None:
             t.c.digest == digest(key), t.c.revoked_at.is_(None)
         )
     ).first()
-    if row is None:
-        return None
-    return int(row.user_id)
+    return None if row is None else LiveKey(int(row.id), int(row.user_id), row.last_used_at)
 
 
-def key_id(conn: Connection, key: str) -> tuple[int, float | None] | None:
-    """(the key's number, when it was last used) of a live key."""
-    t = models.API_KEYS
-    row = conn.execute(
-        select(t.c.id, t.c.last_used_at).where(t.c.digest == digest(key), t.c.revoked_at.is_(None))
-    ).first()
-    return None if row is None else (int(row.id), row.last_used_at)
+def user_for_key(conn: Connection, key: str) -> int | None:
+    """The user whose live key this is, or None (unknown, malformed or revoked)."""
+    found = live_key(conn, key)
+    return None if found is None else found.user_id
 
 
 def mark_used(conn: Connection, kid: int) -> None:
