@@ -6,9 +6,12 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import select
 import stat
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -310,14 +313,24 @@ def test_nbtrack_login_asks_the_key_with_a_hidden_prompt_in_a_terminal(
         stdin=tty, stdout=tty, stderr=tty, env=env, start_new_session=True,
     )  # fmt: skip
     os.close(tty)
-    seen = b""
-    while b"hidden" not in seen:
-        seen += os.read(fd, 1024)
+
+    def read(until: Callable[[bytes], bool], timeout: float = 60.0) -> bytes:
+        # Reads what the child writes until `until` holds, or it exits (the terminal closes),
+        # or `timeout` passes: a hung child fails the test instead of hanging it.
+        got, deadline = b"", time.monotonic() + timeout
+        with contextlib.suppress(OSError):
+            while not until(got) and time.monotonic() < deadline:
+                if select.select([fd], [], [], 0.5)[0]:
+                    chunk = os.read(fd, 1024)
+                    if not chunk:
+                        break
+                    got += chunk
+        return got
+
+    seen = read(lambda got: b"hidden" in got)
+    assert b"hidden" in seen, seen
     os.write(fd, user.key.encode() + b"\n")
-    out = b""
-    with contextlib.suppress(OSError):  # the terminal closes when the child exits
-        while chunk := os.read(fd, 1024):
-            out += chunk
+    out = read(lambda got: proc.poll() is not None and b"logged in" in got)
     os.close(fd)
     assert proc.wait(30) == 0, out
     assert b"logged in to" in out and user.key.encode() not in out  # never echoed
