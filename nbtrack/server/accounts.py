@@ -135,6 +135,21 @@ def set_password(db: Database, user: str, password: str) -> None:
         conn.execute(update(u).where(u.c.id == uid).values(password_hash=hashed))
 
 
+def check_login(db: Database, name: str, password: str) -> int | None:
+    """The user named `name` when `password` is theirs; None otherwise, as slowly either way."""
+    e, u = models.ENTITIES, models.USERS
+    with db.read() as conn:
+        row = conn.execute(
+            select(u.c.id, u.c.password_hash)
+            .join(e, e.c.id == u.c.entity_id)
+            .where(e.c.name == name)
+        ).first()
+    if row is None:
+        security.check_nobody(password)
+        return None
+    return int(row.id) if security.check_password(row.password_hash, password) else None
+
+
 # -- access -------------------------------------------------------------------------------
 
 

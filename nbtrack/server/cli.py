@@ -13,6 +13,10 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the server extra may be missing: imported where it is needed
+    from nbtrack.server.db import Database
 
 DEFAULT_DATA = "nbtrack-server"
 
@@ -44,26 +48,19 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     c.set_defaults(func=_create_user)
 
-    c = cmds.add_parser("create-team", help="add a team (an entity users log to together)")
-    _db_args(c)
-    c.add_argument("name")
-    c.set_defaults(func=_create_team)
-
-    c = cmds.add_parser("add-member", help="let a user log to and read a team's projects")
-    _db_args(c)
-    c.add_argument("team")
-    c.add_argument("user")
-    c.set_defaults(func=_add_member)
-
-    c = cmds.add_parser("create-key", help="make another API key for a user (printed once)")
-    _db_args(c)
-    c.add_argument("user")
-    c.set_defaults(func=_create_key)
-
-    c = cmds.add_parser("list-keys", help="a user's API keys (their first characters only)")
-    _db_args(c)
-    c.add_argument("user")
-    c.set_defaults(func=_list_keys)
+    # The commands that take only names.
+    for name, what, positionals, func in (
+        ("create-team", "add a team (an entity users log to together)", ["name"], _create_team),
+        ("add-member", "let a user log to and read a team's projects", ["team", "user"],
+         _add_member),
+        ("create-key", "make another API key for a user (printed once)", ["user"], _create_key),
+        ("list-keys", "a user's API keys (their first characters only)", ["user"], _list_keys),
+    ):  # fmt: skip
+        c = cmds.add_parser(name, help=what)
+        _db_args(c)
+        for positional in positionals:
+            c.add_argument(positional)
+        c.set_defaults(func=func)
 
     c = cmds.add_parser("revoke-key", help="revoke one of a user's keys, at once")
     _db_args(c)
@@ -108,7 +105,7 @@ def database_url(args: argparse.Namespace) -> tuple[str, Path]:
     return url, data
 
 
-def _database(args: argparse.Namespace) -> object:
+def _database(args: argparse.Namespace) -> Database:
     _needs_server_extra()
     from nbtrack.server.db import Database, migrate
 
@@ -175,7 +172,7 @@ def _create_user(args: argparse.Namespace) -> int:
 
     password = _ask_password(args)
     db = _database(args)
-    key = accounts.create_user(db, args.name, password, admin=args.admin)  # type: ignore[arg-type]
+    key = accounts.create_user(db, args.name, password, admin=args.admin)
     print(f"user {args.name} created. Their API key (shown only now; keep it secret):")
     print(key)
     return 0
@@ -184,7 +181,7 @@ def _create_user(args: argparse.Namespace) -> int:
 def _create_team(args: argparse.Namespace) -> int:
     from nbtrack.server import accounts
 
-    accounts.create_team(_database(args), args.name)  # type: ignore[arg-type]
+    accounts.create_team(_database(args), args.name)
     print(f"team {args.name} created; add users with: nbtrack server add-member {args.name} USER")
     return 0
 
@@ -192,7 +189,7 @@ def _create_team(args: argparse.Namespace) -> int:
 def _add_member(args: argparse.Namespace) -> int:
     from nbtrack.server import accounts
 
-    accounts.add_member(_database(args), args.team, args.user)  # type: ignore[arg-type]
+    accounts.add_member(_database(args), args.team, args.user)
     print(f"{args.user} is a member of {args.team}")
     return 0
 
@@ -200,14 +197,14 @@ def _add_member(args: argparse.Namespace) -> int:
 def _create_key(args: argparse.Namespace) -> int:
     from nbtrack.server import accounts
 
-    print(accounts.new_key(_database(args), args.user))  # type: ignore[arg-type]
+    print(accounts.new_key(_database(args), args.user))
     return 0
 
 
 def _list_keys(args: argparse.Namespace) -> int:
     from nbtrack.server import accounts
 
-    keys = accounts.list_keys(_database(args), args.user)  # type: ignore[arg-type]
+    keys = accounts.list_keys(_database(args), args.user)
     print(f"{'id':>4}  {'key':<14} {'created':<17} {'last used':<17} state")
     for k in keys:
         print(
@@ -220,7 +217,7 @@ def _list_keys(args: argparse.Namespace) -> int:
 def _revoke_key(args: argparse.Namespace) -> int:
     from nbtrack.server import accounts
 
-    accounts.revoke_key(_database(args), args.user, args.key_id)  # type: ignore[arg-type]
+    accounts.revoke_key(_database(args), args.user, args.key_id)
     print(f"key {args.key_id} of {args.user} revoked: it is refused from now on")
     return 0
 

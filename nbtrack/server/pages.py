@@ -97,6 +97,12 @@ def mount(
     def sign_in_first(request: Request) -> RedirectResponse:
         return RedirectResponse("/login?" + urlencode({"next": request.url.path}), status_code=303)
 
+    def visible_run(viewer: Viewer, entity: str, project: str, run_id: str) -> Any:
+        """The run's row, or None when it is not there or `viewer` may not see it."""
+        with db.read() as conn:
+            ref = accounts.find_project(conn, viewer, entity, project)
+            return reads.run_row(conn, ref.id, run_id) if ref is not None else None
+
     def missing(viewer: Viewer, request: Request, what: str) -> Response:
         # Signed out: sign in first, whether or not it exists (that tells nothing either).
         if viewer.anonymous:
@@ -159,7 +165,7 @@ def mount(
                 "Sign in", "<h1>Sign in</h1><p class='err'>Too many failed sign-ins: wait a "
                 "minute and try again.</p>", ANONYMOUS, status=429,
             )  # fmt: skip
-        uid = _check_login(db, username, password)
+        uid = accounts.check_login(db, username, password)
         if uid is None:
             with db.write() as conn:
                 security.record_failure(conn, bucket)
@@ -232,9 +238,7 @@ def mount(
     @app.get("/{entity}/{project}/runs/{run_id}", include_in_schema=False)
     def run_page(request: Request, entity: str, project: str, run_id: str) -> Response:
         viewer = page_viewer(request)
-        with db.read() as conn:
-            ref = accounts.find_project(conn, viewer, entity, project)
-            row = reads.run_row(conn, ref.id, run_id) if ref is not None else None
+        row = visible_run(viewer, entity, project, run_id)
         if row is None:
             return missing(viewer, request, f"run {entity}/{project}/{run_id}")
         base = f"/{quote(entity)}/{quote(project)}/runs/{quote(run_id)}"
@@ -253,28 +257,9 @@ def mount(
 
     @app.get("/{entity}/{project}/runs/{run_id}/events", include_in_schema=False)
     def run_page_events(request: Request, entity: str, project: str, run_id: str) -> Response:
-        viewer = page_viewer(request)
-        with db.read() as conn:
-            ref = accounts.find_project(conn, viewer, entity, project)
-            row = reads.run_row(conn, ref.id, run_id) if ref is not None else None
+        row = visible_run(page_viewer(request), entity, project, run_id)
         if row is None:
-            raise HTTPException(404, "no such run here, or not one you may see")
+            raise HTTPException(
+                404, f"no run {entity}/{project}/{run_id} here, or not one you may see"
+            )
         return event_stream(request, int(row.id), entity, project)
-
-
-def _check_login(db: Database, username: str, password: str) -> int | None:
-    from sqlalchemy import select
-
-    from nbtrack.server import models
-
-    e, u = models.ENTITIES, models.USERS
-    with db.read() as conn:
-        row = conn.execute(
-            select(u.c.id, u.c.password_hash)
-            .join(e, e.c.id == u.c.entity_id)
-            .where(e.c.name == username)
-        ).first()
-    if row is None:
-        security.check_nobody(password)
-        return None
-    return int(row.id) if security.check_password(row.password_hash, password) else None
