@@ -24,7 +24,11 @@ export const FEED_LABEL: Record<FeedStatus, string> = {
 };
 
 /** The message types the feed passes on. BokehJS, say, the page loads itself. */
-export const FEED_TYPES: ReadonlySet<string> = new Set(["points", "histograms", "header"]);
+export const FEED_TYPES: ReadonlySet<string> = new Set([
+  "points", "histograms", "header", "overview",
+  // the compare view's (compare-protocol.ts)
+  "runs", "curves",
+]); // prettier-ignore
 
 export interface FeedMessage {
   content: { type: string };

@@ -9,6 +9,12 @@
 //   <div data-nbtrack-run data-run-id="RUN" data-events="URL of the run's SSE stream"
 //        data-layout-key="optional localStorage key"></div>
 //
+// or, for a project's compare view:
+//
+//   <div data-nbtrack-compare data-events="URL of the project's SSE stream"
+//        data-range="URL answering range requests (GET ?runs=&keys=&start=&end=&width=&id=)"
+//        data-run-base="prefix of a run's page: + run id" data-state-key="localStorage key"></div>
+//
 // BokehJS comes from classic scripts the page loads itself before this one (a module
 // script runs after them), not from buffers run as blob: scripts as in the notebook: the
 // server's Content-Security-Policy allows scripts from its own origin only. Nothing here
@@ -23,14 +29,19 @@ import type { AnyModel } from "@anywidget/types";
 
 import type { BokehNS } from "./bokeh-loader";
 import { loadedBokeh } from "./bokeh-loader";
+import type { RangeRequest } from "./compare-protocol";
+import type { CompareState } from "./compare/compare-view";
+import { CompareView } from "./compare/compare-view";
+import { ProjectState } from "./compare/project-state";
 import { Dashboard } from "./dashboard";
 import type { FeedStatus } from "./event-feed";
-import { EventFeed, FEED_LABEL } from "./event-feed";
+import { decodeEvent, EventFeed, FEED_LABEL } from "./event-feed";
 import type { Layout, Model } from "./model";
 import { RunState } from "./run-state";
 import { addStyles } from "./styles";
 
 const SELECTOR = "[data-nbtrack-run]";
+const COMPARE_SELECTOR = "[data-nbtrack-compare]";
 const STATUS_CLASS: Record<FeedStatus, string> = {
   connecting: "nbt-connecting",
   live: "nbt-live",
@@ -184,9 +195,96 @@ function mount(host: HTMLElement): void {
   show(feed.status);
 }
 
+function readJson(key: string): unknown {
+  try {
+    const raw = window.localStorage.getItem(key);
+    return raw ? JSON.parse(raw) : null;
+  } catch {
+    return null;
+  }
+}
+
+function writeJson(key: string, value: unknown): void {
+  try {
+    window.localStorage.setItem(key, JSON.stringify(value));
+  } catch {
+    // Kept in memory only, as the run layout (see readLayout).
+  }
+}
+
+/** The feed's status on the host element and in a small label before it. */
+function feedStatus(host: HTMLElement): (s: FeedStatus) => void {
+  const status = document.createElement("span");
+  status.className = "nbt-feed";
+  host.prepend(status);
+  return (s) => {
+    host.classList.remove(...Object.values(STATUS_CLASS));
+    host.classList.add(STATUS_CLASS[s]);
+    host.dataset.feed = s;
+    status.textContent = FEED_LABEL[s];
+  };
+}
+
+function mountCompare(host: HTMLElement): void {
+  if (host.dataset.nbtrackMounted) return;
+  host.dataset.nbtrackMounted = "1";
+  const events = host.dataset.events;
+  const have = loadedBokeh();
+  const bokeh = have ? Promise.resolve(have) : comingBokeh();
+  if (!bokeh || !events) {
+    notice(host, !events ? "This page gives the compare view no event stream (data-events)." : "Could not load BokehJS.");
+    return;
+  }
+  const key = host.dataset.stateKey || "nbtrack:compare";
+  const saved = readJson(key);
+  const state = new ProjectState();
+  const rangeUrl = host.dataset.range;
+  const runBase = host.dataset.runBase;
+  const view = new CompareView(
+    host,
+    state,
+    {
+      request: (req) => {
+        if (req.type !== "range" || !rangeUrl) return;
+        void fetchRange(rangeUrl, req).then(
+          (msgs) => msgs.forEach((m) => state.handle(m.content, m.buffers)),
+          (err: unknown) => console.error("nbtrack: a zoomed range did not load", err),
+        );
+      },
+      runHref: (run) => (runBase ? `${runBase}${encodeURIComponent(run.id)}` : run.url),
+      answersWhenIdle: false,
+      save: (s) => writeJson(key, s),
+      bokeh,
+    },
+    typeof saved === "object" && saved !== null ? (saved as CompareState) : {},
+  );
+  void view;
+  const show = feedStatus(host);
+  const feed = new EventFeed(events, {
+    handle: (content, buffers) => state.handle(content, buffers),
+    onStatus: show,
+  });
+  show(feed.status);
+}
+
+async function fetchRange(url: string, req: RangeRequest): Promise<ReturnType<typeof decodeEvent>> {
+  const q = new URLSearchParams({
+    id: String(req.id),
+    start: String(req.start),
+    end: String(req.end),
+    width: String(req.width),
+  });
+  for (const r of req.runs) q.append("run", r);
+  for (const k of req.keys) q.append("key", k);
+  const resp = await fetch(`${url}?${q}`, { credentials: "same-origin" });
+  if (!resp.ok) throw new Error(`${resp.status} ${resp.statusText}`);
+  return decodeEvent(await resp.text());
+}
+
 function mountAll(): void {
   addStyles();
   for (const host of document.querySelectorAll<HTMLElement>(SELECTOR)) mount(host);
+  for (const host of document.querySelectorAll<HTMLElement>(COMPARE_SELECTOR)) mountCompare(host);
 }
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mountAll);

@@ -1,25 +1,60 @@
-// The anywidget entry point. Only what anywidget 0.9 offers is used (Colab ships it):
-// `initialize` and `render` from the default export, model get/set/save_changes/on.
+// The anywidget entry point of both notebook views: the run dashboard (`Dashboard` in
+// Python) and the compare view (`CompareView`, whose `view` traitlet is "compare"). Only what
+// anywidget 0.9 offers is used (Colab ships it): `initialize` and `render` from the default
+// export, model get/set/save_changes/on/send.
 
 import type { AnyModel } from "@anywidget/types";
 
+import type { CompareState } from "./compare/compare-view";
+import { CompareView } from "./compare/compare-view";
+import { projectState } from "./compare/project-state";
 import { Dashboard } from "./dashboard";
 import type { Model } from "./model";
 import { runState } from "./run-state";
 import { addStyles } from "./styles";
 
+/** The traitlets of `CompareView` (Python). */
+interface CompareModel {
+  uid: string;
+  view: "compare";
+  project: string;
+  compare_state: CompareState;
+}
+
+type AnyView = Model & Partial<CompareModel>;
+
 export default {
   // Must be quick (anywidget gives up after 2 s): only start keeping what arrives.
-  initialize({ model }: { model: AnyModel<Model> }) {
-    const state = runState(model.get("uid"));
+  initialize({ model }: { model: AnyModel<AnyView> }) {
+    const uid = model.get("uid");
+    if (model.get("view") === "compare") {
+      const state = projectState(uid);
+      model.on("msg:custom", (msg: { type?: string }, buffers: DataView[]) => state.handle(msg, buffers ?? []));
+      return;
+    }
+    const state = runState(uid);
     model.on("msg:custom", (msg: { type?: string }, buffers: DataView[]) => {
       state.handle(msg, buffers ?? []);
     });
   },
 
-  render({ model, el }: { model: AnyModel<Model>; el: HTMLElement }) {
+  render({ model, el }: { model: AnyModel<AnyView>; el: HTMLElement }) {
     addStyles();
-    const dashboard = new Dashboard(el, model, runState(model.get("uid")));
+    if (model.get("view") === "compare") {
+      const m = model as unknown as AnyModel<CompareModel>;
+      const view = new CompareView(el, projectState(m.get("uid")), {
+        // A busy kernel reads this once the cell is done; the view says it is waiting.
+        request: (req) => m.send(req),
+        runHref: () => null,
+        answersWhenIdle: true,
+        save: (s) => {
+          m.set("compare_state", s);
+          m.save_changes();
+        },
+      }, m.get("compare_state") ?? {});
+      return () => view.destroy();
+    }
+    const dashboard = new Dashboard(el, model as unknown as AnyModel<Model>, runState(model.get("uid")));
     return () => dashboard.destroy();
   },
 };

@@ -30,6 +30,7 @@ __all__ = [
     "RunRecord",
     "Summary",
     "__version__",
+    "compare",
     "config",
     "errors",
     "finish",
@@ -110,6 +111,30 @@ def show(path: str, *, dir: Any = None) -> Any:
     from nbtrack.widget import show as _show
 
     return _show(path, dir=dir)
+
+
+def compare(
+    project: str | None = None,
+    *,
+    entity: str | None = None,
+    runs: list[str] | None = None,
+    filter: str | None = None,
+    dir: Any = None,
+    host: str | None = None,
+) -> Any:
+    """The compare view of a project: runs table, overlaid curves, parallel coordinates.
+
+    Reads the local store (``dir``, default ``NBTRACK_DIR`` or ``./nbtrack``), or the team
+    server given by ``host``. ``project`` defaults to the current run's. ``runs`` limits the
+    view to those run ids or names; ``filter`` starts it with a filter expression (see
+    docs/compare.md), checked here: a bad one raises `nbtrack._filter.FilterError`, a
+    ValueError naming the problem. Runs still training update in place.
+
+    >>> nbtrack.compare("fashion-cnn", filter='config.lr < 0.01 and state == "finished"')
+    """
+    from nbtrack.widget import compare as _compare
+
+    return _compare(project, entity=entity, runs=runs, filter=filter, dir=dir, host=host)
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -78,7 +78,7 @@ class RunRecord:
     def series(self, key: str) -> tuple[Int64Array, Float64Array]:
         """(steps, values) of one key, sorted by step, the last value kept for a repeated step."""
         steps, values = self._api._store.series(self._rk, key)
-        return _sorted_last(steps, values)
+        return sorted_last(steps, values)
 
     def history(self, keys: list[str] | None = None) -> dict[str, np.ndarray[Any, Any]]:
         """Columns ``_step``, ``_time`` and one per key; NaN where a key was not logged."""
@@ -108,15 +108,25 @@ class RunRecord:
         """Per step: the tensor's norm and its NaN and inf counts, as `watch` logged them."""
         return self._api._store.histograms(self._rk, key)[3]
 
-    def read_since(self, seq: int, hist_seq: int = 0) -> tuple[Batch, int, int]:
-        """What was stored after positions (seq, hist_seq), and the new positions."""
+    def read_since(
+        self, seq: int, hist_seq: int = 0, *, histograms: bool = True
+    ) -> tuple[Batch, int, int]:
+        """What was stored after positions (seq, hist_seq), and the new positions; the
+        scalars alone with ``histograms=False`` (hist_seq comes back as it went)."""
+        if not histograms:
+            batch, seq, _ = self._api._store.read_since(self._rk, seq, _PAST_EVERY_SEQ)
+            return batch, seq, hist_seq
         return self._api._store.read_since(self._rk, seq, hist_seq)
 
     def reload(self) -> RunRecord:
         return self._api.run(self.path)
 
 
-def _sorted_last(steps: Int64Array, values: Float64Array) -> tuple[Int64Array, Float64Array]:
+# A histogram position past every stored one: reading from it reads no histograms.
+_PAST_EVERY_SEQ = 2**62
+
+
+def sorted_last(steps: Int64Array, values: Float64Array) -> tuple[Int64Array, Float64Array]:
     if len(steps) < 2:
         return steps, values
     d = np.diff(steps)

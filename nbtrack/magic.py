@@ -11,7 +11,7 @@ interrupted on KeyboardInterrupt. The exception still reaches IPython, so the ce
 its traceback as usual and "run all" stops there.
 
 ``%nbtrack runs [project]`` prints the runs table; ``%nbtrack show project/id`` shows the
-dashboard of a stored run.
+dashboard of a stored run; ``%nbtrack compare [project]`` shows the compare view.
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ _USAGE = """\
     (numbers, true/false, none and JSON lists are parsed; quote a value to keep it a string;
     config.name=x puts a key that init() would take into the config instead).
 %nbtrack runs [project]     the runs of a project (all projects when left out)
-%nbtrack show project/id    the dashboard of a stored run, following it while it grows"""
+%nbtrack show project/id    the dashboard of a stored run, following it while it grows
+%nbtrack compare [project]  the compare view of a project's runs (the current run's project
+                            when left out): runs table, overlaid curves, parallel coordinates"""
 
 
 class MagicArgsError(ValueError):
@@ -181,7 +183,7 @@ def _cell_number(ipython: Any) -> int:
 
 
 def line_command(line: str) -> Any:
-    """What ``%nbtrack runs [project]`` and ``%nbtrack show project/id`` do."""
+    """What ``%nbtrack runs [project]``, ``show project/id`` and ``compare [project]`` do."""
     args = line.split()
     if not args or args[0] in ("help", "-h", "--help"):
         print(_USAGE)
@@ -198,13 +200,16 @@ def line_command(line: str) -> Any:
             raise UsageError(str(e)) from None
         return None
 
-    if cmd == "show" and len(rest) == 1:
+    if (cmd == "show" and len(rest) == 1) or (cmd == "compare" and len(rest) <= 1):
         from IPython.display import display
 
         import nbtrack
 
         try:
-            widget = nbtrack.show(rest[0])
+            if cmd == "show":
+                widget = nbtrack.show(rest[0])
+            else:
+                widget = nbtrack.compare(rest[0] if rest else None)
         except StoreError as e:
             raise UsageError(str(e)) from None
         except (KeyError, ValueError) as e:  # no such run, or an ambiguous id: say so plainly

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from nbtrack import _envelope as envelope
 from nbtrack._json import finite
 from nbtrack.server import accounts, ingest, reads, security
 from nbtrack.server.accounts import Viewer
@@ -440,7 +441,7 @@ def create_app(settings: Settings) -> FastAPI:
                 steps=reads.b64_i8(steps),
                 values=reads.b64_f8(values),
             )
-        b = reads.reduce(steps, values, width)
+        b = envelope.reduce(steps, values, width)
         return SeriesOut(
             key=key,
             n=len(steps),

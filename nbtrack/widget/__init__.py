@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from nbtrack._run import Run
+    from nbtrack.api import Api
+    from nbtrack.widget._compare import CompareView
     from nbtrack.widget._dashboard import Dashboard
 
-__all__ = ["dashboard", "display_run", "in_notebook", "show"]
+__all__ = ["compare", "dashboard", "display_run", "in_notebook", "show"]
 
 
 def in_notebook() -> bool:
@@ -63,3 +65,53 @@ def show(path: str, dir: str | os.PathLike[str] | None = None) -> Dashboard:
     widget = Dashboard(record.id, title=f"{record.name} ({record.path})")
     widget._feed = StoreFeed(widget, record)
     return widget
+
+
+def compare(
+    project: str | None = None,
+    *,
+    entity: str | None = None,
+    runs: list[str] | None = None,
+    filter: str | None = None,
+    dir: str | os.PathLike[str] | None = None,
+    host: str | None = None,
+) -> CompareView:
+    """The compare view of a project (see `nbtrack.compare`)."""
+    from nbtrack._filter import compile_filter
+    from nbtrack.api import Api
+    from nbtrack.widget._compare import CompareView, ProjectFeed
+
+    if filter is not None:
+        compile_filter(filter)  # a bad expression fails here, naming the problem
+    if host is None:
+        host = _logged_in_host()
+    api = Api(dir, host=host, entity=entity) if host is not None else Api(dir)
+    if project is None:
+        project = _default_project(api)
+    widget = CompareView(project, compare_state={"filter": filter} if filter else {})
+    widget._feed = ProjectFeed(widget, api, project, runs)
+    return widget
+
+
+def _logged_in_host() -> str | None:
+    """The team server the runs sync to, when this machine is logged in to one."""
+    from nbtrack.sync.credentials import saved
+
+    creds = saved()
+    return creds.host if creds is not None else None
+
+
+def _default_project(api: Api) -> str:
+    """The current run's project, else ``NBTRACK_PROJECT``, else the latest run's project."""
+    from nbtrack._current import current
+
+    run = current()
+    if run is not None:
+        return run.project
+    env = os.environ.get("NBTRACK_PROJECT")
+    if env:
+        return env
+    runs = api.runs()
+    if not runs:
+        raise ValueError(f"nbtrack.compare: no runs in {api.dir} yet: pass project=...")
+    return max(runs, key=lambda r: r.created_at).project

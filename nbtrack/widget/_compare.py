@@ -1,0 +1,292 @@
+"""The compare view widget and the feed that keeps it up to date with a project's runs.
+
+`ProjectFeed` reads the project through the read API (`nbtrack.Api`), so runs written by
+this kernel and by other processes look the same: a first snapshot (every run's row, every
+curve as a per-bucket envelope sized so that the whole project fits in a few MB), then one
+polling thread that sends what changed: new and changed rows, and the new points of the runs
+still training. The page asks for more (the full resolution of a zoomed range, a run's
+dashboard) through the widget's comm; those answers wait for an idle kernel, and the page
+says so while they do.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+import anywidget
+import traitlets
+
+from nbtrack.widget._compare_protocol import buckets_for, curves_message, run_row, runs_message
+
+if TYPE_CHECKING:
+    from nbtrack.api import Api, RunRecord
+    from nbtrack.widget._dashboard import Dashboard, StoreFeed
+
+_STATIC = Path(__file__).resolve().parent.parent / "static"
+_POLL_S = 1.0
+# Runs whose curves go in one message: the page draws as they come.
+_RUNS_PER_MESSAGE = 20
+# The most points one `range` answer sends per curve whole; past it, an envelope.
+_RANGE_MAX_WIDTH = 4096
+
+
+class CompareView(anywidget.AnyWidget):
+    """The compare view of one project: runs table, overlaid curves, parallel coordinates.
+
+    Made by `nbtrack.compare()` and ``%nbtrack compare``. Its state (selection, sort,
+    filter, hidden columns, axes and brushes) is saved with the notebook; its run data never.
+
+    >>> nbtrack.compare("fashion-cnn")
+    """
+
+    _esm = _STATIC / "widget.js"
+    uid = traitlets.Unicode("").tag(sync=True)
+    view = traitlets.Unicode("compare").tag(sync=True)
+    project = traitlets.Unicode("").tag(sync=True)
+    # What the person chose in the browser; the page writes it, Python only seeds it.
+    compare_state = traitlets.Dict().tag(sync=True)
+
+    def __init__(self, project: str, **kwargs: Any) -> None:
+        super().__init__(uid=secrets.token_hex(8), project=project, **kwargs)
+        self._feed: ProjectFeed | None = None
+        self._sent_bokeh = False
+
+    def __repr__(self) -> str:
+        return f"nbtrack compare view: {self.project}"
+
+    def send_bokeh(self) -> None:
+        from nbtrack.widget._protocol import bokeh_message
+
+        if not self._sent_bokeh:
+            self._sent_bokeh = True
+            content, buffers = bokeh_message()
+            self.send(content, buffers)
+
+    def close(self) -> None:
+        if self._feed is not None:
+            self._feed.stop()
+        super().close()
+
+
+class _RunChannel:
+    """A run dashboard's messages, wrapped for the compare view's comm (see ``open``)."""
+
+    def __init__(self, send: Callable[[dict[str, Any], list[bytes] | None], None], run: str):
+        self._send = send
+        self._run = run
+
+    def send(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
+        self._send({"type": "run", "run": self._run, "message": content}, buffers)
+
+    def send_bokeh(self) -> None:
+        pass  # the compare view has sent it
+
+
+def runtime(rec: RunRecord) -> float:
+    """Seconds from the run's start to its end, or to now while it runs."""
+    if rec.state == "running":
+        end = time.time()
+    elif rec.finished_at is not None:
+        end = rec.finished_at
+    else:
+        end = rec.heartbeat_at
+    return max(0.0, end - rec.created_at)
+
+
+def row_of(rec: RunRecord, url: str | None = None) -> dict[str, Any]:
+    """The runs table's row for a stored run."""
+    return run_row(
+        run_id=rec.id,
+        name=rec.name,
+        project=rec.project,
+        entity=rec.entity,
+        state=rec.state,
+        created_at=rec.created_at,
+        runtime=runtime(rec),
+        tags=list(rec.tags),
+        notes=rec.notes,
+        git=rec.metadata.get("git") if isinstance(rec.metadata, dict) else None,
+        config=rec.config,
+        summary=rec.summary,
+        url=url,
+    )
+
+
+class _Followed:
+    """What the feed knows of one run: its row as sent, and how far its points went."""
+
+    def __init__(self, rec: RunRecord) -> None:
+        self.rec = rec
+        self.row: dict[str, Any] | None = None
+        self.seq = 0
+        self.last_step: dict[str, int] = {}
+
+
+class ProjectFeed:
+    """Keeps a `CompareView` up to date with one project of an `Api`'s store.
+
+    `widget` is anything with the widget's ``send``, ``send_bokeh`` and ``on_msg``.
+    """
+
+    def __init__(
+        self,
+        widget: CompareView,
+        api: Api,
+        project: str,
+        runs: Sequence[str] | None = None,
+        *,
+        follow: bool = True,
+    ) -> None:
+        self.widget = widget
+        self.api = api
+        self.project = project
+        self.only = None if runs is None else set(runs)
+        self.followed: dict[str, _Followed] = {}
+        self.width = 256
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._opened: dict[str, StoreFeed] = {}
+        widget.on_msg(self._on_msg)
+        widget.send_bokeh()
+        self._snapshot()
+        # Without `follow`, whoever made the feed calls `poll` (tests, a page harness).
+        if follow:
+            threading.Thread(
+                target=self._loop, name=f"nbtrack-compare-{project}", daemon=True
+            ).start()
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def _send(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
+        with self._lock:
+            self.widget.send(content, buffers or [])
+
+    def _records(self) -> list[RunRecord]:
+        recs = self.api.runs(self.project)
+        if self.only is not None:
+            recs = [r for r in recs if r.id in self.only or r.name in self.only]
+        return recs
+
+    def _snapshot(self) -> None:
+        recs = self._records()
+        for rec in recs:
+            self.followed[rec.id] = _Followed(rec)
+        rows = [row_of(r) for r in recs]
+        for f, row in zip(self.followed.values(), rows, strict=True):
+            f.row = row
+        self._send(runs_message(rows))
+        curves = sum(len(r.keys()) + 1 for r in recs)
+        self.width = buckets_for(curves)
+        for i in range(0, len(recs), _RUNS_PER_MESSAGE):
+            self._send_history([self.followed[r.id] for r in recs[i : i + _RUNS_PER_MESSAGE]])
+
+    def _send_history(self, runs: list[_Followed]) -> None:
+        """Everything stored of these runs so far, each curve as an envelope."""
+        curves = []
+        for f in runs:
+            batch, f.seq, _ = f.rec.read_since(0, histograms=False)
+            for key, (steps, values) in batch.series.items():
+                if len(steps):
+                    f.last_step[key] = int(steps.max())
+                    curves.append((f.rec.id, key, steps, values))
+        if curves:
+            content, buffers = curves_message(curves, self.width)
+            self._send(content, buffers)
+
+    def poll(self) -> None:
+        """Send what changed since the last poll: rows, new runs, new points."""
+        recs = self._records()
+        changed: list[dict[str, Any]] = []
+        new: list[_Followed] = []
+        tails = []
+        for rec in recs:
+            f = self.followed.get(rec.id)
+            if f is None:
+                f = self.followed[rec.id] = _Followed(rec)
+                new.append(f)
+            f.rec = rec
+            row = row_of(rec)
+            if row != f.row:
+                f.row = row
+                changed.append(row)
+            if f in new:
+                continue
+            batch, seq, _ = rec.read_since(f.seq, histograms=False)
+            f.seq = seq
+            for key, (steps, values) in batch.series.items():
+                cut = f.last_step.get(key)
+                if cut is not None:
+                    keep = steps > cut
+                    steps, values = steps[keep], values[keep]
+                if len(steps):
+                    f.last_step[key] = int(steps.max())
+                    tails.append((rec.id, key, steps, values))
+        gone = [i for i in self.followed if i not in {r.id for r in recs}]
+        for i in gone:
+            del self.followed[i]
+        if changed or gone:
+            self._send(runs_message(changed, gone))
+        if new:
+            self._send_history(new)
+        if tails:
+            content, buffers = curves_message(tails, self.width, append=True)
+            self._send(content, buffers)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(_POLL_S):
+            try:
+                self.poll()
+            except Exception:  # the store may be busy for a moment; the next poll tries again
+                continue
+
+    def stop(self) -> None:
+        self._stop.set()
+        for feed in self._opened.values():
+            feed.stop()
+
+    # -- what the page asks for -----------------------------------------------------------
+
+    def _on_msg(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
+        self.answer(content)
+
+    def answer(self, content: dict[str, Any]) -> None:
+        """Answer a request of the page (``range`` or ``open``); anything else is ignored."""
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "range":
+            self._answer_range(content)
+        elif kind == "open":
+            self._open(str(content.get("run", "")))
+
+    def _answer_range(self, req: dict[str, Any]) -> None:
+        try:
+            start, end = int(req["start"]), int(req["end"])
+            width = max(16, min(_RANGE_MAX_WIDTH, int(req.get("width", 800))))
+            ident = int(req["id"])
+        except (KeyError, TypeError, ValueError):
+            return  # not a request this page could have sent
+        curves = []
+        for run_id in req.get("runs", []):
+            f = self.followed.get(str(run_id))
+            if f is None:
+                continue
+            for key in req.get("keys", []):
+                steps, values = f.rec.series(str(key))
+                keep = (steps >= start) & (steps <= end)
+                curves.append((f.rec.id, str(key), steps[keep], values[keep]))
+        content, buffers = curves_message(curves, width, request=ident, span=(start, end))
+        self._send(content, buffers)
+
+    def _open(self, run_id: str) -> None:
+        from nbtrack.widget._dashboard import StoreFeed
+
+        f = self.followed.get(run_id)
+        if f is None or run_id in self._opened:
+            return
+        channel = _RunChannel(self._send, run_id)
+        # StoreFeed sends through whatever has a Dashboard's send and send_bokeh.
+        self._opened[run_id] = StoreFeed(cast("Dashboard", channel), f.rec.reload())

@@ -1,0 +1,213 @@
+"""The wire format of the compare view: every message Python (a kernel or the server) sends
+to the page about a project's runs, encoded here. The other side is ``js/compare-protocol.ts``.
+
+Messages (the ``type`` field of the content):
+
+- ``runs``: rows of the runs table, new or changed (a row replaces the one with its id);
+  ``removed`` lists ids that are gone. A row's config and summary are flattened with ``"."``
+  for nested dicts; a float that JSON cannot carry goes as ``{"$float": "nan"}`` (or
+  ``"inf"``, ``"-inf"``): a tag, so a config *string* ``"nan"`` stays a string.
+- ``curves``: points of (run, key) curves. Each entry is either ``points`` (the series as it
+  is: steps as in the dashboard's points message, values float64), or ``envelope``: the
+  series in at most `width` buckets of equal step span, each its last step (the x it is drawn
+  at) and its min, max and last value, quantized to uint16 over the curve's [lo, hi]
+  (65535: no finite value in the bucket). ``append`` entries extend what the page has
+  (live points); the others replace it. A reply to a page's ``range`` request carries
+  ``request`` (its id) and ``range`` ([start, end] steps): its entries replace the page's
+  points in that range only.
+
+Requests the page sends (through the widget's comm, or as a GET on the server):
+
+- ``range``: ``{"type": "range", "id": n, "runs": [...], "keys": [...], "start": s,
+  "end": e, "width": w}``: the points of those curves in [start, end], whole when there are
+  few, else as a finer envelope.
+- ``open``: ``{"type": "open", "run": id}`` (notebook only): show that run's dashboard
+  under the table; its messages come back wrapped as ``{"type": "run", "run": id,
+  "message": content}`` with the dashboard message's own buffers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from nbtrack._envelope import reduce
+from nbtrack._types import Float64Array, Int64Array
+from nbtrack.widget._protocol import _steps_field, json_number
+
+#: uint16 code of a bucket with no finite value.
+NO_VALUE = 65535
+_Q_MAX = 65534
+# Below this many points a curve goes whole even when it is over the bucket count: its
+# points cost about as much as an envelope.
+_WHOLE_FACTOR = 1.25
+
+
+def cell(value: Any) -> Any:
+    """A config or summary value as the table gets it: JSON-safe, non-finite floats tagged.
+
+    >>> cell(float("nan")), cell(3), cell([1.5, float("inf")]), cell(b"x")
+    ({'$float': 'nan'}, 3, [1.5, {'$float': 'inf'}], "b'x'")
+    """
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        # Past 2**53 a JavaScript number would round it: the digits go as text.
+        return value if abs(value) <= 2**53 else str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {"$float": json_number(value)}
+    if isinstance(value, (list, tuple)):
+        return [cell(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): cell(v) for k, v in value.items()}
+    try:
+        f = float(value)  # numpy scalars and the like
+    except (TypeError, ValueError):
+        return str(value)
+    return cell(int(value)) if isinstance(value, np.integer) else cell(f)
+
+
+def flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts flattened with ``"."``, as W&B's runs table names them.
+
+    >>> flatten({"opt": {"lr": 0.1, "name": "adam"}, "epochs": 3})
+    {'opt.lr': 0.1, 'opt.name': 'adam', 'epochs': 3}
+    """
+    out: dict[str, Any] = {}
+    for k, v in values.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, Mapping) and v and "$float" not in v:
+            out.update(flatten(v, f"{name}."))
+        else:
+            out[name] = cell(v)
+    return out
+
+
+def run_row(
+    *,
+    run_id: str,
+    name: str,
+    project: str,
+    entity: str | None,
+    state: str,
+    created_at: float,
+    runtime: float,
+    tags: list[str],
+    notes: str | None,
+    git: Mapping[str, Any] | None,
+    config: Mapping[str, Any],
+    summary: Mapping[str, Any],
+    url: str | None = None,
+) -> dict[str, Any]:
+    """One row of the runs table.
+
+    >>> run_row(run_id="a", name="n", project="p", entity=None, state="running",
+    ...     created_at=0.0, runtime=1.0, tags=[], notes=None, git=None,
+    ...     config={"opt": {"lr": 0.1}}, summary={})["config"]
+    {'opt.lr': 0.1}
+    """
+    from nbtrack._metadata import commit_url
+
+    g = dict(git or {})
+    commit = g.get("commit")
+    return {
+        "id": run_id,
+        "name": name,
+        "project": project,
+        "entity": entity,
+        "state": state,
+        "created_at": json_number(created_at),
+        "runtime": json_number(max(0.0, runtime)),
+        "tags": [str(t) for t in tags],
+        "notes": notes or "",
+        "git": {
+            "commit": None if commit is None else str(commit),
+            "branch": None if g.get("branch") is None else str(g["branch"]),
+            "dirty": None if g.get("dirty") is None else bool(g["dirty"]),
+            "url": commit_url(g.get("remote"), commit),
+        },
+        "config": flatten(config),
+        "summary": flatten(summary),
+        "url": url,
+    }
+
+
+def runs_message(rows: list[dict[str, Any]], removed: list[str] | None = None) -> dict[str, Any]:
+    """``runs``: rows made by `run_row` (no buffers)."""
+    return {"type": "runs", "runs": rows, "removed": list(removed or [])}
+
+
+def buckets_for(curves: int, budget_bytes: int = 3 << 20) -> int:
+    """How many buckets each of `curves` curves gets so that all fit in `budget_bytes`.
+
+    >>> buckets_for(2200), buckets_for(10), buckets_for(100_000)
+    (142, 1024, 64)
+    """
+    per = budget_bytes // max(1, curves) // 10  # 4 bytes of step + 3 x 2 of values
+    return int(min(1024, max(64, per)))
+
+
+def _entry(
+    run: str,
+    key: str,
+    steps: Int64Array,
+    values: Float64Array,
+    width: int,
+    buffers: list[bytes],
+    append: bool,
+) -> dict[str, Any] | None:
+    n = len(steps)
+    if n == 0:
+        return None
+    head: dict[str, Any] = {"run": run, "key": key, "append": append}
+    if n <= width * _WHOLE_FACTOR or append:
+        buffers.append(np.asarray(values, dtype=np.float64).tobytes())
+        return {**head, "mode": "points", "n": n, **_steps_field(steps, buffers),
+                "values_buf": len(buffers) - 1}  # fmt: skip
+    b = reduce(steps, values, width)
+    finite = np.isfinite(b.vmin)
+    lo = float(np.min(b.vmin[finite])) if finite.any() else 0.0
+    hi = float(np.max(b.vmax[finite])) if finite.any() else 0.0
+    scale = _Q_MAX / (hi - lo) if hi > lo else 0.0
+    q = np.full((len(b.step_hi), 3), NO_VALUE, dtype=np.uint16)
+    last = np.where(np.isfinite(b.last), b.last, np.nan)
+    with np.errstate(invalid="ignore"):
+        for i, col in enumerate((b.vmin, b.vmax, last)):
+            ok = np.isfinite(col)
+            q[ok, i] = np.clip(np.rint((col[ok] - lo) * scale), 0, _Q_MAX).astype(np.uint16)
+    entry = {**head, "mode": "envelope", "n": len(b.step_hi), "count": n,
+             **_steps_field(b.step_hi, buffers), "lo": json_number(lo), "hi": json_number(hi)}  # fmt: skip
+    buffers.append(q.astype("<u2").tobytes())
+    entry["q_buf"] = len(buffers) - 1
+    return entry
+
+
+def curves_message(
+    curves: list[tuple[str, str, Int64Array, Float64Array]],
+    width: int,
+    *,
+    append: bool = False,
+    request: int | None = None,
+    span: tuple[int, int] | None = None,
+) -> tuple[dict[str, Any], list[bytes]]:
+    """``curves``: (run, key, steps, values) each, whole or as an envelope of `width` buckets.
+
+    >>> content, buffers = curves_message([("r", "loss", np.arange(5000), np.ones(5000))], 100)
+    >>> content["curves"][0]["mode"], content["curves"][0]["n"], len(buffers)
+    ('envelope', 100, 1)
+    """
+    buffers: list[bytes] = []
+    entries = []
+    for run, key, steps, values in curves:
+        e = _entry(run, key, steps, values, width, buffers, append)
+        if e is not None:
+            entries.append(e)
+    content: dict[str, Any] = {"type": "curves", "curves": entries}
+    if request is not None:
+        content["request"] = request
+    if span is not None:
+        content["range"] = [int(span[0]), int(span[1])]
+    return content, buffers
