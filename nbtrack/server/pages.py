@@ -8,21 +8,32 @@ Pages take the session cookie only (HttpOnly, SameSite=Lax), never an API key.
 
 from __future__ import annotations
 
+import asyncio
 import html
-import time
-from collections.abc import Callable
+import json
+import os
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import FastAPI, Form, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi import FastAPI, Form, HTTPException, Query, Request
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from starlette.concurrency import run_in_threadpool
 
-from nbtrack.server import accounts, reads, security
+from nbtrack.server import accounts, compare, reads, security
 from nbtrack.server.accounts import ANONYMOUS, Viewer
 from nbtrack.server.db import Database
 
 SESSION_COOKIE = "nbtrack_session"
+# How often a project page's stream looks for new runs and points.
+PROJECT_POLL_S = float(os.environ.get("NBTRACK_SERVER_PROJECT_POLL_S", "1"))
 STATIC = Path(__file__).resolve().parent.parent / "static"
 # Scripts and styles from this server only; the dashboard's styles are one <style> element.
 CSP = (
@@ -71,6 +82,11 @@ def _headers() -> dict[str, str]:
         "Referrer-Policy": "same-origin",
         "Cache-Control": "no-store",
     }
+
+
+def _sse(messages: list[dict[str, Any]]) -> str:
+    data = json.dumps({"messages": messages}, separators=(",", ":"), allow_nan=False)
+    return f"event: messages\ndata: {data}\n\n"
 
 
 def _safe_next(target: str | None) -> str:
@@ -217,23 +233,89 @@ def mount(
         viewer = page_viewer(request)
         with db.read() as conn:
             ref = accounts.find_project(conn, viewer, entity, project)
-            rows = reads.run_rows(conn, ref.id) if ref is not None else []
         if ref is None:
             return missing(viewer, request, f"project {entity}/{project}")
-        now = time.time()
-        body_rows = "".join(
-            f'<tr data-run-id="{_e(r.run_id)}"><td><a href="/{quote(entity)}/{quote(project)}'
-            f'/runs/{quote(r.run_id)}">{_e(r.name)}</a></td><td>{_e(r.run_id)}</td>'
-            f"<td>{_e(reads.effective_state(r, now))}</td><td>{_e(int(r.last_step) + 1)}</td>"
-            f"<td>{_e(time.strftime('%Y-%m-%d %H:%M', time.localtime(r.created_at)))}</td></tr>"
-            for r in rows
-        )
+        base = f"/{quote(entity)}/{quote(project)}"
         body = (
             f"<h1>{_e(entity)}/{_e(project)}</h1>"
-            "<table><tr><th>Run</th><th>Id</th><th>State</th><th>Steps</th><th>Created</th>"
-            f"</tr>{body_rows}</table>"
+            # The compare view: runs table, overlaid curves, parallel coordinates (page.js).
+            f'<div data-nbtrack-compare data-events="{_e(base)}/compare/events"'
+            f' data-range="{_e(base)}/compare/range" data-run-base="{_e(base)}/runs/"'
+            f' data-state-key="nbtrack-compare:{_e(entity)}/{_e(project)}"></div>'
+            '<script type="module" src="/static/page.js"></script>'
+            '<script defer src="/static/bokeh/bokeh.min.js"></script>'
+            '<script defer src="/static/bokeh/bokeh-api.min.js"></script>'
         )
         return _page(f"{entity}/{project}", body, viewer)
+
+    def readable_project(request: Request, entity: str, project: str) -> Any:
+        with db.read() as conn:
+            ref = accounts.find_project(conn, page_viewer(request), entity, project)
+        if ref is None:
+            raise HTTPException(404, f"no project {entity}/{project} here, or not one you may see")
+        return ref
+
+    @app.get("/{entity}/{project}/compare/events", include_in_schema=False)
+    def project_events(request: Request, entity: str, project: str) -> Response:
+        ref = readable_project(request, entity, project)
+        cursor = compare.ProjectCursor(int(ref.id), entity, project)
+
+        async def events() -> AsyncIterator[str]:
+            def first() -> list[list[dict[str, Any]]]:
+                with db.read() as conn:
+                    return list(compare.snapshot(conn, cursor))
+
+            def more() -> list[dict[str, Any]]:
+                with db.read() as conn:
+                    return compare.changes(conn, cursor)
+
+            # No id: a page that reconnects gets the snapshot again (it replaces, see
+            # nbtrack/server/compare.py), so there is no position to resume from.
+            for msgs in await run_in_threadpool(first):
+                yield _sse(msgs)
+            idle = 0.0
+            while True:
+                if await request.is_disconnected():
+                    return
+                await asyncio.sleep(PROJECT_POLL_S)
+                msgs = await run_in_threadpool(more)
+                if msgs:
+                    idle = 0.0
+                    yield _sse(msgs)
+                else:
+                    idle += PROJECT_POLL_S
+                    if idle >= 15.0:
+                        idle = 0.0
+                        yield ": ping\n\n"
+
+        return StreamingResponse(
+            events(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    @app.get("/{entity}/{project}/compare/range", include_in_schema=False)
+    def project_range(
+        request: Request,
+        entity: str,
+        project: str,
+        id: int,
+        start: int,
+        end: int,
+        width: int = 800,
+        run: Annotated[list[str] | None, Query()] = None,
+        key: Annotated[list[str] | None, Query()] = None,
+    ) -> Response:
+        ref = readable_project(request, entity, project)
+        with db.read() as conn:
+            msgs = compare.range_answer(
+                conn, int(ref.id), id, run or [], key or [], start, end, width
+            )
+        return Response(
+            json.dumps({"messages": msgs}, separators=(",", ":"), allow_nan=False),
+            media_type="application/json",
+            headers={"Cache-Control": "no-store"},
+        )
 
     @app.get("/{entity}/{project}/runs/{run_id}", include_in_schema=False)
     def run_page(request: Request, entity: str, project: str, run_id: str) -> Response:
