@@ -92,16 +92,17 @@ export function decodeCell(v: unknown): CellValue {
     const o = v as Record<string, unknown>;
     const f = o["$float"];
     if (typeof f === "string" && Object.keys(o).length === 1) return parseNumber(f as JsonNumber);
-    const out: Record<string, CellValue> = {};
-    for (const [k, x] of Object.entries(o)) out[k] = decodeCell(x);
-    return out;
+    return cells(o);
   }
   return String(v);
 }
 
+/** Each value decoded; keys are data (a config key "__proto__" is a key like any other). */
 function cells(o: Record<string, unknown> | undefined): Record<string, CellValue> {
   const out: Record<string, CellValue> = {};
-  for (const [k, v] of Object.entries(o ?? {})) out[k] = decodeCell(v);
+  for (const [k, v] of Object.entries(o ?? {})) {
+    Object.defineProperty(out, k, { value: decodeCell(v), enumerable: true, writable: true, configurable: true });
+  }
   return out;
 }
 

@@ -40,19 +40,29 @@ def reduce(steps: Int64Array, values: Float64Array, width: int) -> Buckets:
         e = np.empty(0, np.int64)
         f = np.empty(0, np.float64)
         return Buckets(e, e, f, f, f, e)
-    order = np.argsort(steps, kind="stable")
-    steps, values = steps[order], values[order]
+    if len(steps) > 1 and not bool((steps[1:] >= steps[:-1]).all()):
+        order = np.argsort(steps, kind="stable")
+        steps, values = steps[order], values[order]
     lo, hi = int(steps[0]), int(steps[-1])
     span = hi - lo + 1
     width = max(1, min(width, span))
-    # Bucket b holds the offsets d = step - lo with b*span <= d*width < (b+1)*span. d*width
-    # passes 2**63 for wide ranges (nanosecond timestamps), so each bucket's first offset is
-    # found with Python's integers instead; uint64 holds every offset, even past 2**63.
-    offsets = steps.view(np.uint64) - np.uint64(lo % 2**64)
-    firsts = np.array([-(-b * span // width) for b in range(1, width)], dtype=np.uint64)
-    idx = np.searchsorted(firsts, offsets, side="right")
-    starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
-    ends = np.r_[starts[1:], len(steps)] - 1
+    # Bucket b holds the offsets d = step - lo with b*span <= d*width < (b+1)*span, that is
+    # b = d*width // span.
+    if span < 2**62 // width:
+        idx = (steps - lo) * width // span
+    else:
+        # d*width passes 2**63 for wide ranges (nanosecond timestamps), so each bucket's
+        # first offset is found with Python's integers; uint64 holds every offset.
+        offsets = steps.view(np.uint64) - np.uint64(lo % 2**64)
+        firsts = np.array([-(-b * span // width) for b in range(1, width)], dtype=np.uint64)
+        idx = np.searchsorted(firsts, offsets, side="right")
+    change = np.empty(len(idx), dtype=bool)
+    change[0] = True
+    np.not_equal(idx[1:], idx[:-1], out=change[1:])
+    starts = np.flatnonzero(change)
+    ends = np.empty_like(starts)
+    ends[:-1] = starts[1:] - 1
+    ends[-1] = len(steps) - 1
     finite = np.where(np.isfinite(values), values, np.nan)
     with np.errstate(invalid="ignore"):
         vmin = np.fmin.reduceat(finite, starts)

@@ -2,13 +2,14 @@
 
 import { formatDuration, formatValue } from "../format";
 import type { CellValue, CompareRun } from "./types";
+import { own } from "./types";
 
 export const FIXED_COLUMNS = ["name", "state", "created", "runtime", "tags", "notes", "commit"] as const;
 
 /** The value of column `col` for `run` ("config:lr", "summary:val/acc", or a fixed one). */
 export function columnValue(run: CompareRun, col: string): CellValue | undefined {
-  if (col.startsWith("config:")) return run.config[col.slice(7)];
-  if (col.startsWith("summary:")) return run.summary[col.slice(8)];
+  if (col.startsWith("config:")) return own(run.config, col.slice(7));
+  if (col.startsWith("summary:")) return own(run.summary, col.slice(8));
   switch (col) {
     case "name":
       return run.name;
@@ -96,7 +97,7 @@ export function varyingKeys(runs: CompareRun[], keys: string[]): string[] {
   return keys.filter((k) => {
     let first: string | undefined;
     for (const r of runs) {
-      const v = k in r.config ? JSON.stringify(r.config[k]) : "\u0000missing";
+      const v = Object.prototype.hasOwnProperty.call(r.config, k) ? JSON.stringify(r.config[k]) : "\u0000missing";
       if (first === undefined) first = v;
       else if (v !== first) return true;
     }

@@ -22,6 +22,7 @@ import type { ProjectEvent, ProjectState } from "./project-state";
 import type { TableState } from "./table";
 import { DEFAULT_TABLE, RunsTable } from "./table";
 import type { CellValue, CompareRun } from "./types";
+import { own } from "./types";
 
 /** Everything a person chose in the view; saved like the run dashboard's layout. */
 export interface CompareState {
@@ -255,7 +256,7 @@ export class CompareView {
     if (!group) return runs.map((r) => ({ id: r.id, label: r.name, color: runColor(r.id), runs: [r.id] }));
     const groups = new Map<string, string[]>();
     for (const r of runs) {
-      const g = cellText(group.startsWith("config:") ? r.config[group.slice(7)] : undefined) || "(missing)";
+      const g = cellText(group.startsWith("config:") ? own(r.config, group.slice(7)) : undefined) || "(missing)";
       let ids = groups.get(g);
       if (!ids) groups.set(g, (ids = []));
       ids.push(r.id);
@@ -300,7 +301,7 @@ export class CompareView {
       const values = new Map<string, CellValue | undefined>();
       for (const a of axes) {
         if (a.id === metricAxis && metric) values.set(a.id, this.metricValue(r, metric, agg));
-        else values.set(a.id, r.config[a.id.slice(7)]);
+        else values.set(a.id, own(r.config, a.id.slice(7)));
       }
       return { id: r.id, color: runColor(r.id), values };
     });
@@ -310,7 +311,7 @@ export class CompareView {
 
   private metricValue(r: CompareRun, key: string, agg: "last" | "min" | "max"): number | undefined {
     if (agg === "last") {
-      const v = r.summary[key];
+      const v = own(r.summary, key);
       if (typeof v === "number") return v;
     }
     const c = this.project.curve(r.id, key);

@@ -43,8 +43,8 @@ export type FieldLookup = (field: string) => unknown;
 /** The lookup of one run's fields, as `FieldLookup` defines them. */
 export function runFields(run: CompareRun): FieldLookup {
   return (field: string): unknown => {
-    if (field.startsWith("config.")) return run.config[field.slice(7)];
-    if (field.startsWith("summary.")) return run.summary[field.slice(8)];
+    if (field.startsWith("config.")) return own(run.config, field.slice(7));
+    if (field.startsWith("summary.")) return own(run.summary, field.slice(8));
     switch (field) {
       case "name":
         return run.name;
@@ -68,4 +68,9 @@ export function runFields(run: CompareRun): FieldLookup {
         return undefined;
     }
   };
+}
+
+/** `o[key]` when `o` has that key itself; undefined for a missing one, even `constructor`. */
+export function own<T>(o: Record<string, T>, key: string): T | undefined {
+  return Object.prototype.hasOwnProperty.call(o, key) ? o[key] : undefined;
 }

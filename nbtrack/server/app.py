@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nbtrack import _envelope as envelope
 from nbtrack._json import finite
-from nbtrack.server import accounts, ingest, reads, security
+from nbtrack.server import accounts, compare, ingest, reads, security
 from nbtrack.server.accounts import Viewer
 from nbtrack.server.db import Database
 from nbtrack.server.live import Notifier, PgListener, libpq_dsn
@@ -44,6 +44,7 @@ from nbtrack.server.schemas import (
     RunOut,
     RunUpsertReply,
     SeriesOut,
+    SinceOut,
     SyncState,
     ViewerOut,
     storable,
@@ -455,6 +456,36 @@ def create_app(settings: Settings) -> FastAPI:
         )
 
     @app.get(
+        "/api/v1/runs/{entity}/{project}/{run_id}/since",
+        response_model=SinceOut,
+        tags=["read"],
+        responses=_NAMED,
+    )
+    def get_since(
+        v: Authed,
+        entity: str,
+        project: str,
+        run_id: str,
+        seq: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+        hist_seq: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    ) -> SinceOut:
+        """What the run stored after ingest sequence `seq` (scalars) and `hist_seq`
+        (histograms): each key's new points and the new histograms, in whole uploads up to
+        about 16 MiB; `more` says to ask again from the positions returned."""
+        with reading_run(v, entity, project, run_id) as (conn, row):
+            got = compare.since(conn, int(row.id), seq, hist_seq)
+        return SinceOut(
+            seq=got.seq,
+            hist_seq=got.hist_seq,
+            more=got.more,
+            series=[
+                SeriesOut(key=k, n=len(s), steps=reads.b64_i8(s), values=reads.b64_f8(v))
+                for k, (s, v) in got.series.items()
+            ],
+            histograms=_histograms_out(got.histograms),
+        )
+
+    @app.get(
         "/api/v1/runs/{entity}/{project}/{run_id}/histograms",
         response_model=HistogramsOut,
         tags=["read"],
@@ -470,19 +501,7 @@ def create_app(settings: Settings) -> FastAPI:
         """One key's histograms: per step its range and bin counts (int64, base64)."""
         with reading_run(v, entity, project, run_id) as (conn, row):
             entries = reads.histograms(conn, int(row.id), key)
-        return HistogramsOut(
-            key=key,
-            entries=[
-                HistogramEntryOut(
-                    step=e.step,
-                    lo=_finite(e.lo),
-                    hi=_finite(e.hi),
-                    counts=reads.b64_i8(e.counts),
-                    stats=finite(e.stats),
-                )
-                for e in entries
-            ],
-        )
+        return _histograms_out(entries)[0] if entries else HistogramsOut(key=key, entries=[])
 
     @app.get(
         "/api/v1/runs/{entity}/{project}/{run_id}/events",
@@ -586,6 +605,22 @@ def _config_value(config: dict[str, Any], name: str) -> Any:
 
 
 _MISSING = object()
+
+
+def _histograms_out(entries: list[Any]) -> list[HistogramsOut]:
+    """Histogram entries grouped by key, in the order their keys first come."""
+    by_key: dict[str, list[HistogramEntryOut]] = {}
+    for e in entries:
+        by_key.setdefault(e.key, []).append(
+            HistogramEntryOut(
+                step=e.step,
+                lo=_finite(e.lo),
+                hi=_finite(e.hi),
+                counts=reads.b64_i8(e.counts),
+                stats=finite(e.stats),
+            )
+        )
+    return [HistogramsOut(key=k, entries=es) for k, es in by_key.items()]
 
 
 def _finite(x: float) -> float | str:

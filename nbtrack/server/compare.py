@@ -182,3 +182,60 @@ def range_answer(
             curves.append((run_id, key, steps, values))
     content, buffers = curves_message(curves, width, request=request, span=(start, end))
     return [reads._message(content, buffers)]
+
+
+# How much of a run's stored blobs one `since` answer carries at most (whole uploads only).
+SINCE_BYTES = 16 << 20
+
+
+@dataclass
+class Since:
+    """What a run stored after ingest sequences (seq, hist_seq): its scalars per key, its
+    histograms, the sequences reached, and whether more is waiting (the answer is bounded)."""
+
+    series: dict[str, tuple[Any, Any]]
+    histograms: list[Any]
+    seq: int
+    hist_seq: int
+    more: bool
+
+
+def since(conn: Connection, run_pk: int, seq: int, hist_seq: int) -> Since:
+    """Chunks stored after `seq` (scalars) and `hist_seq` (histograms), oldest first, in
+    whole uploads up to about `SINCE_BYTES`."""
+    c = models.CHUNKS
+    q = (
+        select(c)
+        .where(
+            c.c.run_pk == run_pk,
+            ((c.c.kind == "s") & (c.c.ingest_seq > seq))
+            | ((c.c.kind == "h") & (c.c.ingest_seq > hist_seq)),
+        )
+        .order_by(c.c.ingest_seq, c.c.id)
+    )
+    parts: dict[str, list[Chunk]] = {}
+    hists: list[Any] = []
+    size, more = 0, False
+    reached: int | None = None
+    new_seq, new_hist = seq, hist_seq
+    for row in conn.execute(q):
+        at = int(row.ingest_seq)
+        if at != reached and size >= SINCE_BYTES:
+            more = True
+            break
+        reached = at
+        size += len(row.vals) + (len(row.steps) if row.steps is not None else 0)
+        ch = reads._chunk(row)
+        if ch.kind == "s":
+            parts.setdefault(ch.key, []).append(ch)
+        else:
+            hists.extend(ch.histograms())
+    # Every chunk of either kind up to `reached` is in (the query orders by ingest_seq).
+    if reached is not None:
+        new_seq = max(seq, reached)
+        new_hist = max(hist_seq, reached)
+    series = {
+        k: (np.concatenate([p.step_array() for p in ps]), np.concatenate([p.values() for p in ps]))
+        for k, ps in parts.items()
+    }
+    return Since(series, hists, new_seq, new_hist, more)

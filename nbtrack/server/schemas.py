@@ -193,6 +193,17 @@ class SeriesOut(BaseModel):
     count: str | None = None
 
 
+class SinceOut(BaseModel):
+    """What a run stored after the positions asked for: new positions, and whether more is
+    waiting (ask again from them)."""
+
+    seq: int
+    hist_seq: int
+    more: bool
+    series: list[SeriesOut]
+    histograms: list[HistogramsOut]
+
+
 class HistogramEntryOut(BaseModel):
     step: int
     lo: JsonNumber
@@ -204,3 +215,6 @@ class HistogramEntryOut(BaseModel):
 class HistogramsOut(BaseModel):
     key: str
     entries: list[HistogramEntryOut]
+
+
+SinceOut.model_rebuild()

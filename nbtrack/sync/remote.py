@@ -126,7 +126,29 @@ class RemoteStore:
         return steps, ranges, counts, stats
 
     def read_since(self, rk: int, seq: int, hist_seq: int = 0) -> tuple[Batch, int, int]:
-        raise NotImplementedError(
-            "nbtrack.Api(host=...): following a run as it grows is done by its page on the "
-            "server (live); read its whole history with history()"
-        )
+        """What the run stored after the server's ingest sequences (seq, hist_seq), and the
+        new positions: the same contract as `Store.read_since`, in the server's numbering."""
+        from nbtrack._values import HistogramEntry
+
+        parts: dict[str, list[tuple[Int64Array, Float64Array]]] = {}
+        hists: list[HistogramEntry] = []
+        while True:
+            got = self._get(self._base(rk) + f"/since?seq={seq}&hist_seq={hist_seq}")
+            for s in got["series"]:
+                parts.setdefault(s["key"], []).append(
+                    (_array(s["steps"], "<i8"), _array(s["values"], "<f8"))
+                )
+            for h in got["histograms"]:
+                for e in h["entries"]:
+                    stats = {k: _number(v) for k, v in e["stats"].items()}
+                    lo, hi = float(_number(e["lo"])), float(_number(e["hi"]))
+                    counts = _array(e["counts"], "<i8")
+                    hists.append(HistogramEntry(h["key"], int(e["step"]), lo, hi, counts, stats))
+            seq, hist_seq = int(got["seq"]), int(got["hist_seq"])
+            if not got["more"]:
+                break
+        series = {
+            k: (np.concatenate([p[0] for p in ps]), np.concatenate([p[1] for p in ps]))
+            for k, ps in parts.items()
+        }
+        return Batch(series, hists), seq, hist_seq

@@ -83,7 +83,7 @@ def compare(
 
     if filter is not None:
         compile_filter(filter)  # a bad expression fails here, naming the problem
-    if host is None:
+    if host is None and dir is None:
         host = _logged_in_host()
     api = Api(dir, host=host, entity=entity) if host is not None else Api(dir)
     if project is None:

@@ -125,6 +125,9 @@ class _Followed:
         self.row: dict[str, Any] | None = None
         self.seq = 0
         self.last_step: dict[str, int] = {}
+        # What the last poll saw: a run that is not running and has no new step has no new
+        # points either, so its points are not read again.
+        self.seen = (rec.state, rec.last_step)
 
 
 class ProjectFeed:
@@ -215,6 +218,10 @@ class ProjectFeed:
                 f.row = row
                 changed.append(row)
             if f in new:
+                continue
+            was = f.seen
+            f.seen = (rec.state, rec.last_step)
+            if was[0] != "running" and f.seen == was:
                 continue
             batch, seq, _ = rec.read_since(f.seq, histograms=False)
             f.seq = seq

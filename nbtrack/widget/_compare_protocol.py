@@ -168,19 +168,18 @@ def _entry(
         return {**head, "mode": "points", "n": n, **_steps_field(steps, buffers),
                 "values_buf": len(buffers) - 1}  # fmt: skip
     b = reduce(steps, values, width)
-    finite = np.isfinite(b.vmin)
-    lo = float(np.min(b.vmin[finite])) if finite.any() else 0.0
-    hi = float(np.max(b.vmax[finite])) if finite.any() else 0.0
+    cols = np.stack([b.vmin, b.vmax, b.last])
+    ok = np.isfinite(cols)
+    lo = float(cols[0][ok[0]].min()) if ok[0].any() else 0.0
+    hi = float(cols[1][ok[1]].max()) if ok[1].any() else 0.0
     scale = _Q_MAX / (hi - lo) if hi > lo else 0.0
-    q = np.full((len(b.step_hi), 3), NO_VALUE, dtype=np.uint16)
-    last = np.where(np.isfinite(b.last), b.last, np.nan)
-    with np.errstate(invalid="ignore"):
-        for i, col in enumerate((b.vmin, b.vmax, last)):
-            ok = np.isfinite(col)
-            q[ok, i] = np.clip(np.rint((col[ok] - lo) * scale), 0, _Q_MAX).astype(np.uint16)
+    # A bucket's last value is one of its values, so within [min, max]; a non-finite one
+    # (NaN, inf) is NO_VALUE: a gap.
+    qf = np.clip(np.rint((np.where(ok, cols, lo) - lo) * scale), 0, _Q_MAX)
+    q = np.where(ok, qf, NO_VALUE).astype("<u2").T
     entry = {**head, "mode": "envelope", "n": len(b.step_hi), "count": n,
              **_steps_field(b.step_hi, buffers), "lo": json_number(lo), "hi": json_number(hi)}  # fmt: skip
-    buffers.append(q.astype("<u2").tobytes())
+    buffers.append(np.ascontiguousarray(q).tobytes())
     entry["q_buf"] = len(buffers) - 1
     return entry
 
