@@ -1,5 +1,5 @@
-// The dashboard view: header, controls (smoothing, x axis), collapsible sections of charts
-// grouped by key prefix, and the histogram section below. Everything a person does here
+// The dashboard view: header, the overview (overview.ts), controls (smoothing, x axis),
+// collapsible sections of charts grouped by key prefix, and the histogram section below. Everything a person does here
 // happens in the browser (the kernel may be busy); the chosen layout goes to the `layout`
 // traitlet, which reaches Python once the kernel is free.
 //
@@ -18,6 +18,7 @@ import { LineChart } from "./charts/line-chart";
 import { Header } from "./header";
 import { HistogramSection } from "./histograms/section";
 import type { Layout, Model } from "./model";
+import { OVERVIEW_SECTION, OverviewSection } from "./overview";
 import type { RunEvent, RunState } from "./run-state";
 import { Ema } from "./smoothing";
 import { TIME_KEY } from "./series-store";
@@ -77,6 +78,7 @@ export function sectionOf(key: string): string {
 
 export class Dashboard {
   private readonly header = new Header();
+  private readonly overview: OverviewSection;
   private readonly controls: HTMLElement;
   private readonly smoothing: HTMLInputElement;
   private readonly smoothingValue: HTMLElement;
@@ -133,7 +135,25 @@ export class Dashboard {
     this.notice = div("nbt-notice", "Loading the charts…");
     this.body = div("nbt-body");
     const histEl = div("nbt-histograms");
-    root.replaceChildren(this.header.el, this.controls, this.notice, this.body, histEl);
+    this.overview = new OverviewSection({
+      open: !(this.layout.collapsed ?? []).includes(OVERVIEW_SECTION),
+      onToggle: (open) => {
+        const set = new Set(this.layout.collapsed ?? []);
+        if (open) set.delete(OVERVIEW_SECTION);
+        else set.add(OVERVIEW_SECTION);
+        this.layout.collapsed = [...set];
+        this.save();
+      },
+    });
+    // The overview above the charts' controls: what the run is, then what it logged.
+    root.replaceChildren(
+      this.header.el,
+      this.overview.el,
+      this.controls,
+      this.notice,
+      this.body,
+      histEl,
+    );
     this.histograms = new HistogramSection(histEl);
     this.nearness =
       typeof IntersectionObserver === "function"
@@ -155,6 +175,8 @@ export class Dashboard {
 
     this.unlisten = state.listen((e) => this.onEvent(e));
     if (state.header) this.header.update(state.header, root);
+    if (state.overview) this.overview.update(state.overview);
+    if (state.header) this.overview.updateHeader(state.header);
     this.histograms.push(state.histograms);
     this.refreshXOptions();
     this.syncCards();
@@ -262,7 +284,13 @@ export class Dashboard {
   private onEvent(e: RunEvent): void {
     switch (e.kind) {
       case "header":
-        if (this.state.header) this.header.update(this.state.header, this.root);
+        if (this.state.header) {
+          this.header.update(this.state.header, this.root);
+          this.overview.updateHeader(this.state.header);
+        }
+        break;
+      case "overview":
+        if (this.state.overview) this.overview.update(this.state.overview);
         break;
       case "bokeh":
         this.startBokeh();

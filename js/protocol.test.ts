@@ -6,9 +6,16 @@ import { describe, expect, it } from "vitest";
 import header from "../tests/fixtures/protocol/header.json";
 import headerSync from "../tests/fixtures/protocol/header_sync.json";
 import histograms from "../tests/fixtures/protocol/histograms.json";
+import overview from "../tests/fixtures/protocol/overview.json";
 import points from "../tests/fixtures/protocol/points.json";
-import type { HeaderMessage, HistogramMessage, PointsMessage } from "./protocol";
-import { decodeHeader, decodeHistograms, decodePoints, parseNumber } from "./protocol";
+import type { HeaderMessage, HistogramMessage, OverviewMessage, PointsMessage } from "./protocol";
+import {
+  decodeHeader,
+  decodeHistograms,
+  decodeOverview,
+  decodePoints,
+  parseNumber,
+} from "./protocol";
 
 const T0 = 1_700_000_000.25;
 
@@ -141,5 +148,78 @@ describe("a header message's sync state", () => {
       reason: "<b>quota</b> exceeded ✓",
       url: "https://nbtrack.example/fashion-cnn/runs/3k2j9x0a",
     });
+  });
+});
+
+describe("an overview message from Python", () => {
+  const o = decodeOverview(overview.content as OverviewMessage);
+
+  it("keeps notes and tags as the text they are, markup included", () => {
+    expect(o.notes).toBe("<img src=x onerror=alert(1)> baseline ✓\nsecond line");
+    expect(o.tags).toEqual(["cnn", "<b>bold</b>"]);
+  });
+
+  it("has the config flattened, in the user's order, every value as text", () => {
+    expect(o.config).toEqual([
+      ["lr", "0.001"],
+      ["epochs", "10"],
+      ["opt.name", "adam"],
+      ["opt.betas", "[0.9, 0.999]"],
+      ["opt.decay.every", "2"],
+      ["nan", "nan"],
+      ["inf", "inf"],
+      ["big", "1152921504606846976"],
+      ["flag", "true"],
+      ["none", "null"],
+      ["<script>", "<i>x</i>"],
+      ["2", "integer-like key, kept in order"],
+    ]);
+  });
+
+  it("has the commit's link, and nothing of the remote's token anywhere", () => {
+    expect(o.code).toEqual({
+      commit: "0123456789abcdef0123456789abcdef01234567",
+      branch: "main",
+      dirty: true,
+      url: "https://github.com/o/r/commit/0123456789abcdef0123456789abcdef01234567",
+      program: "/home/me/train.ipynb",
+      colab: false,
+      colab_url: null,
+    });
+    expect(JSON.stringify(overview)).not.toContain("SECRET");
+  });
+
+  it("has the system and the times", () => {
+    expect(o.system).toEqual({
+      host: "gpu-box",
+      os: "Linux-6.1-x86_64",
+      python: "3.12.3",
+      torch: "2.4.0",
+      nbtrack: "0.1.0",
+      gpus: ["NVIDIA H100", "NVIDIA H100"],
+    });
+    expect([o.created_at, o.finished_at]).toEqual([T0, T0 + 61.5]);
+  });
+
+  it("survives fields of the wrong type (the server passes on what a client sent)", () => {
+    const odd = decodeOverview({
+      type: "overview",
+      notes: 5,
+      tags: "not a list",
+      config: [["k"], ["ok", { nested: 1 }], 7],
+      code: null,
+      system: { gpus: [1, "T4"], host: "" },
+      created_at: "nan",
+      finished_at: null,
+    } as unknown as OverviewMessage);
+    expect(odd.notes).toBeNull();
+    expect(odd.tags).toEqual([]);
+    expect(odd.config).toEqual([["ok", '{"nested":1}']]);
+    expect(odd.code.commit).toBeNull();
+    expect(odd.code.colab).toBe(false);
+    expect(odd.system.gpus).toEqual(["1", "T4"]);
+    expect(odd.system.host).toBeNull();
+    expect(odd.created_at).toBeNaN();
+    expect(odd.finished_at).toBeNull();
   });
 });

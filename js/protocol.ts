@@ -214,6 +214,121 @@ function decodeSync(s: SyncStatus | null | undefined): SyncStatus | null {
   };
 }
 
+// -- overview ------------------------------------------------------------------------------
+
+/** A config value as Python sends it: floats as JsonNumbers, lists and the odd rest as text. */
+export type ConfigValue = string | number | boolean | null;
+
+/** The code a run ran: git's facts (null outside a repository) and the notebook or script. */
+export interface RunCode {
+  commit: string | null;
+  branch: string | null;
+  dirty: boolean | null;
+  /** The commit's page on GitHub, GitLab or Bitbucket; made by Python from the remote. */
+  url: string | null;
+  program: string | null;
+  /** Ran in Colab; `colab_url` is its notebook when the kernel could tell. */
+  colab: boolean;
+  colab_url: string | null;
+}
+
+/** Where a run ran. */
+export interface RunSystem {
+  host: string | null;
+  os: string | null;
+  python: string | null;
+  torch: string | null;
+  nbtrack: string | null;
+  gpus: string[];
+}
+
+export interface OverviewMessage {
+  type: "overview";
+  notes: string | null;
+  tags: string[];
+  /** The config flattened ("opt.lr"), as [key, value] pairs in the user's order. */
+  config: [string, ConfigValue][];
+  code: RunCode;
+  system: RunSystem;
+  created_at: JsonNumber;
+  finished_at: JsonNumber | null;
+}
+
+/** What the Overview section shows: every field checked, config values as text. */
+export interface RunOverview {
+  notes: string | null;
+  tags: string[];
+  config: [string, string][];
+  code: RunCode;
+  system: RunSystem;
+  created_at: number;
+  /** Null while the run runs (or when it ended without saying so: crashed). */
+  finished_at: number | null;
+}
+
+/**
+ * A config value as the table shows it: JSON's spelling for true, false and null, numbers
+ * as JS writes them, NaN and infinities as Python sent them ("nan", "inf", "-inf").
+ */
+export function configText(v: unknown): string {
+  if (v === null || v === undefined) return "null";
+  if (typeof v === "string") return v;
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  return JSON.stringify(v) ?? String(v);
+}
+
+function text(v: unknown): string | null {
+  return typeof v === "string" && v !== "" ? v : null;
+}
+
+function texts(v: unknown): string[] {
+  return Array.isArray(v) ? v.map((x) => (typeof x === "string" ? x : String(x))) : [];
+}
+
+function record(v: unknown): Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+function seconds(v: unknown): number | null {
+  if (v === null || v === undefined) return null;
+  const t = parseNumber(v as JsonNumber);
+  return Number.isFinite(t) ? t : null;
+}
+
+/** The overview, every field checked: the server passes on what any client uploaded. */
+export function decodeOverview(msg: OverviewMessage): RunOverview {
+  const code = record(msg.code);
+  const system = record(msg.system);
+  const config: [string, string][] = [];
+  for (const pair of Array.isArray(msg.config) ? msg.config : []) {
+    if (Array.isArray(pair) && pair.length === 2) config.push([String(pair[0]), configText(pair[1])]);
+  }
+  return {
+    notes: text(msg.notes),
+    tags: texts(msg.tags),
+    config,
+    code: {
+      commit: text(code.commit),
+      branch: text(code.branch),
+      dirty: typeof code.dirty === "boolean" ? code.dirty : null,
+      url: text(code.url),
+      program: text(code.program),
+      colab: code.colab === true,
+      colab_url: text(code.colab_url),
+    },
+    system: {
+      host: text(system.host),
+      os: text(system.os),
+      python: text(system.python),
+      torch: text(system.torch),
+      nbtrack: text(system.nbtrack),
+      gpus: texts(system.gpus),
+    },
+    created_at: seconds(msg.created_at) ?? NaN,
+    finished_at: seconds(msg.finished_at),
+  };
+}
+
 // -- bokeh ---------------------------------------------------------------------------------
 
 /** BokehJS itself: one gzip buffer per file, in `files` order (see bokeh-loader.ts). */
@@ -223,7 +338,12 @@ export interface BokehMessage {
   files: string[];
 }
 
-export type Message = PointsMessage | HistogramMessage | HeaderMessage | BokehMessage;
+export type Message =
+  | PointsMessage
+  | HistogramMessage
+  | HeaderMessage
+  | OverviewMessage
+  | BokehMessage;
 
 // -- buffers -------------------------------------------------------------------------------
 

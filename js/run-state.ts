@@ -8,21 +8,26 @@ import type {
   HeaderMessage,
   HistogramEntry,
   HistogramMessage,
+  OverviewMessage,
   PointsMessage,
   RunHeader,
+  RunOverview,
 } from "./protocol";
-import { decodeHeader, decodeHistograms, decodePoints } from "./protocol";
+import { decodeHeader, decodeHistograms, decodeOverview, decodePoints } from "./protocol";
 import { SeriesStore } from "./series-store";
 
 export type RunEvent =
   | { kind: "points"; keys: string[] }
   | { kind: "header" }
+  | { kind: "overview" }
   | { kind: "histograms"; entries: HistogramEntry[] }
   | { kind: "bokeh" };
 
 export class RunState {
   readonly store = new SeriesStore();
   header: RunHeader | null = null;
+  /** The last overview (notes, tags, config, code, system); null until one comes. */
+  overview: RunOverview | null = null;
   /** Every histogram entry received, in order. */
   readonly histograms: HistogramEntry[] = [];
   bokehFiles: DataView[] | null = null;
@@ -43,6 +48,10 @@ export class RunState {
       case "header":
         this.header = decodeHeader(msg as HeaderMessage);
         this.emit({ kind: "header" });
+        break;
+      case "overview":
+        this.overview = decodeOverview(msg as OverviewMessage);
+        this.emit({ kind: "overview" });
         break;
       case "histograms": {
         const entries = decodeHistograms(msg as HistogramMessage, buffers);

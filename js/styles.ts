@@ -1,6 +1,8 @@
 // The dashboard's CSS, added to the page once. Everything is scoped under
 // `.nbtrack-dashboard`; JupyterLab's theme variables are used where they exist.
 
+import { OVERVIEW_CSS } from "./overview";
+
 const CSS = `
 .nbtrack-dashboard {
   --nbt-fg: var(--jp-ui-font-color1, #1e293b);
@@ -130,6 +132,6 @@ export function addStyles(): void {
   if (document.getElementById("nbtrack-dashboard-styles")) return;
   const style = document.createElement("style");
   style.id = "nbtrack-dashboard-styles";
-  style.textContent = CSS;
+  style.textContent = CSS + OVERVIEW_CSS;
   document.head.append(style);
 }

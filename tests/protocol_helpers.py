@@ -20,7 +20,12 @@ from typing import Any
 import numpy as np
 
 from nbtrack._values import HistogramEntry
-from nbtrack.widget._protocol import header_message, histogram_message, points_message
+from nbtrack.widget._protocol import (
+    header_message,
+    histogram_message,
+    overview_message,
+    points_message,
+)
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "protocol"
 T0 = 1_700_000_000.25
@@ -112,11 +117,47 @@ def messages() -> dict[str, tuple[dict[str, Any], list[bytes]]]:
             "url": "https://nbtrack.example/fashion-cnn/runs/3k2j9x0a",
         },
     )
+    # Markup in every user-supplied field on purpose (the page must show it as text), a
+    # token in the remote (it must reach no field), and config values of every kind.
+    overview = overview_message(
+        notes="<img src=x onerror=alert(1)> baseline ✓\nsecond line",
+        tags=["cnn", "<b>bold</b>"],
+        config={
+            "lr": 1e-3,
+            "epochs": 10,
+            "opt": {"name": "adam", "betas": [0.9, 0.999], "decay": {"every": 2}},
+            "nan": float("nan"),
+            "inf": float("inf"),
+            "big": 2**60,
+            "flag": True,
+            "none": None,
+            "<script>": "<i>x</i>",
+            "2": "integer-like key, kept in order",
+        },
+        metadata={
+            "python": "3.12.3",
+            "nbtrack": "0.1.0",
+            "host": "gpu-box",
+            "os": "Linux-6.1-x86_64",
+            "program": "/home/me/train.ipynb",
+            "torch": "2.4.0",
+            "gpus": ["NVIDIA H100", "NVIDIA H100"],
+            "git": {
+                "commit": "0123456789abcdef0123456789abcdef01234567",
+                "branch": "main",
+                "remote": "https://me:ghp_SECRET@github.com/o/r.git",
+                "dirty": True,
+            },
+        },
+        created_at=T0,
+        finished_at=T0 + 61.5,
+    )
     return {
         "points": points,
         "histograms": histograms,
         "header": (header, []),
         "header_sync": (header_sync, []),
+        "overview": (overview, []),
     }
 
 

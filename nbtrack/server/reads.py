@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -119,47 +118,6 @@ def series(
     return steps, values
 
 
-@dataclass
-class Buckets:
-    """Per-bucket envelope of a series: each bucket's first and last step, the min and max of
-    its finite values (NaN when it has none), and its last value."""
-
-    step_lo: Int64Array
-    step_hi: Int64Array
-    vmin: Float64Array
-    vmax: Float64Array
-    last: Float64Array
-    count: Int64Array
-
-
-def reduce(steps: Int64Array, values: Float64Array, width: int) -> Buckets:
-    """At most `width` buckets of equal step span over the series (sorted by step)."""
-    if not len(steps):
-        e = np.empty(0, np.int64)
-        f = np.empty(0, np.float64)
-        return Buckets(e, e, f, f, f, e)
-    order = np.argsort(steps, kind="stable")
-    steps, values = steps[order], values[order]
-    lo, hi = int(steps[0]), int(steps[-1])
-    span = hi - lo + 1
-    width = max(1, min(width, span))
-    # Bucket b holds the offsets d = step - lo with b*span <= d*width < (b+1)*span. d*width
-    # passes 2**63 for wide ranges (nanosecond timestamps), so each bucket's first offset is
-    # found with Python's integers instead; uint64 holds every offset, even past 2**63.
-    offsets = steps.view(np.uint64) - np.uint64(lo % 2**64)
-    firsts = np.array([-(-b * span // width) for b in range(1, width)], dtype=np.uint64)
-    idx = np.searchsorted(firsts, offsets, side="right")
-    starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
-    ends = np.r_[starts[1:], len(steps)] - 1
-    finite = np.where(np.isfinite(values), values, np.nan)
-    with np.errstate(invalid="ignore"):
-        vmin = np.fmin.reduceat(finite, starts)
-        vmax = np.fmax.reduceat(finite, starts)
-    return Buckets(
-        steps[starts], steps[ends], vmin, vmax, values[ends], (ends - starts + 1).astype(np.int64)
-    )
-
-
 def histograms(conn: Connection, run_pk: int, key: str) -> list[HistogramEntry]:
     c = models.CHUNKS
     out: list[HistogramEntry] = []
@@ -210,6 +168,23 @@ def header_content(row: Any, entity: str, project: str) -> dict[str, Any]:
     )
 
 
+def overview_content(row: Any) -> dict[str, Any]:
+    """The Overview section's message, from the run's row (what its client uploaded)."""
+    from nbtrack.widget._protocol import overview_message
+
+    tags = from_json(row.tags, [])
+    config = from_json(row.config, {})
+    metadata = from_json(row.metadata, {})
+    return overview_message(
+        notes=row.notes,
+        tags=tags if isinstance(tags, list) else [],
+        config=config if isinstance(config, dict) else {},
+        metadata=metadata if isinstance(metadata, dict) else {},
+        created_at=float(row.created_at),
+        finished_at=None if row.finished_at is None else float(row.finished_at),
+    )
+
+
 def _num(v: Any) -> float | None:
     if isinstance(v, bool):
         return None
@@ -257,6 +232,7 @@ def live_messages(
     rows.close()
     if header or int(run.fields_seq) > after:
         msgs.append(_message(header_content(run, entity, project), []))
+        msgs.append(_message(overview_content(run), []))
     if parts:
         joined = {
             k: (

@@ -25,6 +25,7 @@ from nbtrack.widget._protocol import (
     bokeh_message,
     header_message,
     histogram_message,
+    overview_message,
     points_message,
 )
 
@@ -36,6 +37,12 @@ _STATIC = Path(__file__).resolve().parent.parent / "static"
 # A steps/s figure over the last few seconds, not since the start: it follows slowdowns.
 _RATE_WINDOW_S = 5.0
 _POLL_S = 0.5
+# A live run's overview is built again at most this often (its config may have changed);
+# notes and tags are compared at every flush.
+_OVERVIEW_S = 1.0
+# How long a live dashboard waits for the writer to record the run's metadata (git can be
+# slow on a large work tree: 5 s a command at most).
+_METADATA_WAIT_S = 30.0
 
 
 class Dashboard(anywidget.AnyWidget):
@@ -92,6 +99,7 @@ class _Sender:
         self.last_step: dict[str, int] = {}
         self.rate = _Rate()
         self._last_header: dict[str, Any] | None = None
+        self._last_overview: dict[str, Any] | None = None
 
     def send_batch(self, batch: Batch) -> None:
         batch = after_steps(batch, self.last_step)
@@ -108,6 +116,11 @@ class _Sender:
         if header != self._last_header:
             self._last_header = header
             self.widget.send(header)
+
+    def send_overview(self, overview: dict[str, Any]) -> None:
+        if overview != self._last_overview:
+            self._last_overview = overview
+            self.widget.send(overview)
 
 
 # The header of a run that no server receives.
@@ -127,12 +140,55 @@ class LiveFeed:
         self._lock = threading.Lock()
         self._ipython: Any = None
         self._done = False
+        # What the writer recorded of where the run runs (git, host, versions): read from
+        # the store by a thread of its own, since the writer collects it as it starts.
+        self._metadata: dict[str, Any] = {}
+        self._overview_seen: tuple[Any, ...] | None = None
+        self._overview_at = 0.0
+        self._finished_at: float | None = None
         self.queue = self.link.subscribe()
         widget.send_bokeh()
         self._send_history()
         self.link.on_tick(self.flush)
         self._hook_cell_end()
         self.flush()
+        threading.Thread(
+            target=self._await_metadata, name=f"nbtrack-metadata-{run.id}", daemon=True
+        ).start()
+
+    def _await_metadata(self) -> None:
+        """Wait for the run's metadata in the store, then send the overview with it."""
+        from nbtrack.api import Api
+
+        deadline = time.monotonic() + _METADATA_WAIT_S
+        metadata: dict[str, Any] = {}
+        try:
+            with Api(self.run.dir) as api:
+                while not metadata and time.monotonic() < deadline:
+                    # The writer records it before its first commit: once the run has
+                    # ended, what the store holds is all there will be.
+                    ended = self.run.state != "running"
+                    metadata = api.run(self.run.path).metadata
+                    if ended:
+                        break
+                    if not metadata:
+                        time.sleep(0.1)
+        except Exception:  # the store may be gone (a test's temp folder): no overview extras
+            return
+        if not metadata:
+            return
+        self._metadata = metadata
+        self._overview_seen = None
+        # Only the overview, under the flush lock (one thread at a time sends): a flush under
+        # way on another thread may have sent it without the metadata already.
+        while time.monotonic() < deadline:
+            if self._lock.acquire(blocking=False):
+                try:
+                    self._send_overview(time.time(), self.run.state != "running")
+                finally:
+                    self._lock.release()
+                return
+            time.sleep(0.02)
 
     def _send_history(self) -> None:
         """Points logged before this dashboard subscribed: they are in the store by now."""
@@ -194,12 +250,34 @@ class LiveFeed:
                     sync=self.link.sync_status() or LOCAL_ONLY,
                 )
             )
+            self._send_overview(now, finished)
             if finished and not self._done:
                 self._done = True
                 self.link.remove_tick(self.flush)
                 self.link.unsubscribe(q)
         finally:
             self._lock.release()
+
+    def _send_overview(self, now: float, finished: bool) -> None:
+        """The overview at the start, and again when it changed: notes and tags are looked
+        at on every flush, the rest at most every `_OVERVIEW_S`."""
+        run = self.run
+        if finished and self._finished_at is None:
+            self._finished_at = now
+        seen = (run.notes, run.tags, self._finished_at)
+        if seen == self._overview_seen and now - self._overview_at < _OVERVIEW_S:
+            return
+        self._overview_seen, self._overview_at = seen, now
+        self.sender.send_overview(
+            overview_message(
+                notes=run.notes,
+                tags=run.tags,
+                config=run.config.as_dict(),
+                metadata=self._metadata,
+                created_at=run.created_at,
+                finished_at=self._finished_at,
+            )
+        )
 
 
 class StoreFeed:
@@ -244,6 +322,17 @@ class StoreFeed:
                 last=last,
                 alerts=rec.alerts,
                 error=rec.error,
+            )
+        )
+        # Built every poll and sent when it differs from the last: a dict comparison.
+        self.sender.send_overview(
+            overview_message(
+                notes=rec.notes,
+                tags=rec.tags,
+                config=rec.config,
+                metadata=rec.metadata,
+                created_at=rec.created_at,
+                finished_at=rec.finished_at,
             )
         )
         return running

@@ -20,6 +20,10 @@ Messages (the ``type`` field of the content):
   entry ``i``, its counts as float64.
 - ``header``: the run's facts for the header (no buffers), sent when they change; its
   ``sync`` field says where the run stands with the team server (null when it has none).
+- ``overview``: what the run is and where it ran, for the Overview section (no buffers):
+  notes, tags, the config flattened to ``[key, value]`` pairs, the code (git commit,
+  branch, dirty flag, a link to the commit, the notebook or script) and the system (host,
+  OS, versions, GPUs); sent at the start and again when it changes.
 - ``bokeh``: BokehJS itself (gzip buffers), once per dashboard.
 
 Every buffer is a fresh ``bytes`` copy: `send` writes it out later on another thread, so it
@@ -28,11 +32,15 @@ must never be a view of an array that someone keeps writing to.
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Mapping, Sequence
+from numbers import Integral, Real
 from typing import Any, Literal, TypedDict, get_args
 
 import numpy as np
 
+from nbtrack._metadata import commit_url
 from nbtrack._types import Float64Array, Int64Array
 from nbtrack._values import TIME_KEY, HistogramEntry
 from nbtrack.widget._bokeh import bokehjs_files
@@ -208,6 +216,118 @@ def _is_number(v: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return True
+
+
+# Integers past this lose digits as JS numbers: they go as text.
+_JS_SAFE_INT = 2**53 - 1
+# Deeper than this, a nested config value goes as its text (a user's config, not a bomb).
+_CONFIG_DEPTH = 16
+
+ConfigValue = str | int | float | bool | None
+
+
+def _config_value(v: Any) -> ConfigValue:
+    if v is None or isinstance(v, (bool, str)):
+        return v
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if isinstance(v, Integral):
+        i = int(v)
+        return i if abs(i) <= _JS_SAFE_INT else str(i)
+    if isinstance(v, Real):
+        return json_number(float(v))
+    if isinstance(v, (list, tuple)):
+        # As JSON text, what a person reads as a list; str() of anything JSON cannot hold.
+        return json.dumps(v, default=str, ensure_ascii=False)
+    return str(v)
+
+
+def flatten_config(config: Mapping[str, Any]) -> list[list[Any]]:
+    """``[key, value]`` pairs, nested dicts flattened with "."; values JSON-safe.
+
+    Pairs rather than an object: JS would put integer-like keys first, and the order the
+    user gave is the order shown.
+
+    >>> flatten_config({"lr": 1e-3, "opt": {"name": "adam", "betas": (0.9, 0.99)}})
+    [['lr', 0.001], ['opt.name', 'adam'], ['opt.betas', '[0.9, 0.99]']]
+    """
+    out: list[list[Any]] = []
+
+    def walk(prefix: str, d: Mapping[Any, Any], depth: int) -> None:
+        for k, v in d.items():
+            key = f"{prefix}{k}"
+            if isinstance(v, Mapping) and v and depth < _CONFIG_DEPTH:
+                walk(f"{key}.", v, depth + 1)
+            elif isinstance(v, Mapping):
+                out.append([key, json.dumps(v, default=str, ensure_ascii=False)])
+            else:
+                out.append([key, _config_value(v)])
+
+    walk("", config, 0)
+    return out
+
+
+def _text(v: Any) -> str | None:
+    return None if v is None or v == "" else str(v)
+
+
+def overview_message(
+    *,
+    notes: str | None,
+    tags: Sequence[str],
+    config: Mapping[str, Any],
+    metadata: Mapping[str, Any],
+    created_at: float,
+    finished_at: float | None,
+) -> dict[str, Any]:
+    """What the Overview section shows, as JSON (no buffers).
+
+    `metadata` is what `nbtrack._metadata.collect` recorded (maybe empty, maybe from
+    another machine: every field is checked here). The commit's link is made here from the
+    remote, so no user name or token of the remote reaches the page, and the remote itself
+    is not sent.
+
+    >>> m = overview_message(notes=None, tags=["cnn"], config={"lr": 1e-3},
+    ...     metadata={"git": {"commit": "0123abcd", "remote": "git@github.com:o/r.git"}},
+    ...     created_at=0.0, finished_at=None)
+    >>> m["config"], m["code"]["url"]
+    ([['lr', 0.001]], 'https://github.com/o/r/commit/0123abcd')
+    """
+    git = metadata.get("git")
+    git = git if isinstance(git, Mapping) else {}
+    commit, remote = _text(git.get("commit")), _text(git.get("remote"))
+    dirty = git.get("dirty")
+    gpus = metadata.get("gpus")
+    system: dict[str, Any] = {
+        name: _text(metadata.get(name)) for name in ("host", "os", "python", "torch", "nbtrack")
+    }
+    system["gpus"] = [str(g) for g in gpus] if isinstance(gpus, (list, tuple)) else []
+    return {
+        "type": "overview",
+        "notes": _text(notes),
+        "tags": [str(t) for t in tags],
+        "config": flatten_config(config),
+        "code": {
+            "commit": commit,
+            "branch": _text(git.get("branch")),
+            "dirty": dirty if isinstance(dirty, bool) else None,
+            "url": commit_url(remote, commit),
+            "program": _text(metadata.get("program")),
+            "colab": metadata.get("colab") is True,
+            "colab_url": _colab_url(metadata.get("colab_url")),
+        },
+        "system": system,
+        "created_at": json_number(created_at),
+        "finished_at": None if finished_at is None else json_number(finished_at),
+    }
+
+
+def _colab_url(v: Any) -> str | None:
+    # Recorded by this package's own code, but the server passes on what any client sent.
+    prefix = "https://colab.research.google.com/drive/"
+    if isinstance(v, str) and v.startswith(prefix) and "/" not in v[len(prefix) :]:
+        return v
+    return None
 
 
 def bokeh_message() -> tuple[dict[str, Any], list[bytes]]:
