@@ -78,7 +78,7 @@ def _scalar_chunks(conn: Connection, run_pk: int, after: int) -> Iterator[tuple[
         .order_by(c.c.ingest_seq, c.c.id)
     )
     for row in conn.execute(q):
-        yield int(row.ingest_seq), reads._chunk(row)
+        yield int(row.ingest_seq), reads.chunk_of(row)
 
 
 def _series_since(conn: Connection, run: _Run, cut_steps: bool) -> list[tuple[str, str, Any, Any]]:
@@ -109,7 +109,7 @@ def snapshot(conn: Connection, cur: ProjectCursor) -> Iterator[list[Message]]:
         run = cur.runs[int(r.id)]
         run.row = row_of(r, cur.entity, cur.project)
         table.append(run.row)
-    yield [reads._message(runs_message(table), [])]
+    yield [reads.message(runs_message(table), [])]
     s = models.SERIES
     keys = conn.execute(
         select(s.c.run_pk).where(
@@ -124,7 +124,7 @@ def snapshot(conn: Connection, cur: ProjectCursor) -> Iterator[list[Message]]:
         ]
         if curves:
             content, buffers = curves_message(curves, cur.width)
-            yield [reads._message(content, buffers)]
+            yield [reads.message(content, buffers)]
 
 
 def changes(conn: Connection, cur: ProjectCursor) -> list[Message]:
@@ -150,13 +150,13 @@ def changes(conn: Connection, cur: ProjectCursor) -> list[Message]:
     gone = [cur.runs.pop(pk).run_id for pk in list(cur.runs) if pk not in seen]
     msgs = []
     if changed or gone:
-        msgs.append(reads._message(runs_message(changed, gone), []))
+        msgs.append(reads.message(runs_message(changed, gone), []))
     if whole:
         content, buffers = curves_message(whole, cur.width)
-        msgs.append(reads._message(content, buffers))
+        msgs.append(reads.message(content, buffers))
     if live:
         content, buffers = curves_message(live, cur.width, append=True)
-        msgs.append(reads._message(content, buffers))
+        msgs.append(reads.message(content, buffers))
     return msgs
 
 
@@ -181,7 +181,7 @@ def range_answer(
             steps, values = reads.series(conn, int(row.id), key, start, end)
             curves.append((run_id, key, steps, values))
     content, buffers = curves_message(curves, width, request=request, span=(start, end))
-    return [reads._message(content, buffers)]
+    return [reads.message(content, buffers)]
 
 
 # How much of a run's stored blobs one `since` answer carries at most (whole uploads only).
@@ -225,7 +225,7 @@ def since(conn: Connection, run_pk: int, seq: int, hist_seq: int) -> Since:
             break
         reached = at
         size += len(row.vals) + (len(row.steps) if row.steps is not None else 0)
-        ch = reads._chunk(row)
+        ch = reads.chunk_of(row)
         if ch.kind == "s":
             parts.setdefault(ch.key, []).append(ch)
         else:

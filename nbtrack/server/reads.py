@@ -86,7 +86,8 @@ def keys(conn: Connection, run_pk: int) -> dict[str, list[str]]:
     return out
 
 
-def _chunk(row: Any) -> Chunk:
+def chunk_of(row: Any) -> Chunk:
+    """A stored chunk row as the upload's frame module reads it."""
     return Chunk(
         row.kind, row.key, row.seq_first, row.seq_last, row.n, row.step_first, row.step_last,
         row.stride, None if row.steps is None else bytes(row.steps), bytes(row.vals),
@@ -103,7 +104,7 @@ def series(
         q = q.where(c.c.step_last >= start)
     if end is not None:
         q = q.where(c.c.step_first <= end)
-    chunks = [_chunk(row) for row in conn.execute(q.order_by(c.c.seq_first))]
+    chunks = [chunk_of(row) for row in conn.execute(q.order_by(c.c.seq_first))]
     if not chunks:
         return np.empty(0, np.int64), np.empty(0, np.float64)
     steps = np.concatenate([ch.step_array() for ch in chunks])
@@ -123,7 +124,7 @@ def histograms(conn: Connection, run_pk: int, key: str) -> list[HistogramEntry]:
     out: list[HistogramEntry] = []
     q = select(c).where(c.c.run_pk == run_pk, c.c.kind == "h", c.c.key == key)
     for row in conn.execute(q.order_by(c.c.seq_first)):
-        out.extend(_chunk(row).histograms())
+        out.extend(chunk_of(row).histograms())
     return out
 
 
@@ -144,7 +145,8 @@ def b64_f8(a: Any) -> str:
     return b64(np.asarray(a).astype("<f8").tobytes())
 
 
-def _message(content: dict[str, Any], buffers: list[bytes]) -> dict[str, Any]:
+def message(content: dict[str, Any], buffers: list[bytes]) -> dict[str, Any]:
+    """One view message as an event carries it: its content, its buffers in base64."""
     return {"content": content, "buffers": [b64(b) for b in buffers]}
 
 
@@ -224,15 +226,15 @@ def live_messages(
             break
         reached = int(row.ingest_seq)
         size += len(row.vals) + (len(row.steps) if row.steps is not None else 0)
-        ch = _chunk(row)
+        ch = chunk_of(row)
         if ch.kind == "s":
             parts.setdefault(ch.key, []).append(ch)
         else:
             hists.extend(ch.histograms())
     rows.close()
     if header or int(run.fields_seq) > after:
-        msgs.append(_message(header_content(run, entity, project), []))
-        msgs.append(_message(overview_content(run), []))
+        msgs.append(message(header_content(run, entity, project), []))
+        msgs.append(message(overview_content(run), []))
     if parts:
         joined = {
             k: (
@@ -245,8 +247,8 @@ def live_messages(
         if TIME_KEY in joined:
             joined = {TIME_KEY: joined.pop(TIME_KEY), **joined}
         content, buffers = points_message(joined, float(run.created_at))
-        msgs.append(_message(content, buffers))
+        msgs.append(message(content, buffers))
     if hists:
         content, buffers = histogram_message(hists)
-        msgs.append(_message(content, buffers))
+        msgs.append(message(content, buffers))
     return msgs, max(upto, after)
