@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import anywidget
 import traitlets
@@ -25,7 +25,7 @@ from nbtrack.widget._compare_protocol import buckets_for, curves_message, run_ro
 
 if TYPE_CHECKING:
     from nbtrack.api import Api, RunRecord
-    from nbtrack.widget._dashboard import Dashboard, StoreFeed
+    from nbtrack.widget._dashboard import StoreFeed
 
 _STATIC = Path(__file__).resolve().parent.parent / "static"
 _POLL_S = 1.0
@@ -294,6 +294,4 @@ class ProjectFeed:
         f = self.followed.get(run_id)
         if f is None or run_id in self._opened:
             return
-        channel = _RunChannel(self._send, run_id)
-        # StoreFeed sends through whatever has a Dashboard's send and send_bokeh.
-        self._opened[run_id] = StoreFeed(cast("Dashboard", channel), f.rec.reload())
+        self._opened[run_id] = StoreFeed(_RunChannel(self._send, run_id), f.rec.reload())

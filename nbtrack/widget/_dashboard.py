@@ -14,7 +14,7 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anywidget
 import traitlets
@@ -90,10 +90,19 @@ class _Rate:
         return (step - s0) / (t - t0) if t > t0 else None
 
 
+class Target(Protocol):
+    """Where a feed sends a dashboard's messages: a `Dashboard`, or a compare view's channel
+    for the dashboard it opens under its table."""
+
+    def send(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None: ...
+
+    def send_bokeh(self) -> None: ...
+
+
 class _Sender:
     """What both feeds share: encode a batch, send it, remember the last step per key."""
 
-    def __init__(self, widget: Dashboard, t0: float) -> None:
+    def __init__(self, widget: Target, t0: float) -> None:
         self.widget = widget
         self.t0 = t0
         self.last_step: dict[str, int] = {}
@@ -283,7 +292,7 @@ class LiveFeed:
 class StoreFeed:
     """Shows a stored run, and follows it from one polling thread while it is running."""
 
-    def __init__(self, widget: Dashboard, record: RunRecord) -> None:
+    def __init__(self, widget: Target, record: RunRecord) -> None:
         self.widget = widget
         self.record = record
         self.sender = _Sender(widget, record.created_at)
