@@ -2,6 +2,8 @@
 // `.nbtrack-dashboard`; JupyterLab's theme variables are used where they exist.
 
 import { OVERVIEW_CSS } from "./overview";
+import { PARALLEL_CSS } from "./compare/parallel";
+import { COMPARE_CSS } from "./compare/styles";
 
 const CSS = `
 .nbtrack-dashboard {
@@ -132,6 +134,6 @@ export function addStyles(): void {
   if (document.getElementById("nbtrack-dashboard-styles")) return;
   const style = document.createElement("style");
   style.id = "nbtrack-dashboard-styles";
-  style.textContent = CSS + OVERVIEW_CSS;
+  style.textContent = CSS + OVERVIEW_CSS + COMPARE_CSS + PARALLEL_CSS;
   document.head.append(style);
 }

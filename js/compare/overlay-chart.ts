@@ -9,7 +9,8 @@
 // list of each run's value at that x, as text (never markup), the nearest run first.
 //
 // Hooks for tests and users' tooling: the card has `data-metric` and `data-lines` (lines
-// drawn), and `data-whole` ("true" once what is in view is every point, not an envelope).
+// drawn), `data-points` (the points, or envelope buckets, those lines hold) and `data-whole`
+// ("true" once what is in view is every point, not an envelope).
 
 import type { BokehNS } from "../bokeh-loader";
 import { formatValue } from "../format";
@@ -310,6 +311,7 @@ export class OverlayChart {
     this.bands.data = bands;
     const card = this.host.closest<HTMLElement>(".nbtrack-chart") ?? this.host;
     card.dataset.lines = String(prepared.length);
+    card.dataset.points = String(prepared.reduce((n, p) => n + p.curves.reduce((m, k) => m + k.c.line.length, 0), 0));
     card.dataset.whole = String(prepared.every((p) => p.curves.every((k) => k.c.isWhole(x0, x1))));
     if (this.following) {
       const yr = extent(shown, logY);
