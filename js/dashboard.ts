@@ -15,6 +15,7 @@ import type { AnyModel } from "@anywidget/types";
 import type { BokehNS } from "./bokeh-loader";
 import { loadBokeh, loadedBokeh } from "./bokeh-loader";
 import { LineChart } from "./charts/line-chart";
+import { chartControls, offerXAxes } from "./controls";
 import { Header } from "./header";
 import { HistogramSection } from "./histograms/section";
 import type { Layout, Model } from "./model";
@@ -113,24 +114,11 @@ export class Dashboard {
     root.dataset.runId = model.get("run_id");
     this.layout = { ...(model.get("chart_layout") ?? {}) };
 
-    this.controls = div("nbt-controls");
-    const sLabel = document.createElement("label");
-    sLabel.textContent = "smoothing";
-    this.smoothing = document.createElement("input");
-    this.smoothing.type = "range";
-    this.smoothing.className = "nbt-smoothing";
-    this.smoothing.min = "0";
-    this.smoothing.max = "0.99";
-    this.smoothing.step = "0.01";
-    this.smoothing.value = String(this.layout.smoothing ?? 0);
-    this.smoothingValue = span("nbt-smoothing-value", this.smoothing.value);
-    sLabel.append(this.smoothing, this.smoothingValue);
-    const xLabelEl = document.createElement("label");
-    xLabelEl.textContent = "x axis";
-    this.xAxis = document.createElement("select");
-    this.xAxis.className = "nbt-xaxis";
-    xLabelEl.append(this.xAxis);
-    this.controls.append(sLabel, xLabelEl);
+    const controls = chartControls(this.layout.smoothing ?? 0);
+    this.controls = controls.el;
+    this.smoothing = controls.smoothing;
+    this.smoothingValue = controls.smoothingValue;
+    this.xAxis = controls.xAxis;
 
     this.notice = div("nbt-notice", "Loading the charts…");
     this.body = div("nbt-body");
@@ -329,24 +317,7 @@ export class Dashboard {
   }
 
   private refreshXOptions(): void {
-    const metrics = this.state.store.metricKeys();
-    const options: [string, string][] = [
-      ["step", "step"],
-      ["relative", "relative time"],
-      ["wall", "wall time"],
-      ...metrics.map((k): [string, string] => [k, k]),
-    ];
-    if (this.xAxis.options.length === options.length) return;
-    const current = this.xMode();
-    this.xAxis.replaceChildren(
-      ...options.map(([v, label]) => {
-        const o = document.createElement("option");
-        o.value = v;
-        o.textContent = label;
-        return o;
-      }),
-    );
-    this.xAxis.value = options.some(([v]) => v === current) ? current : "step";
+    offerXAxes(this.xAxis, this.state.store.metricKeys(), this.xMode());
   }
 
   /** Make the cards match the keys and the layout's merges; rebuild those that changed. */

@@ -21,6 +21,7 @@ import type { Ema } from "../smoothing";
 import type { Series, SeriesStore } from "../series-store";
 import type { XColumn, XMode } from "../x-axis";
 import { xLabel } from "../x-axis";
+import { lineFigure, paddedY } from "./figure";
 
 export const PALETTE = [
   "#2563eb", "#ea580c", "#059669", "#dc2626", "#7c3aed", "#ca8a04", "#0891b2", "#db2777",
@@ -153,39 +154,9 @@ export class LineChart {
     const B = this.Bokeh;
     const { keys, logY } = this.opts;
     const mode = this.ctx.xMode;
-    const x_range = new B.Range1d({ start: 0, end: 1 });
-    const y_range = new B.Range1d({ start: logY ? 0.1 : 0, end: 1 });
-    const p = B.Plotting.figure({
-      height: 230,
-      sizing_mode: "stretch_width",
-      x_range,
-      y_range,
-      x_axis_type: mode === "wall" ? "datetime" : "linear",
-      y_axis_type: logY ? "log" : "linear",
-      tools: "pan,wheel_zoom,box_zoom,reset,save",
-      toolbar_location: "above",
-      x_axis_label: xLabel(mode),
-      background_fill_color: "#ffffff",
-      border_fill_color: "#ffffff",
-      outline_line_color: null,
-      min_border_left: 44,
-      min_border_right: 12,
-      min_border_top: 4,
-      min_border_bottom: 4,
-    });
-    p.toolbar.autohide = true;
-    p.toolbar.logo = null;
-    for (const axis of [...p.xaxis, ...p.yaxis]) {
-      axis.axis_line_color = "#cbd5e1";
-      axis.major_tick_line_color = "#cbd5e1";
-      axis.minor_tick_line_color = null;
-      axis.major_label_text_color = "#475569";
-      axis.major_label_text_font_size = "11px";
-      axis.axis_label_text_font_size = "11px";
-      axis.axis_label_text_color = "#64748b";
-      axis.axis_label_text_font_style = "normal";
-    }
-    for (const grid of [...p.xgrid, ...p.ygrid]) grid.grid_line_color = "#eef2f7";
+    const p = lineFigure(B, mode, logY);
+    const x_range = p.x_range;
+    const y_range = p.y_range;
 
     keys.forEach((key, i) => {
       const color = PALETTE[i % PALETTE.length] as string;
@@ -404,20 +375,7 @@ export class LineChart {
       try {
         this.plot.x_range.setv({ start: x0, end: x1 });
         if (yr) {
-          let [lo, hi] = yr;
-          if (logY) {
-            const pad = Math.pow(hi / lo, 0.05) || 1.1;
-            lo = lo / pad;
-            hi = hi * pad;
-            if (lo === hi) {
-              lo /= 2;
-              hi *= 2;
-            }
-          } else {
-            const pad = (hi - lo) * 0.06 || Math.abs(hi) * 0.1 || 1;
-            lo -= pad;
-            hi += pad;
-          }
+          const [lo, hi] = paddedY(yr[0], yr[1], logY);
           this.plot.y_range.setv({ start: lo, end: hi });
         }
       } finally {

@@ -12,6 +12,7 @@ import type { OpenRequest, RangeRequest } from "../compare-protocol";
 import { Dashboard, sectionOf } from "../dashboard";
 import type { Layout, Model } from "../model";
 import { RunState } from "../run-state";
+import { chartControls, offerXAxes } from "../controls";
 import { cellText } from "./cells";
 import { runColor } from "./colors";
 import type { OverlayLine } from "./overlay-chart";
@@ -71,6 +72,7 @@ export class CompareView {
   private readonly pcControls: HTMLElement;
   private readonly openedEl: HTMLElement;
   private readonly smoothing: HTMLInputElement;
+  private readonly smoothingValue: HTMLElement;
   private readonly xAxis: HTMLSelectElement;
   private readonly pcMetric: HTMLSelectElement;
   private readonly pcAgg: HTMLSelectElement;
@@ -118,23 +120,11 @@ export class CompareView {
     this.openedEl.hidden = true;
     root.append(this.openedEl);
 
-    this.controls = div("nbt-controls");
-    const sLabel = document.createElement("label");
-    sLabel.textContent = "smoothing";
-    this.smoothing = document.createElement("input");
-    this.smoothing.type = "range";
-    this.smoothing.className = "nbt-smoothing";
-    this.smoothing.min = "0";
-    this.smoothing.max = "0.99";
-    this.smoothing.step = "0.01";
-    this.smoothing.value = String(this.state.smoothing ?? 0);
-    sLabel.append(this.smoothing);
-    const xLabelEl = document.createElement("label");
-    xLabelEl.textContent = "x axis";
-    this.xAxis = document.createElement("select");
-    this.xAxis.className = "nbt-xaxis";
-    xLabelEl.append(this.xAxis);
-    this.controls.append(sLabel, xLabelEl);
+    const controls = chartControls(this.state.smoothing ?? 0);
+    this.controls = controls.el;
+    this.smoothing = controls.smoothing;
+    this.smoothingValue = controls.smoothingValue;
+    this.xAxis = controls.xAxis;
     this.notice = div("nbt-notice", "");
     this.body = div("nbt-body");
 
@@ -181,6 +171,7 @@ export class CompareView {
 
     this.smoothing.addEventListener("input", () => {
       this.state.smoothing = Number(this.smoothing.value);
+      this.smoothingValue.textContent = this.state.smoothing.toFixed(2);
       this.redrawCharts();
     });
     this.smoothing.addEventListener("change", () => this.save());
@@ -372,14 +363,7 @@ export class CompareView {
   }
 
   private refreshXOptions(): void {
-    const opts: [string, string][] = [
-      ["step", "step"],
-      ["relative", "relative time"],
-      ["wall", "wall time"],
-      ...this.project.keys.map((k): [string, string] => [k, k]),
-    ];
-    if (this.xAxis.options.length === opts.length) return;
-    setOptions(this.xAxis, opts, this.state.x_axis ?? "step");
+    offerXAxes(this.xAxis, this.project.keys, this.state.x_axis ?? "step");
   }
 
   private syncCards(): void {

@@ -19,6 +19,7 @@ import { smooth } from "../smoothing";
 import { TIME_KEY } from "../series-store";
 import type { XMode } from "../x-axis";
 import { xLabel } from "../x-axis";
+import { lineFigure, paddedY } from "../charts/figure";
 import type { Curve, Points } from "./curve";
 
 /** One line of the chart: a run, or a group of runs drawn as their mean and band. */
@@ -80,39 +81,9 @@ export class OverlayChart {
     this.tip.hidden = true;
     host.append(this.plotEl, this.tip);
     const mode = ctx.xMode;
-    const x_range = new B.Range1d({ start: 0, end: 1 });
-    const y_range = new B.Range1d({ start: logY ? 0.1 : 0, end: 1 });
-    const p = B.Plotting.figure({
-      height: 230,
-      sizing_mode: "stretch_width",
-      x_range,
-      y_range,
-      x_axis_type: mode === "wall" ? "datetime" : "linear",
-      y_axis_type: logY ? "log" : "linear",
-      tools: "pan,wheel_zoom,box_zoom,reset,save",
-      toolbar_location: "above",
-      x_axis_label: xLabel(mode),
-      background_fill_color: "#ffffff",
-      border_fill_color: "#ffffff",
-      outline_line_color: null,
-      min_border_left: 44,
-      min_border_right: 12,
-      min_border_top: 4,
-      min_border_bottom: 4,
-    });
-    p.toolbar.autohide = true;
-    p.toolbar.logo = null;
-    for (const axis of [...p.xaxis, ...p.yaxis]) {
-      axis.axis_line_color = "#cbd5e1";
-      axis.major_tick_line_color = "#cbd5e1";
-      axis.minor_tick_line_color = null;
-      axis.major_label_text_color = "#475569";
-      axis.major_label_text_font_size = "11px";
-      axis.axis_label_text_font_size = "11px";
-      axis.axis_label_text_color = "#64748b";
-      axis.axis_label_text_font_style = "normal";
-    }
-    for (const grid of [...p.xgrid, ...p.ygrid]) grid.grid_line_color = "#eef2f7";
+    const p = lineFigure(B, mode, logY);
+    const x_range = p.x_range;
+    const y_range = p.y_range;
     const empty = (): BokehNS => new B.ColumnDataSource({ data: { xs: [], ys: [], color: [], alpha: [], width: [] } });
     this.bands = new B.ColumnDataSource({ data: { xs: [], ys: [], color: [] } });
     p.patches({
@@ -319,21 +290,8 @@ export class OverlayChart {
       try {
         this.plot.x_range.setv({ start: x0, end: x1 });
         if (yr) {
-          let [a, b] = yr;
-          if (logY) {
-            const pad = Math.pow(b / a, 0.05) || 1.1;
-            a /= pad;
-            b *= pad;
-            if (a === b) {
-              a /= 2;
-              b *= 2;
-            }
-          } else {
-            const pad = (b - a) * 0.06 || Math.abs(b) * 0.1 || 1;
-            a -= pad;
-            b += pad;
-          }
-          this.plot.y_range.setv({ start: a, end: b });
+          const [lo, hi] = paddedY(yr[0], yr[1], logY);
+          this.plot.y_range.setv({ start: lo, end: hi });
         }
       } finally {
         this.ownChange = false;
