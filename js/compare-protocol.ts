@@ -160,7 +160,8 @@ export function decodeCurves(msg: CurvesMessage, buffers: DataView[]): DecodedCu
     }
     const lo = parseNumber(c.lo);
     const hi = parseNumber(c.hi);
-    const scale = hi > lo ? (hi - lo) / Q_MAX : 0;
+    // In halves, as the encoder does: hi - lo may pass the largest float.
+    const scale = hi > lo ? (hi / 2 - lo / 2) / Q_MAX : 0;
     const dv = buf(buffers, c.q_buf);
     const n = c.n;
     const min = new Float64Array(n);
@@ -170,7 +171,7 @@ export function decodeCurves(msg: CurvesMessage, buffers: DataView[]): DecodedCu
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < 3; j++) {
         const q = dv.getUint16((i * 3 + j) * 2, true);
-        (cols[j] as Float64Array)[i] = q === NO_VALUE ? NaN : lo + q * scale;
+        (cols[j] as Float64Array)[i] = q === NO_VALUE ? NaN : Math.min(hi, lo + 2 * (q * scale));
       }
     }
     return {

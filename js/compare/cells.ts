@@ -79,13 +79,22 @@ function missing(v: CellValue | undefined): boolean {
   return v === undefined || v === null || (Array.isArray(v) && v.length === 0) || v === "";
 }
 
-/** Runs sorted by a column; missing values last whichever the direction. Stable. */
+/** Where a value goes whatever the direction: 0 sorted, 1 NaN (after every number), 2 missing. */
+function tail(v: CellValue | undefined): number {
+  if (missing(v)) return 2;
+  return typeof v === "number" && Number.isNaN(v) ? 1 : 0;
+}
+
+/**
+ * Runs sorted by a column; NaN (a diverged run) and then missing values last whichever the
+ * direction, so "best first" never starts with a run that has no number. Stable.
+ */
 export function sortRuns(runs: CompareRun[], col: string, desc: boolean): CompareRun[] {
   const keyed = runs.map((r, i) => ({ r, i, v: columnValue(r, col) }));
   keyed.sort((a, b) => {
-    const ma = missing(a.v);
-    const mb = missing(b.v);
-    if (ma || mb) return ma === mb ? a.i - b.i : ma ? 1 : -1;
+    const ta = tail(a.v);
+    const tb = tail(b.v);
+    if (ta || tb) return ta === tb ? a.i - b.i : ta - tb;
     const c = compareValues(a.v as CellValue, b.v as CellValue);
     return (desc ? -c : c) || a.i - b.i;
   });
@@ -97,7 +106,7 @@ export function varyingKeys(runs: CompareRun[], keys: string[]): string[] {
   return keys.filter((k) => {
     let first: string | undefined;
     for (const r of runs) {
-      const v = Object.prototype.hasOwnProperty.call(r.config, k) ? JSON.stringify(r.config[k]) : "\u0000missing";
+      const v = Object.prototype.hasOwnProperty.call(r.config, k) ? identity(r.config[k] as CellValue) : "\u0000missing";
       if (first === undefined) first = v;
       else if (v !== first) return true;
     }
@@ -110,4 +119,9 @@ export function allKeys(runs: CompareRun[], pick: (r: CompareRun) => Record<stri
   const seen = new Set<string>();
   for (const r of runs) for (const k of Object.keys(pick(r))) seen.add(k);
   return [...seen];
+}
+
+/** A value as text that tells NaN, infinities and null apart (JSON writes all as null). */
+function identity(v: CellValue): string {
+  return JSON.stringify(v, (_k, x: unknown) => (typeof x === "number" && !Number.isFinite(x) ? `\u0000${x}` : x));
 }

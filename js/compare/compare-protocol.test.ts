@@ -221,7 +221,7 @@ describe.each([0, 1])("decodeCurves on the curves fixture (buffers %i bytes past
 
   // Python's _entry appends a whole curve's values, then its steps, and then points values_buf
   // at the last buffer: the steps. See tests/test_compare.py's xfail of the same name.
-  it.fails("reads whole curves with uneven steps' values from their own buffer", () => {
+  it("reads whole curves with uneven steps' values from their own buffer", () => {
     const c = curvesOf(curvesFixture, pad);
     expect(Array.from(get(c, "b7/short").last)).toEqual([1.5, NaN, Infinity, -Infinity]);
     const huge = Array.from(get(c, "b7/huge").last);
@@ -307,18 +307,22 @@ describe("Curve", () => {
     expect(c.isWhole(0, 999)).toBe(false);
   });
 
-  // A range answer removes every bucket whose step (its last) is inside [start, end], though
-  // the bucket began before start: its min and max over the steps before start go with it
-  // and nothing sends them again. Here bucket 5 (steps 500..599, the spike at 550) is
-  // dropped by an answer for [580, 620]; the spike is gone from the drawn band until the
-  // page fetches that range again (an answer that waits for the kernel to be idle).
-  it.fails("keeps the band of a bucket a range answer covers only in part", () => {
+  // A bucket is drawn at its last step, so one that reaches into a zoomed view may begin
+  // before it: the page asks from `coverFrom` (just after the bucket before), so the answer
+  // holds that bucket's every point and replacing it loses nothing. Here bucket 5 (steps
+  // 500..599, the spike at 550) reaches into a view of [580, 620].
+  it("asks a range from where the buckets it replaces begin, so a spike stays", () => {
     const c = new Curve("3k2j9x0a", "loss");
     c.take(lossEnvelope());
-    const steps = Array.from({ length: 41 }, (_, i) => 580 + i);
-    c.take(whole("3k2j9x0a", "loss", steps, steps.map((s) => s / 1000)), [580, 620]);
+    const start = c.coverFrom(580);
+    expect(start).toBe(500);
+    const steps = Array.from({ length: 621 - start }, (_, i) => start + i);
+    const values = steps.map((s) => (s === 550 ? 5 : s / 1000));
+    c.take(whole("3k2j9x0a", "loss", steps, values), [start, 620]);
     const drawn = Array.from(c.draw.y.subarray(0, c.draw.length)).filter(Number.isFinite);
     expectClose(Math.max(...drawn), 5, LOSS_TOL);
+    expect(c.isWhole(580, 620)).toBe(true);
+    expect(isSorted(c.draw.x, c.draw.length)).toBe(true);
   });
 
   it("appends only points past its last step", () => {
@@ -514,7 +518,7 @@ describe("sortRuns", () => {
 
   // compareValues ranks NaN after every number and sortRuns negates it for a descending
   // sort, so a diverged run (val/acc NaN) tops a table sorted by val/acc, best first.
-  it.fails("puts NaN after every number descending too", () => {
+  it("puts NaN after every number descending too", () => {
     const nan = [mkRun("nan", { acc: NaN }), mkRun("hi", { acc: 0.9 }), mkRun("lo", { acc: 0.1 })];
     expect(order(nan, "config:acc", true)).toEqual(["hi", "lo", "nan"]);
   });
@@ -538,7 +542,7 @@ describe("varyingKeys", () => {
 
   // JSON.stringify writes NaN, Infinity and null alike ("null"): runs that differ only there
   // look the same.
-  it.fails("tells NaN from inf from null", () => {
+  it("tells NaN from inf from null", () => {
     const runs = [mkRun("a", { eps: NaN }), mkRun("b", { eps: Infinity }), mkRun("c", { eps: null })];
     expect(varyingKeys(runs.slice(0, 2), ["eps"])).toEqual(["eps"]);
     expect(varyingKeys([runs[0] as CompareRun, runs[2] as CompareRun], ["eps"])).toEqual(["eps"]);

@@ -118,13 +118,36 @@ export class Curve {
     copyWhere(this.line, line, (x) => x > end);
     this.draw = draw;
     this.line = line;
-    if (!c.envelope) this.whole.push({ start, end });
+    if (!c.envelope) this.addWhole(start, end);
+  }
+
+  /** Note [start, end] as here whole, merged with the spans it touches. */
+  private addWhole(start: number, end: number): void {
+    const spans = [...this.whole, { start, end }].sort((a, b) => a.start - b.start);
+    const merged: Span[] = [];
+    for (const s of spans) {
+      const last = merged[merged.length - 1];
+      if (last && s.start <= last.end + 1) last.end = Math.max(last.end, s.end);
+      else merged.push({ ...s });
+    }
+    this.whole = merged;
   }
 
   /** True when every point of [x0, x1] (steps) is here. */
   isWhole(x0: number, x1: number): boolean {
     if (!this.coarse) return true;
     return this.whole.some((s) => s.start <= x0 && s.end >= x1);
+  }
+
+  /**
+   * Where a range answer must start so that it covers whole buckets from `x` on: just after
+   * the last bucket (or point) before `x`. A bucket is drawn at its last step, so one that
+   * ends at or after `x` may begin before it; an answer from `x` alone would drop its
+   * earlier points (a spike there) when it replaces that bucket.
+   */
+  coverFrom(x: number): number {
+    const i = this.line.lowerBound(x);
+    return i > 0 ? (this.line.x[i - 1] as number) + 1 : Math.min(x, this.line.length ? (this.line.x[0] as number) : x);
   }
 }
 

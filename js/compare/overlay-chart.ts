@@ -304,16 +304,17 @@ export class OverlayChart {
     window.clearTimeout(this.rangeTimer);
     this.rangeTimer = window.setTimeout(() => {
       if (this.destroyed || this.following || this.ctx.xMode !== "step") return;
-      const start = Math.floor(this.plot.x_range.start);
+      const x0 = Math.floor(this.plot.x_range.start);
       const end = Math.ceil(this.plot.x_range.end);
-      const runs = this.ctx
+      const curves = this.ctx
         .lines()
         .flatMap((l) => l.runs)
-        .filter((r) => {
-          const c = this.ctx.curve(r, this.key);
-          return c !== undefined && !c.isWhole(start, end);
-        });
-      if (runs.length) this.ctx.wantRange(this.key, runs, start, end, this.columns());
+        .map((r) => this.ctx.curve(r, this.key))
+        .filter((c): c is Curve => c !== undefined && !c.isWhole(x0, end));
+      if (!curves.length) return;
+      // From where every bucket that reaches into the view begins (see Curve.coverFrom).
+      const start = Math.min(...curves.map((c) => c.coverFrom(x0)));
+      this.ctx.wantRange(this.key, curves.map((c) => c.run), start, end, this.columns());
     }, 250);
   }
 

@@ -449,30 +449,6 @@ describe("axis order", () => {
   });
 });
 
-describe("performance", () => {
-  it("lays out, brushes and hit-tests 200 lines x 8 axes well under a frame", () => {
-    const ids = Array.from({ length: 8 }, (_, i) => `a${i}`);
-    const lines = Array.from({ length: 200 }, (_, r) =>
-      line(`r${r}`, Object.fromEntries(ids.map((id, i) => [id, i === 3 ? 10 ** ((r % 7) - 5) : i === 5 ? `c${r % 4}` : (r * 37 + i) % 101]))),
-    );
-    const scales = new Map<string, Scale>(ids.map((id) => [id, makeScale(spec(id), lines.map((l) => l.values.get(id)))]));
-    const xs = axisXs(8, 900);
-    const brushes: Record<string, Brush> = {
-      a0: { kind: "range", range: [10, 60], missing: false },
-      a5: { kind: "categories", values: ["c1", "c2"], missing: false },
-    };
-    const times: number[] = [];
-    for (let k = 0; k < 15; k++) {
-      const t0 = performance.now();
-      const ys = lines.map((l) => lineYs(l.values, ids, scales, new Set(["a2"]), L));
-      brushedIds(lines, scales, brushes);
-      nearestLine(xs, ys, 400, 150);
-      times.push(performance.now() - t0);
-    }
-    times.sort((a, b) => a - b);
-    expect(times[7]).toBeLessThan(4);
-  });
-});
 
 describe("the CSS", () => {
   it("is scoped under the dashboard and the plot", () => {

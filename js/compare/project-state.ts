@@ -75,7 +75,10 @@ export class ProjectState {
       changed.push(run.id);
     }
     const removed = (msg.removed ?? []).filter((id) => this.runs.delete(id));
-    for (const id of removed) this.curves.delete(id);
+    for (const id of removed) {
+      this.curves.delete(id);
+      this.opened.delete(id);
+    }
     this.emit({ kind: "runs", changed, removed });
   }
 

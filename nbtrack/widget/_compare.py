@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import secrets
 import threading
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +32,9 @@ _POLL_S = 1.0
 _RUNS_PER_MESSAGE = 20
 # The most points one `range` answer sends per curve whole; past it, an envelope.
 _RANGE_MAX_WIDTH = 4096
+# The most runs and keys one `range` request reads (a page asks for one chart's lines).
+_RANGE_MAX_RUNS = 1000
+_RANGE_MAX_KEYS = 50
 
 
 class CompareView(anywidget.AnyWidget):
@@ -88,13 +90,8 @@ class _RunChannel:
 
 
 def runtime(rec: RunRecord) -> float:
-    """Seconds from the run's start to its end, or to now while it runs."""
-    if rec.state == "running":
-        end = time.time()
-    elif rec.finished_at is not None:
-        end = rec.finished_at
-    else:
-        end = rec.heartbeat_at
+    """Seconds from the run's start to its end, or to its last heartbeat while it runs."""
+    end = rec.finished_at if rec.finished_at is not None else rec.heartbeat_at
     return max(0.0, end - rec.created_at)
 
 
@@ -233,9 +230,13 @@ class ProjectFeed:
                 if len(steps):
                     f.last_step[key] = int(steps.max())
                     tails.append((rec.id, key, steps, values))
-        gone = [i for i in self.followed if i not in {r.id for r in recs}]
+        ids = {r.id for r in recs}
+        gone = [i for i in self.followed if i not in ids]
         for i in gone:
             del self.followed[i]
+            opened = self._opened.pop(i, None)
+            if opened is not None:
+                opened.stop()
         if changed or gone:
             self._send(runs_message(changed, gone))
         if new:
@@ -252,9 +253,11 @@ class ProjectFeed:
                 continue
 
     def stop(self) -> None:
+        """Stop following; the feed's `Api` is closed with it (the feed owns it)."""
         self._stop.set()
         for feed in self._opened.values():
             feed.stop()
+        self.api.close()
 
     # -- what the page asks for -----------------------------------------------------------
 
@@ -274,14 +277,17 @@ class ProjectFeed:
             start, end = int(req["start"]), int(req["end"])
             width = max(16, min(_RANGE_MAX_WIDTH, int(req.get("width", 800))))
             ident = int(req["id"])
-        except (KeyError, TypeError, ValueError):
+            runs, keys = req.get("runs"), req.get("keys")
+            if not isinstance(runs, list) or not isinstance(keys, list):
+                raise TypeError("runs and keys are lists")
+        except (KeyError, TypeError, ValueError, OverflowError):
             return  # not a request this page could have sent
         curves = []
-        for run_id in req.get("runs", []):
+        for run_id in runs[:_RANGE_MAX_RUNS]:
             f = self.followed.get(str(run_id))
             if f is None:
                 continue
-            for key in req.get("keys", []):
+            for key in keys[:_RANGE_MAX_KEYS]:
                 steps, values = f.rec.series(str(key))
                 keep = (steps >= start) & (steps <= end)
                 curves.append((f.rec.id, str(key), steps[keep], values[keep]))

@@ -41,9 +41,9 @@ from nbtrack.widget._protocol import _steps_field, json_number
 #: uint16 code of a bucket with no finite value.
 NO_VALUE = 65535
 _Q_MAX = 65534
-# Below this many points a curve goes whole even when it is over the bucket count: its
-# points cost about as much as an envelope.
-_WHOLE_FACTOR = 1.25
+# Up to this many points per bucket asked for, a curve goes whole: a point costs at most 12
+# bytes (float64 value, int32 step), a bucket 10, so whole never costs more than the envelope.
+_WHOLE_FACTOR = 10 / 12
 
 
 def cell(value: Any) -> Any:
@@ -54,6 +54,10 @@ def cell(value: Any) -> Any:
     """
     if value is None or isinstance(value, (bool, str)):
         return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.ndarray):
+        return cell(value.tolist())
     if isinstance(value, int):
         # Past 2**53 a JavaScript number would round it: the digits go as text.
         return value if abs(value) <= 2**53 else str(value)
@@ -164,18 +168,22 @@ def _entry(
         return None
     head: dict[str, Any] = {"run": run, "key": key, "append": append}
     if n <= width * _WHOLE_FACTOR or append:
+        entry = {**head, "mode": "points", "n": n, **_steps_field(steps, buffers)}
         buffers.append(np.asarray(values, dtype=np.float64).tobytes())
-        return {**head, "mode": "points", "n": n, **_steps_field(steps, buffers),
-                "values_buf": len(buffers) - 1}  # fmt: skip
+        entry["values_buf"] = len(buffers) - 1
+        return entry
     b = reduce(steps, values, width)
     cols = np.stack([b.vmin, b.vmax, b.last])
     ok = np.isfinite(cols)
     lo = float(cols[0][ok[0]].min()) if ok[0].any() else 0.0
     hi = float(cols[1][ok[1]].max()) if ok[1].any() else 0.0
-    scale = _Q_MAX / (hi - lo) if hi > lo else 0.0
+    # In halves: hi - lo may pass the largest float (values near +-1.8e308) where their
+    # halves' difference cannot.
+    half = hi / 2 - lo / 2
+    scale = _Q_MAX / half if half > 0 else 0.0
     # A bucket's last value is one of its values, so within [min, max]; a non-finite one
     # (NaN, inf) is NO_VALUE: a gap.
-    qf = np.clip(np.rint((np.where(ok, cols, lo) - lo) * scale), 0, _Q_MAX)
+    qf = np.clip(np.rint((np.where(ok, cols, lo) / 2 - lo / 2) * scale), 0, _Q_MAX)
     q = np.where(ok, qf, NO_VALUE).astype("<u2").T
     entry = {**head, "mode": "envelope", "n": len(b.step_hi), "count": n,
              **_steps_field(b.step_hi, buffers), "lo": json_number(lo), "hi": json_number(hi)}  # fmt: skip
