@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 
-import type { AxisLayout, Brush, PcLine, Scale } from "./parallel";
+import { PARALLEL_CSS } from "./parallel";
+import type { AxisLayout, Brush, PcLine, Scale } from "./parallel-scale";
 import {
   MISSING_POS,
   MISSING_COLOR,
-  PARALLEL_CSS,
   axisXs,
   brushApplies,
   brushFromDrag,
@@ -28,7 +28,7 @@ import {
   viridis,
   viridisRgb,
   yOf,
-} from "./parallel";
+} from "./parallel-scale";
 import type { CellValue } from "./types";
 
 const spec = (id: string, kind?: "linear" | "log" | "categorical") => ({ id, label: id, ...(kind ? { kind } : {}) });
