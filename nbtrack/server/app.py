@@ -30,7 +30,7 @@ from nbtrack._json import finite
 from nbtrack.server import accounts, compare, ingest, reads, security
 from nbtrack.server.accounts import Viewer
 from nbtrack.server.db import Database
-from nbtrack.server.live import Notifier, PgListener, libpq_dsn
+from nbtrack.server.live import Notifier, PgListener, libpq_dsn, sse_response
 from nbtrack.server.schemas import (
     ErrorOut,
     Health,
@@ -548,11 +548,7 @@ def create_app(settings: Settings) -> FastAPI:
                     idle = 0.0
                     yield ": ping\n\n"
 
-        return StreamingResponse(
-            events(),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+        return sse_response(events())
 
     from nbtrack.server import pages
 

@@ -13,6 +13,9 @@ import asyncio
 import logging
 import threading
 from collections import defaultdict
+from collections.abc import AsyncIterator
+
+from starlette.responses import StreamingResponse
 
 from nbtrack.server.ingest import NOTIFY_CHANNEL
 
@@ -113,3 +116,12 @@ def libpq_dsn(url: str) -> str:
         "dbname": u.database,
     }
     return " ".join(f"{k}={v}" for k, v in parts.items() if v is not None)
+
+
+def sse_response(events: AsyncIterator[str]) -> StreamingResponse:
+    """A Server-Sent Events response of `events`, unbuffered by proxies on the way."""
+    return StreamingResponse(
+        events,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -23,13 +23,13 @@ from fastapi.responses import (
     HTMLResponse,
     RedirectResponse,
     Response,
-    StreamingResponse,
 )
 from starlette.concurrency import run_in_threadpool
 
 from nbtrack.server import accounts, compare, reads, security
 from nbtrack.server.accounts import ANONYMOUS, Viewer
 from nbtrack.server.db import Database
+from nbtrack.server.live import sse_response
 
 SESSION_COOKIE = "nbtrack_session"
 # How often a project page's stream looks for new runs and points.
@@ -288,11 +288,7 @@ def mount(
                         idle = 0.0
                         yield ": ping\n\n"
 
-        return StreamingResponse(
-            events(),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+        return sse_response(events())
 
     @app.get("/{entity}/{project}/compare/range", include_in_schema=False)
     def project_range(

@@ -11,22 +11,19 @@ says so while they do.
 
 from __future__ import annotations
 
-import secrets
 import threading
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import anywidget
 import traitlets
 
 from nbtrack.widget._compare_protocol import buckets_for, curves_message, run_row, runs_message
+from nbtrack.widget._view import View
 
 if TYPE_CHECKING:
     from nbtrack.api import Api, RunRecord
     from nbtrack.widget._dashboard import StoreFeed
 
-_STATIC = Path(__file__).resolve().parent.parent / "static"
 _POLL_S = 1.0
 # Runs whose curves go in one message: the page draws as they come.
 _RUNS_PER_MESSAGE = 20
@@ -37,7 +34,7 @@ _RANGE_MAX_RUNS = 1000
 _RANGE_MAX_KEYS = 50
 
 
-class CompareView(anywidget.AnyWidget):
+class CompareView(View):
     """The compare view of one project: runs table, overlaid curves, parallel coordinates.
 
     Made by `nbtrack.compare()` and ``%nbtrack compare``. Its state (selection, sort,
@@ -46,28 +43,17 @@ class CompareView(anywidget.AnyWidget):
     >>> nbtrack.compare("fashion-cnn")
     """
 
-    _esm = _STATIC / "widget.js"
-    uid = traitlets.Unicode("").tag(sync=True)
     view = traitlets.Unicode("compare").tag(sync=True)
     project = traitlets.Unicode("").tag(sync=True)
     # What the person chose in the browser; the page writes it, Python only seeds it.
     compare_state = traitlets.Dict().tag(sync=True)
 
     def __init__(self, project: str, **kwargs: Any) -> None:
-        super().__init__(uid=secrets.token_hex(8), project=project, **kwargs)
+        super().__init__(project=project, **kwargs)
         self._feed: ProjectFeed | None = None
-        self._sent_bokeh = False
 
     def __repr__(self) -> str:
         return f"nbtrack compare view: {self.project}"
-
-    def send_bokeh(self) -> None:
-        from nbtrack.widget._protocol import bokeh_message
-
-        if not self._sent_bokeh:
-            self._sent_bokeh = True
-            content, buffers = bokeh_message()
-            self.send(content, buffers)
 
     def close(self) -> None:
         if self._feed is not None:

@@ -9,31 +9,27 @@ are sent.
 
 from __future__ import annotations
 
-import secrets
 import threading
 import time
 from collections import deque
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import anywidget
 import traitlets
 
 from nbtrack._values import Batch
 from nbtrack.widget._batches import after_steps, merge_batches
 from nbtrack.widget._protocol import (
-    bokeh_message,
     header_message,
     histogram_message,
     overview_message,
     points_message,
 )
+from nbtrack.widget._view import View
 
 if TYPE_CHECKING:
     from nbtrack._run import Run
     from nbtrack.api import RunRecord
 
-_STATIC = Path(__file__).resolve().parent.parent / "static"
 # A steps/s figure over the last few seconds, not since the start: it follows slowdowns.
 _RATE_WINDOW_S = 5.0
 _POLL_S = 0.5
@@ -45,36 +41,26 @@ _OVERVIEW_S = 1.0
 _METADATA_WAIT_S = 30.0
 
 
-class Dashboard(anywidget.AnyWidget):
+class Dashboard(View):
     """The live dashboard of one run. Made by `nbtrack.init()`, `run.dashboard()`, `nbtrack.show()`.
 
     >>> run = nbtrack.init(project="demo", display=False)
     >>> run.dashboard()      # the last expression of a cell: shows it
     """
 
-    _esm = _STATIC / "widget.js"
-    # Identifies this widget's data on the page; run data itself never goes into the state.
-    uid = traitlets.Unicode("").tag(sync=True)
     run_id = traitlets.Unicode("").tag(sync=True)
     # What the person chose in the browser (smoothing, x axis, merged charts, ...). Not
     # `layout`: ipywidgets' DOMWidget already has a `layout` trait (a Layout widget).
     chart_layout = traitlets.Dict().tag(sync=True)
 
     def __init__(self, run_id: str, title: str = "", **kwargs: Any) -> None:
-        super().__init__(uid=secrets.token_hex(8), run_id=run_id, **kwargs)
+        super().__init__(run_id=run_id, **kwargs)
         self._title = title or run_id
         self._feed: LiveFeed | StoreFeed | None = None
-        self._sent_bokeh = False
 
     def __repr__(self) -> str:
         # The text/plain shown where widgets do not render (nbconvert, GitHub, a terminal).
         return f"nbtrack dashboard: {self._title}"
-
-    def send_bokeh(self) -> None:
-        if not self._sent_bokeh:
-            self._sent_bokeh = True
-            content, buffers = bokeh_message()
-            self.send(content, buffers)
 
 
 class _Rate:
