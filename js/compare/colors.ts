@@ -1,5 +1,7 @@
-// A run's colour: stable (a hash of its id, never its position, so a new run does not
-// recolour the others), the same in the table, every chart and the parallel coordinates.
+// A run's colour, the same in the table, every chart and the parallel coordinates: the next
+// colour of the palette in the order runs arrive (the order they were created), so the first
+// twenty runs of a project never share one, and a run keeps its colour when new runs come.
+// `runColor` (a hash of the id) is for what has no order of arrival.
 
 export const RUN_PALETTE = [
   "#2563eb", "#ea580c", "#059669", "#dc2626", "#7c3aed", "#ca8a04", "#0891b2", "#db2777",
@@ -19,4 +21,18 @@ export function hashString(s: string): number {
 
 export function runColor(id: string): string {
   return RUN_PALETTE[hashString(id) % RUN_PALETTE.length] as string;
+}
+
+/** Colours handed out in order of first asking, each id keeping the one it got. */
+export class RunColors {
+  private readonly given = new Map<string, string>();
+
+  color(id: string): string {
+    let c = this.given.get(id);
+    if (!c) {
+      c = RUN_PALETTE[this.given.size % RUN_PALETTE.length] as string;
+      this.given.set(id, c);
+    }
+    return c;
+  }
 }

@@ -14,7 +14,6 @@ import type { Layout, Model } from "../model";
 import { RunState } from "../run-state";
 import { chartControls, offerXAxes } from "../controls";
 import { cellText } from "./cells";
-import { runColor } from "./colors";
 import type { OverlayLine } from "./overlay-chart";
 import { OverlayChart } from "./overlay-chart";
 import type { AxisSpec, PcLine, PcState } from "./parallel";
@@ -115,6 +114,8 @@ export class CompareView {
       onOpen: (run) => this.open(run),
       onHover: (id) => this.hover(id),
       runHref: (run) => host.runHref(run),
+      color: (id) => project.colors.color(id),
+      groupColor: (value) => project.groupColors.color(value),
     });
     this.openedEl = div("nbt-opened");
     this.openedEl.hidden = true;
@@ -159,6 +160,10 @@ export class CompareView {
     pcSection.addEventListener("toggle", () => this.toggleSection("parallel coordinates", pcSection.open));
 
     root.append(this.controls, this.notice, pcSection, this.body);
+    // While a brush is dragged the table keeps its height: rows it hides would otherwise
+    // move the plot up under the pointer.
+    this.pcEl.addEventListener("pointerdown", () => this.table.holdHeight(true), true);
+    window.addEventListener("pointerup", this.releaseTable, true);
     this.pc = new ParallelCoordinates(this.pcEl, {
       onBrush: (ids) => this.table.setBrushed(ids),
       onHover: (id) => this.hover(id),
@@ -244,7 +249,7 @@ export class CompareView {
   private lines(): OverlayLine[] {
     const runs = this.table.drawn();
     const group = this.table.groupColumn();
-    if (!group) return runs.map((r) => ({ id: r.id, label: r.name, color: runColor(r.id), runs: [r.id] }));
+    if (!group) return runs.map((r) => ({ id: r.id, label: r.name, color: this.project.colors.color(r.id), runs: [r.id] }));
     const groups = new Map<string, string[]>();
     for (const r of runs) {
       const g = cellText(group.startsWith("config:") ? own(r.config, group.slice(7)) : undefined) || "(missing)";
@@ -255,10 +260,12 @@ export class CompareView {
     return [...groups].map(([g, ids]) => ({
       id: `group:${g}`,
       label: `${group} = ${g} (${ids.length})`,
-      color: runColor(`group:${g}`),
+      color: this.project.groupColors.color(g),
       runs: ids,
     }));
   }
+
+  private readonly releaseTable = (): void => this.table.holdHeight(false);
 
   private hover(id: string | null): void {
     if (id === this.hovered) return;
@@ -294,7 +301,7 @@ export class CompareView {
         if (a.id === metricAxis && metric) values.set(a.id, this.metricValue(r, metric, agg));
         else values.set(a.id, own(r.config, a.id.slice(7)));
       }
-      return { id: r.id, color: runColor(r.id), values };
+      return { id: r.id, color: this.project.colors.color(r.id), values };
     });
     const shown = new Set(this.table.filtered());
     this.pc.setData(lines.filter((l) => shown.has(l.id)), axes, metricAxis);
@@ -567,6 +574,7 @@ export class CompareView {
     this.unlisten();
     window.clearTimeout(this.waitTimer);
     window.clearTimeout(this.redrawTimer);
+    window.removeEventListener("pointerup", this.releaseTable, true);
     for (const c of this.cards.values()) c.chart?.destroy();
     this.pc.destroy();
     this.opened?.dashboard.destroy();

@@ -170,6 +170,7 @@ export class ParallelCoordinates {
   private hoveredId: string | null = null;
   private highlightedId: string | null = null;
   private drag: Drag | null = null;
+  private dragOrigin: DOMRect | null = null;
   private frame = 0;
   private needLayout = true;
   private needTicks = true;
@@ -360,7 +361,9 @@ export class ParallelCoordinates {
   }
 
   private local(e: PointerEvent): [number, number] {
-    const r = this.plot.getBoundingClientRect();
+    // During a drag, where the plot was when it began: a brush hides table rows above the
+    // plot, which moves the plot under a still pointer; the gesture stays the one drawn.
+    const r = this.dragOrigin ?? this.plot.getBoundingClientRect();
     return [e.clientX - r.left, e.clientY - r.top];
   }
 
@@ -368,7 +371,9 @@ export class ParallelCoordinates {
     if (e.button !== 0 || this.drag) return;
     const target = e.target as Element | null;
     if (target?.closest("[data-flip]")) return;
+    this.dragOrigin = null;
     const [x, y] = this.local(e);
+    this.dragOrigin = this.plot.getBoundingClientRect();
     if (target?.closest(".nbt-pc-label")) {
       this.drag = { kind: "move", id: ax.id, x0: x, moved: false, before: [...this.shownAxes] };
     } else {
@@ -415,6 +420,7 @@ export class ParallelCoordinates {
     const d = this.drag;
     if (!d || d.id !== ax.id) return;
     this.drag = null;
+    this.dragOrigin = null;
     if (ax.el.hasPointerCapture?.(e.pointerId)) ax.el.releasePointerCapture(e.pointerId);
     if (d.kind === "brush") {
       if (!d.moved) delete this.brushes[ax.id]; // a click clears the axis' brush

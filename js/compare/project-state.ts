@@ -6,6 +6,7 @@ import type { CurvesMessage, RunsMessage } from "../compare-protocol";
 import { decodeCurves, decodeRun } from "../compare-protocol";
 import { RunState } from "../run-state";
 import { TIME_KEY } from "../series-store";
+import { RunColors } from "./colors";
 import { Curve } from "./curve";
 import type { CompareRun } from "./types";
 
@@ -25,6 +26,10 @@ export class ProjectState {
   /** The dashboards of runs opened under the table. */
   readonly opened = new Map<string, RunState>();
   bokehFiles: DataView[] | null = null;
+  /** Each run's colour, by order of arrival (see colors.ts). */
+  readonly colors = new RunColors();
+  /** Each group's colour (a config value's), by order of first drawing. */
+  readonly groupColors = new RunColors();
   private readonly listeners = new Set<(e: ProjectEvent) => void>();
 
   listen(fn: (e: ProjectEvent) => void): () => void {
@@ -72,6 +77,7 @@ export class ProjectState {
     for (const r of msg.runs ?? []) {
       const run = decodeRun(r);
       this.runs.set(run.id, run);
+      this.colors.color(run.id);
       changed.push(run.id);
     }
     const removed = (msg.removed ?? []).filter((id) => this.runs.delete(id));

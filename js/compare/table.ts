@@ -8,7 +8,6 @@
 // table `data-visible-rows`.
 
 import { allKeys, cellText, columnValue, FIXED_COLUMNS, sortRuns, varyingKeys } from "./cells";
-import { runColor } from "./colors";
 import { compileFilter, FilterError } from "./filter";
 import type { CompareRun } from "./types";
 import { runFields } from "./types";
@@ -49,6 +48,9 @@ export interface TableHost {
   onHover(id: string | null): void;
   /** The run's own page, when the host has one (the server); null in a notebook. */
   runHref(run: CompareRun): string | null;
+  /** A run's colour (the charts'), and a group's. */
+  color(id: string): string;
+  groupColor(value: string): string;
 }
 
 const HEADERS: Record<string, string> = {
@@ -130,6 +132,13 @@ export class RunsTable {
     });
     this.tbody.addEventListener("pointerleave", () => this.host.onHover(null));
     this.compile();
+  }
+
+  /** Keep the table's height as it is now (true), or let it follow its rows again. */
+  holdHeight(hold: boolean): void {
+    const box = this.table.parentElement;
+    if (!box) return;
+    box.style.minHeight = hold ? `${box.getBoundingClientRect().height}px` : "";
   }
 
   setState(state: TableState): void {
@@ -360,7 +369,7 @@ export class RunsTable {
     const td = document.createElement("td");
     td.colSpan = this.columns.length + 1;
     const sw = el("span", "nbt-swatch");
-    sw.style.background = runColor(`group:${value}`);
+    sw.style.background = this.host.groupColor(value);
     td.append(sw, document.createTextNode(`${col} = ${value} (${n})`));
     tr.append(td);
     return tr;
@@ -381,7 +390,7 @@ export class RunsTable {
     box.title = "draw this run in the charts";
     box.addEventListener("change", () => this.select(r.id, box.checked));
     const sw = el("span", "nbt-swatch");
-    sw.style.background = runColor(r.id);
+    sw.style.background = this.host.color(r.id);
     td0.append(box, sw);
     tr.append(td0);
     for (const col of this.columns) tr.append(this.cell(r, col));
