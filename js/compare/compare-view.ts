@@ -53,6 +53,8 @@ export interface CompareHost {
 }
 
 interface Card {
+  /** Near the viewport, as the IntersectionObserver last said (true before it says). */
+  near: boolean;
   key: string;
   el: HTMLElement;
   host: HTMLElement;
@@ -91,6 +93,9 @@ export class CompareView {
   private redrawTimer = 0;
   private opened: { run: string; dashboard: Dashboard; el: HTMLElement } | null = null;
   private destroyed = false;
+  private brushing = false;
+  private rowsMoved = false;
+  private readonly nearness: IntersectionObserver | null;
 
   constructor(
     private readonly root: HTMLElement,
@@ -162,7 +167,14 @@ export class CompareView {
     root.append(this.controls, this.notice, pcSection, this.body);
     // While a brush is dragged the table keeps its height: rows it hides would otherwise
     // move the plot up under the pointer.
-    this.pcEl.addEventListener("pointerdown", () => this.table.holdHeight(true), true);
+    this.pcEl.addEventListener(
+      "pointerdown",
+      () => {
+        this.table.holdHeight(true);
+        this.brushing = true;
+      },
+      true,
+    );
     window.addEventListener("pointerup", this.releaseTable, true);
     this.pc = new ParallelCoordinates(this.pcEl, {
       onBrush: (ids) => this.table.setBrushed(ids),
@@ -196,6 +208,19 @@ export class CompareView {
       this.save();
     });
 
+    this.nearness =
+      typeof IntersectionObserver === "function"
+        ? new IntersectionObserver(
+            (entries) => {
+              for (const e of entries) {
+                const card = [...this.cards.values()].find((c) => c.el === e.target);
+                card?.chart?.setVisible(e.isIntersecting);
+                if (card) card.near = e.isIntersecting;
+              }
+            },
+            { rootMargin: "600px 0px", scrollMargin: "600px 0px" },
+          )
+        : null;
     this.unlisten = project.listen((e) => this.onEvent(e));
     this.onRuns();
     this.syncCards();
@@ -214,7 +239,7 @@ export class CompareView {
         if ([...e.keys].some((k) => k !== "_time" && !this.cards.has(k))) this.syncCards();
         this.refreshXOptions();
         for (const k of e.keys) this.cards.get(k)?.chart?.schedule();
-        if (e.keys.has(this.xAxis.value) || e.keys.has("_time")) this.redrawCharts();
+        if (e.keys.has(this.xAxis.value) || e.keys.has("_time")) this.redrawCharts(false);
         if (this.state.pc_agg !== "last") this.updatePc();
         break;
       case "bokeh":
@@ -232,13 +257,18 @@ export class CompareView {
   private onRuns(): void {
     this.table.setRuns(this.runList());
     this.updatePc();
-    this.redrawCharts();
+    this.redrawCharts(false);
   }
 
   // -- the table's rows drive the charts and the parallel coordinates ------------------------
 
   private rowsChanged(): void {
-    // A brush drag changes the rows every frame: the charts follow at most every 100 ms.
+    // A brush drag changes the rows every frame: the table follows it, the charts (hundreds
+    // of lines each) once the drag ends.
+    if (this.brushing) {
+      this.rowsMoved = true;
+      return;
+    }
     if (this.redrawTimer) return;
     this.redrawTimer = window.setTimeout(() => {
       this.redrawTimer = 0;
@@ -265,7 +295,15 @@ export class CompareView {
     }));
   }
 
-  private readonly releaseTable = (): void => this.table.holdHeight(false);
+  private readonly releaseTable = (): void => {
+    if (!this.brushing) return;
+    this.brushing = false;
+    this.table.holdHeight(false);
+    if (this.rowsMoved) {
+      this.rowsMoved = false;
+      this.redrawCharts();
+    }
+  };
 
   private hover(id: string | null): void {
     if (id === this.hovered) return;
@@ -390,7 +428,7 @@ export class CompareView {
       bar.append(title, logButton);
       const host = div("nbt-chart-host");
       el.append(bar, host);
-      const card: Card = { key, el, host, logButton, chart: null };
+      const card: Card = { key, el, host, logButton, chart: null, near: true };
       logButton.addEventListener("click", () => {
         const set = new Set(this.state.log_y ?? []);
         if (set.has(key)) set.delete(key);
@@ -402,6 +440,7 @@ export class CompareView {
       });
       this.cards.set(key, card);
       this.sectionFor(sectionOf(key)).grid.append(el);
+      this.nearness?.observe(el);
       this.queueBuild(card);
     }
   }
@@ -458,6 +497,7 @@ export class CompareView {
       onHover: (id) => this.hover(id),
     });
     if (this.hovered) card.chart.highlight(this.hovered);
+    card.chart.setVisible(card.near);
     const next = (): void => {
       if (!this.building) return;
       this.building = false;
@@ -477,8 +517,10 @@ export class CompareView {
     for (const c of this.cards.values()) this.rebuild(c);
   }
 
-  private redrawCharts(): void {
-    for (const c of this.cards.values()) c.chart?.schedule();
+  /** Draw every chart again: on the next frame (`soon`: a person's choice), or when data
+   *  redraws are due. Charts far off screen catch up when they come near. */
+  private redrawCharts(soon = true): void {
+    for (const c of this.cards.values()) c.chart?.schedule(soon);
   }
 
   // -- asking the host ----------------------------------------------------------------------
@@ -575,6 +617,7 @@ export class CompareView {
     window.clearTimeout(this.waitTimer);
     window.clearTimeout(this.redrawTimer);
     window.removeEventListener("pointerup", this.releaseTable, true);
+    this.nearness?.disconnect();
     for (const c of this.cards.values()) c.chart?.destroy();
     this.pc.destroy();
     this.opened?.dashboard.destroy();

@@ -44,6 +44,8 @@ export interface OverlayContext {
 }
 
 const HOVER_ROWS = 12;
+/** The least time between two redraws for new data (see `schedule`). */
+const DATA_REDRAW_MS = 250;
 
 export class OverlayChart {
   readonly plotEl: HTMLElement;
@@ -63,6 +65,15 @@ export class OverlayChart {
   private highlighted: string | null = null;
   private drawnIds: string[] = [];
   private rangeTimer = 0;
+  private throttle = 0;
+  private lastDraw = -Infinity;
+  private visible = true;
+  private stale = false;
+  private pendingHighlight: string | null | undefined = undefined;
+  private hlFrame = 0;
+  private readonly hl: BokehNS;
+  /** What the last draw gave each line (its id's index in `drawnIds`): for the highlight. */
+  private drawn: { xs: number[][]; ys: number[][]; colors: string[] } = { xs: [], ys: [], colors: [] };
   private readonly emaCache = new WeakMap<Curve, { version: number; weight: number; y: Float64Array }>();
   readonly settled: Promise<void>;
 
@@ -101,6 +112,13 @@ export class OverlayChart {
       line_color: { field: "color" }, line_alpha: { field: "alpha" }, line_width: { field: "width" },
     }); // prettier-ignore
     this.smoothRenderer.visible = false;
+    // The highlighted run (hovered here, in the table or the parallel coordinates): its line
+    // again on top, thicker; the others fade. Only this one-line source changes on a hover.
+    this.hl = new B.ColumnDataSource({ data: { xs: [], ys: [], color: [] } });
+    p.multi_line({
+      xs: { field: "xs" }, ys: { field: "ys" }, source: this.hl,
+      line_color: { field: "color" }, line_alpha: 1, line_width: 3,
+    }); // prettier-ignore
     this.rule = new B.Span({ location: 0, dimension: "height", line_color: "#94a3b8", line_dash: [4, 3], visible: false });
     p.add_layout(this.rule);
     p.on_event("mousemove", (ev: BokehNS) => this.onMove(ev));
@@ -109,7 +127,7 @@ export class OverlayChart {
       if (this.ownChange) return;
       this.following = false;
       this.hideTip();
-      this.schedule();
+      this.schedule(true);
       this.askWhole();
     };
     x_range.connect(x_range.change, onRange);
@@ -118,7 +136,7 @@ export class OverlayChart {
     });
     p.on_event("reset", () => {
       this.following = true;
-      this.schedule();
+      this.schedule(true);
     });
     this.plot = p;
     this.draw();
@@ -144,27 +162,69 @@ export class OverlayChart {
     return this.plot;
   }
 
-  schedule(): void {
-    if (this.frame || this.destroyed) return;
+  /**
+   * Draw again. `soon`: on the next frame (a person's gesture: zoom, smoothing, rows). Else
+   * (new data) at most every `DATA_REDRAW_MS`: a project's curves come in many messages and
+   * live points ten times a second, and a redraw of hundreds of lines is not free. A chart far
+   * off screen draws once it comes near (`setVisible`).
+   */
+  schedule(soon = false): void {
+    if (this.destroyed) return;
+    if (!this.visible) {
+      this.stale = true;
+      return;
+    }
+    if (this.frame) return;
+    const wait = soon ? 0 : this.lastDraw + DATA_REDRAW_MS - performance.now();
+    if (wait > 0) {
+      if (!this.throttle) {
+        this.throttle = window.setTimeout(() => {
+          this.throttle = 0;
+          this.schedule(true);
+        }, wait);
+      }
+      return;
+    }
+    window.clearTimeout(this.throttle);
+    this.throttle = 0;
     this.frame = requestAnimationFrame(() => {
       this.frame = 0;
       this.draw();
     });
   }
 
+  /** Near the viewport or not; a chart that is not skips its redraws until it is again. */
+  setVisible(visible: boolean): void {
+    if (visible === this.visible) return;
+    this.visible = visible;
+    if (visible && this.stale) {
+      this.stale = false;
+      this.schedule(true);
+    }
+  }
+
+  /** Show `run`'s line on top (null: none), on the next frame. */
   highlight(run: string | null): void {
-    if (run === this.highlighted) return;
+    this.pendingHighlight = run;
+    if (this.hlFrame || this.destroyed) return;
+    this.hlFrame = requestAnimationFrame(() => {
+      this.hlFrame = 0;
+      const next = this.pendingHighlight;
+      this.pendingHighlight = undefined;
+      if (next !== undefined) this.applyHighlight(next);
+    });
+  }
+
+  private applyHighlight(run: string | null): void {
     this.highlighted = run;
-    for (const src of [this.raw, this.smooth]) {
-      const d = src.data;
-      if (!d.xs.length) continue;
-      const ids = this.drawnIds;
-      const base = src === this.raw && this.smoothRenderer.visible ? 0.22 : 0.9;
-      src.data = {
-        ...d,
-        alpha: ids.map((id) => (run === null ? base : id === run ? 1 : base * 0.25)),
-        width: ids.map((id) => (id === run ? 3 : 1.5)),
-      };
+    const i = run === null ? -1 : this.drawnIds.indexOf(run);
+    const on = i >= 0;
+    this.hl.data = on
+      ? { xs: [this.drawn.xs[i]], ys: [this.drawn.ys[i]], color: [this.drawn.colors[i]] }
+      : { xs: [], ys: [], color: [] };
+    const renderer = this.smoothRenderer.visible ? this.smoothRenderer : this.rawRenderer;
+    for (const r of [this.rawRenderer, this.smoothRenderer]) {
+      r.glyph.line_alpha = on ? (r === renderer ? 0.25 : 0.08) : { field: "alpha" };
     }
   }
 
@@ -199,6 +259,7 @@ export class OverlayChart {
 
   private draw(): void {
     if (this.destroyed) return;
+    this.lastDraw = performance.now();
     const lines = this.ctx.lines();
     const columns = this.columns();
     const weight = this.ctx.smoothing();
@@ -235,12 +296,10 @@ export class OverlayChart {
     const bands = { xs: [] as number[][], ys: [] as number[][], color: [] as string[] };
     const ids: string[] = [];
     const shown: number[][] = [];
-    const hl = this.highlighted;
     const rawAlpha = weight > 0 ? 0.22 : 0.9;
     for (const { line, curves } of prepared) {
       ids.push(line.id);
-      const alpha = (a: number): number => (hl === null ? a : line.runs.includes(hl) ? 1 : a * 0.25);
-      const width = hl !== null && line.runs.includes(hl) ? 3 : 1.5;
+      const width = 1.5;
       if (line.runs.length === 1 && curves.length === 1) {
         const { c, x, lx } = curves[0] as Prepared["curves"][number];
         const r = reduceMinMax(x, c.draw.y, c.draw.length, x0, x1, columns, { sorted: isSorted(x), logY });
@@ -266,20 +325,23 @@ export class OverlayChart {
         }
       }
       raw.color.push(line.color);
-      raw.alpha.push(alpha(line.runs.length > 1 ? 0.95 : rawAlpha));
+      raw.alpha.push(line.runs.length > 1 ? 0.95 : rawAlpha);
       raw.width.push(line.runs.length > 1 ? 2 : width);
       if (weight > 0) {
         sm.color.push(line.color);
-        sm.alpha.push(alpha(0.95));
+        sm.alpha.push(0.95);
         sm.width.push(width);
       }
     }
     // Grouped lines are already smoothed means: the raw renderer draws them.
     this.drawnIds = ids;
+    const top = weight > 0 && sm.xs.length === raw.xs.length ? sm : raw;
+    this.drawn = { xs: top.xs, ys: top.ys, colors: raw.color };
     this.raw.data = raw;
     this.smooth.data = weight > 0 && prepared.some((p) => p.line.runs.length === 1) ? sm : { xs: [], ys: [], color: [], alpha: [], width: [] };
     this.smoothRenderer.visible = weight > 0;
     this.bands.data = bands;
+    if (this.highlighted !== null) this.applyHighlight(this.highlighted);
     const card = this.host.closest<HTMLElement>(".nbtrack-chart") ?? this.host;
     card.dataset.lines = String(prepared.length);
     card.dataset.points = String(prepared.reduce((n, p) => n + p.curves.reduce((m, k) => m + k.c.line.length, 0), 0));
@@ -397,7 +459,9 @@ export class OverlayChart {
   destroy(): void {
     this.destroyed = true;
     window.clearTimeout(this.rangeTimer);
+    window.clearTimeout(this.throttle);
     if (this.frame) cancelAnimationFrame(this.frame);
+    if (this.hlFrame) cancelAnimationFrame(this.hlFrame);
     this.view?.remove();
     this.plotEl.remove();
     this.tip.remove();
