@@ -35,14 +35,18 @@ class Buckets:
 
 
 def reduce(steps: Int64Array, values: Float64Array, width: int) -> Buckets:
-    """At most `width` buckets of equal step span over the series (sorted by step)."""
+    """At most `width` buckets of equal step span over the series (sorted by step).
+
+    `values` may be 2-D, a row per key logged at the same `steps`: the buckets are found
+    once, and `vmin`, `vmax` and `last` come back with a row per key.
+    """
     if not len(steps):
         e = np.empty(0, np.int64)
-        f = np.empty(0, np.float64)
+        f = np.empty((*values.shape[:-1], 0), np.float64)
         return Buckets(e, e, f, f, f, e)
     if len(steps) > 1 and not bool((steps[1:] >= steps[:-1]).all()):
         order = np.argsort(steps, kind="stable")
-        steps, values = steps[order], values[order]
+        steps, values = steps[order], values[..., order]
     lo, hi = int(steps[0]), int(steps[-1])
     span = hi - lo + 1
     width = max(1, min(width, span))
@@ -65,8 +69,13 @@ def reduce(steps: Int64Array, values: Float64Array, width: int) -> Buckets:
     ends[-1] = len(steps) - 1
     finite = np.where(np.isfinite(values), values, np.nan)
     with np.errstate(invalid="ignore"):
-        vmin = np.fmin.reduceat(finite, starts)
-        vmax = np.fmax.reduceat(finite, starts)
+        vmin = np.fmin.reduceat(finite, starts, axis=-1)
+        vmax = np.fmax.reduceat(finite, starts, axis=-1)
     return Buckets(
-        steps[starts], steps[ends], vmin, vmax, values[ends], (ends - starts + 1).astype(np.int64)
+        steps[starts],
+        steps[ends],
+        vmin,
+        vmax,
+        values[..., ends],
+        (ends - starts + 1).astype(np.int64),
     )

@@ -154,42 +154,73 @@ def buckets_for(curves: int, budget_bytes: int = 3 << 20) -> int:
     return int(min(1024, max(64, per)))
 
 
-def _entry(
+def _quantized(vmin: Float64Array, vmax: Float64Array, last: Float64Array) -> list[Any]:
+    """Each row's (lo, hi, uint16 triples) for rows of keys bucketed alike."""
+    cols = np.stack([vmin, vmax, last], axis=1)  # keys x 3 x buckets
+    ok = np.isfinite(cols)
+    out = []
+    for c, k in zip(cols, ok, strict=True):
+        lo = float(c[0][k[0]].min()) if k[0].any() else 0.0
+        hi = float(c[1][k[1]].max()) if k[1].any() else 0.0
+        # In halves: hi - lo may pass the largest float (values near +-1.8e308) where their
+        # halves' difference cannot.
+        half = hi / 2 - lo / 2
+        scale = _Q_MAX / half if half > 0 else 0.0
+        # A bucket's last value is one of its values, so within [min, max]; a non-finite
+        # one (NaN, inf) is NO_VALUE: a gap.
+        qf = np.clip(np.rint((np.where(k, c, lo) / 2 - lo / 2) * scale), 0, _Q_MAX)
+        q = np.where(k, qf, NO_VALUE).astype("<u2").T
+        out.append((lo, hi, np.ascontiguousarray(q).tobytes()))
+    return out
+
+
+def _entries(
     run: str,
-    key: str,
+    keys: list[str],
     steps: Int64Array,
     values: Float64Array,
     width: int,
     buffers: list[bytes],
     append: bool,
-) -> dict[str, Any] | None:
+) -> list[dict[str, Any]]:
+    """The entries of `keys`, logged at the same `steps` (`values`: a row per key); their
+    steps go once, every entry naming the same buffer."""
     n = len(steps)
     if n == 0:
-        return None
-    head: dict[str, Any] = {"run": run, "key": key, "append": append}
+        return []
+    head = [{"run": run, "key": key, "append": append} for key in keys]
     if n <= width * _WHOLE_FACTOR or append:
-        entry = {**head, "mode": "points", "n": n, **_steps_field(steps, buffers)}
-        buffers.append(np.asarray(values, dtype=np.float64).tobytes())
-        entry["values_buf"] = len(buffers) - 1
-        return entry
+        field = _steps_field(steps, buffers)
+        out = []
+        for h, row in zip(head, values, strict=True):
+            buffers.append(np.asarray(row, dtype=np.float64).tobytes())
+            out.append({**h, "mode": "points", "n": n, **field, "values_buf": len(buffers) - 1})
+        return out
     b = reduce(steps, values, width)
-    cols = np.stack([b.vmin, b.vmax, b.last])
-    ok = np.isfinite(cols)
-    lo = float(cols[0][ok[0]].min()) if ok[0].any() else 0.0
-    hi = float(cols[1][ok[1]].max()) if ok[1].any() else 0.0
-    # In halves: hi - lo may pass the largest float (values near +-1.8e308) where their
-    # halves' difference cannot.
-    half = hi / 2 - lo / 2
-    scale = _Q_MAX / half if half > 0 else 0.0
-    # A bucket's last value is one of its values, so within [min, max]; a non-finite one
-    # (NaN, inf) is NO_VALUE: a gap.
-    qf = np.clip(np.rint((np.where(ok, cols, lo) / 2 - lo / 2) * scale), 0, _Q_MAX)
-    q = np.where(ok, qf, NO_VALUE).astype("<u2").T
-    entry = {**head, "mode": "envelope", "n": len(b.step_hi), "count": n,
-             **_steps_field(b.step_hi, buffers), "lo": json_number(lo), "hi": json_number(hi)}  # fmt: skip
-    buffers.append(np.ascontiguousarray(q).tobytes())
-    entry["q_buf"] = len(buffers) - 1
-    return entry
+    field = _steps_field(b.step_hi, buffers)
+    out = []
+    for h, (lo, hi, q) in zip(head, _quantized(b.vmin, b.vmax, b.last), strict=True):
+        buffers.append(q)
+        out.append({**h, "mode": "envelope", "n": len(b.step_hi), "count": n, **field,
+                    "lo": json_number(lo), "hi": json_number(hi), "q_buf": len(buffers) - 1})  # fmt: skip
+    return out
+
+
+def _alike(
+    curves: list[tuple[str, str, Int64Array, Float64Array]],
+) -> list[tuple[str, list[str], Int64Array, Float64Array]]:
+    """Curves grouped by run and equal steps (keys logged together), in order: each group's
+    keys, its steps, and its values stacked a row per key."""
+    groups: list[tuple[str, list[str], Int64Array, list[Float64Array]]] = []
+    for run, key, steps, values in curves:
+        for g in groups:
+            if g[0] == run and len(g[2]) == len(steps) and np.array_equal(g[2], steps):
+                g[1].append(key)
+                g[3].append(values)
+                break
+        else:
+            groups.append((run, [key], steps, [values]))
+    return [(r, ks, s, np.vstack(vs)) for r, ks, s, vs in groups]
 
 
 def curves_message(
@@ -208,10 +239,8 @@ def curves_message(
     """
     buffers: list[bytes] = []
     entries = []
-    for run, key, steps, values in curves:
-        e = _entry(run, key, steps, values, width, buffers, append)
-        if e is not None:
-            entries.append(e)
+    for run, keys, steps, values in _alike(curves):
+        entries.extend(_entries(run, keys, steps, values, width, buffers, append))
     content: dict[str, Any] = {"type": "curves", "curves": entries}
     if request is not None:
         content["request"] = request
