@@ -693,3 +693,31 @@ def test_the_fixture_holds_the_edge_values() -> None:
     }
     assert messages()["append"][0]["curves"][0]["n"] > WIDTH * 1.25
     assert messages()["range"][0]["range"] == [540, 560]
+
+
+# -- the envelope's bucketing ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_reduce_buckets_as_exact_integer_arithmetic_would_and_rows_reduce_alike(seed: int) -> None:
+    from nbtrack._envelope import reduce
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 3000))
+    # Narrow, wide and nanosecond-wide step ranges: the int64 path and the uint64 one.
+    span = [50, 10**6, 2**62][seed % 3]
+    steps = np.sort(rng.integers(0, span, n)).astype(np.int64) + int(rng.integers(-5, 5))
+    values = rng.normal(size=(3, n))
+    values[1, rng.integers(0, n, max(1, n // 10))] = np.nan
+    width = int(rng.integers(1, 400))
+    b = reduce(steps, values, width)
+    lo, hi = int(steps[0]), int(steps[-1])
+    w = max(1, min(width, hi - lo + 1))
+    want = [(int(s) - lo) * w // (hi - lo + 1) for s in steps]  # Python's exact integers
+    firsts = [i for i in range(n) if i == 0 or want[i] != want[i - 1]]
+    assert b.step_lo.tolist() == [int(steps[i]) for i in firsts]
+    for row in range(3):
+        one = reduce(steps, values[row], width)
+        np.testing.assert_array_equal(one.vmin, b.vmin[row])
+        np.testing.assert_array_equal(one.vmax, b.vmax[row])
+        np.testing.assert_array_equal(one.last, b.last[row])
