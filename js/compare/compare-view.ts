@@ -216,6 +216,7 @@ export class CompareView {
                 const card = [...this.cards.values()].find((c) => c.el === e.target);
                 card?.chart?.setVisible(e.isIntersecting);
                 if (card) card.near = e.isIntersecting;
+                if (card && e.isIntersecting && this.unbuilt.includes(card)) this.buildNext();
               }
             },
             { rootMargin: "600px 0px", scrollMargin: "600px 0px" },
@@ -481,10 +482,13 @@ export class CompareView {
   }
 
   /** Charts are built one at a time, each painted before the next starts (see dashboard.ts). */
+  /** The next chart to build: the first near the viewport (far ones wait until they come
+   *  near, as in the run dashboard). */
   private buildNext(): void {
     if (this.building || this.destroyed || !this.Bokeh) return;
-    const card = this.unbuilt.shift();
-    if (!card) return;
+    const i = this.unbuilt.findIndex((c) => c.near);
+    if (i < 0) return;
+    const card = this.unbuilt.splice(i, 1)[0] as Card;
     this.building = true;
     card.chart?.destroy();
     card.chart = new OverlayChart(this.Bokeh, card.host, card.key, (this.state.log_y ?? []).includes(card.key), {

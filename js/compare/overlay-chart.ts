@@ -66,6 +66,8 @@ export class OverlayChart {
   private drawnIds: string[] = [];
   private rangeTimer = 0;
   private throttle = 0;
+  private guessedWidth: number | undefined;
+  private drawnColumns = 0;
   private lastDraw = -Infinity;
   private visible = true;
   private stale = false;
@@ -150,7 +152,10 @@ export class OverlayChart {
           return;
         }
         this.view = v;
-        this.draw(); // its width is known now
+        // Drawn again only if its frame is much wider or narrower than the guess it was
+        // drawn for (a redraw of hundreds of lines is what a chart's build costs most).
+        const cols = this.columns();
+        if (Math.abs(cols - this.drawnColumns) > 0.15 * cols || this.stale) this.draw();
         requestAnimationFrame(() => window.setTimeout(settle, 0));
       },
       () => settle(),
@@ -228,9 +233,14 @@ export class OverlayChart {
     }
   }
 
+  /** The plot frame's width in pixels: Bokeh's, once it has laid the chart out. Before
+   *  that, the card's width less the axis, read once (reading layout in every draw would
+   *  make the browser lay the page out again for each chart). */
   private columns(): number {
-    const w = this.view?.frame?.bbox?.width ?? this.plotEl.clientWidth;
-    return Math.max(50, Math.round(w || 600));
+    const w = this.view?.frame?.bbox?.width;
+    if (w) return Math.max(50, Math.round(w));
+    this.guessedWidth ??= this.plotEl.clientWidth - 56;
+    return Math.max(50, Math.round(this.guessedWidth > 0 ? this.guessedWidth : 600));
   }
 
   /** x of each point of `pts` under the chart's x axis (its own steps for "step"). */
@@ -260,8 +270,10 @@ export class OverlayChart {
   private draw(): void {
     if (this.destroyed) return;
     this.lastDraw = performance.now();
+    this.stale = false;
     const lines = this.ctx.lines();
     const columns = this.columns();
+    this.drawnColumns = columns;
     const weight = this.ctx.smoothing();
     const logY = this.logY;
     type Prepared = { line: OverlayLine; curves: { run: string; c: Curve; x: Float64Array; lx: Float64Array }[] };

@@ -115,8 +115,10 @@ def chart_lines(view: Any) -> dict[str, str]:
 
 
 def wait_lines(view: Any, n: int, timeout: float = 30_000) -> None:
-    """Wait until every chart (of METRICS, there being no other) draws `n` lines."""
+    """Wait until every chart (of METRICS, there being no other) draws `n` lines. Each is
+    scrolled to first: a chart far off screen is built, and drawn, once it comes near."""
     for key in METRICS:
+        view.locator(f'.nbtrack-chart[data-metric="{key}"]').scroll_into_view_if_needed()
         wait_attr(view, f'.nbtrack-chart[data-metric="{key}"][data-lines="{n}"]', timeout)
     assert set(chart_lines(view)) == set(METRICS)
 
