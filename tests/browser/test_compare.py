@@ -31,6 +31,13 @@ from tests.helpers import child_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Path:
+    """The test's own store (the lab is shared)."""
+    return tmp_path / "store"
+
+
 METRICS = ("train/loss", "val/acc")
 # The Bokeh figure of a chart card (an element), found among the page's Bokeh root views:
 # how many lines its multi_line draws, and the last x of each.
@@ -145,9 +152,9 @@ def records(store: Path, project: str) -> dict[str, Any]:
 
 
 def test_sort_filter_select_brush_and_the_state_outlives_the_view(
-    lab: JupyterServer, page: Any, artifacts: Path
+    lab: JupyterServer, page: Any, artifacts: Path, store_path: Path
 ) -> None:
-    store = str(lab.store)
+    store = str(store_path)
     nb = lab.write_notebook(
         "compare.ipynb",
         [
@@ -165,7 +172,7 @@ def test_sort_filter_select_brush_and_the_state_outlives_the_view(
     out = cell(page, 0).locator(".jp-OutputArea")
     out.get_by_text("best=").wait_for(timeout=60_000)
     best = out.inner_text().strip().split("best=")[1].split()[0]
-    runs = records(lab.store, "sweep")
+    runs = records(store_path, "sweep")
     assert len(runs) == 12 and best in {r.id for r in runs.values()}
     by_id = {r.id: r for r in runs.values()}
 
@@ -288,11 +295,11 @@ def child() -> Iterator[list[subprocess.Popen[bytes]]]:
 
 
 def test_a_run_logged_by_another_process_comes_live(
-    lab: JupyterServer, page: Any, child: list[subprocess.Popen[bytes]]
+    lab: JupyterServer, page: Any, child: list[subprocess.Popen[bytes]], store_path: Path
 ) -> None:
-    make_project(lab.store, "sweep", n=6)
+    make_project(store_path, "sweep", n=6)
     nb = lab.write_notebook(
-        "live.ipynb", [f"import nbtrack\nw = nbtrack.compare('sweep', dir={str(lab.store)!r})\nw"]
+        "live.ipynb", [f"import nbtrack\nw = nbtrack.compare('sweep', dir={str(store_path)!r})\nw"]
     )
     open_notebook(page, lab, nb)
     run_all_cells(page)
@@ -302,7 +309,7 @@ def test_a_run_logged_by_another_process_comes_live(
 
     child.append(
         subprocess.Popen(
-            [sys.executable, "-c", CHILD.format(steps=LIVE_STEPS), str(lab.store)],
+            [sys.executable, "-c", CHILD.format(steps=LIVE_STEPS), str(store_path)],
             env=child_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -348,7 +355,7 @@ def test_a_run_logged_by_another_process_comes_live(
     view.locator("input.nbt-search").fill("")
     wait_attr(view, 'table.nbt-runs-table[data-visible-rows="7"]')
     wait_lines(view, 7)
-    assert records(lab.store, "sweep")["live-run"].id == run_id
+    assert records(store_path, "sweep")["live-run"].id == run_id
     assert not page.page_errors, page.page_errors
 
 
@@ -378,10 +385,10 @@ def odd_project(store: Path) -> dict[str, str]:
 
 
 def test_odd_values_stay_text_and_a_bad_filter_says_why(
-    lab: JupyterServer, page: Any, artifacts: Path
+    lab: JupyterServer, page: Any, artifacts: Path, store_path: Path
 ) -> None:
-    ids = odd_project(lab.store)
-    store = str(lab.store)
+    ids = odd_project(store_path)
+    store = str(store_path)
     nb = lab.write_notebook(
         "odd.ipynb",
         [

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.browser
 
 ROOT = ".nbtrack-compare"
 LOSS = '.nbtrack-chart[data-metric="train/loss"]'
-STEPS = 4000
+STEPS = 2500
 SPIKE_AT, SPIKE = 2345, 9.0
 # Zoom the Bokeh figure of a chart card (found among the page's Bokeh root views) to [a, b].
 ZOOM_JS = """([sel, a, b]) => {
@@ -109,15 +109,15 @@ def test_a_zoomed_range_comes_whole_hover_lists_runs_and_groups_draw_one_line(
 
 
 def test_in_a_notebook_a_range_waits_for_an_idle_kernel_and_a_name_opens_its_dashboard(
-    lab: JupyterServer, page: Any
+    lab: JupyterServer, page: Any, tmp_path: Path
 ) -> None:
-    store = str(lab.store)
+    store = str(tmp_path / "store")
     nb = lab.write_notebook(
         "zoom.ipynb",
         [
             MAKE + f"make({store!r})\nprint('made')",
             f"import nbtrack\nw = nbtrack.compare('long', dir={store!r})\nw",
-            "import time\ntime.sleep(12)\nprint('slept')",
+            "import time\ntime.sleep(8)\nprint('slept')",
         ],
     )
     open_notebook(page, lab, nb)
@@ -146,7 +146,7 @@ def test_in_a_notebook_a_range_waits_for_an_idle_kernel_and_a_name_opens_its_das
     notice.wait_for(state="hidden", timeout=10_000)
 
     # A run's name opens its own dashboard under the table.
-    with nbtrack.Api(lab.store) as api:
+    with nbtrack.Api(store) as api:
         target = next(r for r in api.runs("long") if r.name == "long-1")
     view.locator(f'tr[data-run-id="{target.id}"] a.nbt-run-name').click()
     opened = view.locator(f'.nbt-opened[data-run-id="{target.id}"]')
@@ -154,7 +154,7 @@ def test_in_a_notebook_a_range_waits_for_an_idle_kernel_and_a_name_opens_its_das
     page.wait_for_function(
         """(id) => Number(document.querySelector(
              `.nbt-opened[data-run-id="${id}"] .nbtrack-chart[data-metric="train/loss"]`
-           )?.dataset.points) === 4000""",
+           )?.dataset.points) === 2500""",
         arg=target.id,
         timeout=60_000,
     )
