@@ -7,8 +7,9 @@ it, the page itself watches (every animation frame) for:
 
 - ``first_chart``: the chart of `metric` holds a line per run and has its canvas (what the
   peers' figure measures: their overlaid chart of one metric);
-- ``all``: the runs table has a row per run, every metric's chart a line per run with its
-  canvas, and the parallel coordinates a line per run.
+- ``all``: the runs table has a row per run, every chart on screen a line per run with its
+  canvas (charts further down are built as they come near, as in the run dashboard), and the
+  parallel coordinates a line per run.
 
 Bytes are what the kernel's websocket brought the page meanwhile (BokehJS included). Then a
 brush is dragged along the `config:lr` axis in 30 pointer moves, and every animation frame's
@@ -27,7 +28,7 @@ from bench._browser import chromium, jupyterlab, open_notebook
 
 WATCH = """([runs, metric, metrics]) => {
   const t0 = performance.now();
-  const probe = { t0, first: null, all: null };
+  const probe = { t0, first: null, all: null, onScreen: 0 };
   window.__nbcmp = probe;
   const lines = (m) => {
     const c = document.querySelector(`.nbtrack-compare .nbtrack-chart[data-metric="${m}"]`);
@@ -40,8 +41,26 @@ WATCH = """([runs, metric, metrics]) => {
     if (probe.first === null && lines(metric) === runs) probe.first = now - t0;
     const table = document.querySelector('.nbtrack-compare table.nbt-runs-table');
     const pc = document.querySelector('.nbtrack-compare .nbt-pc');
+    // The charts on screen (those below are built as they come near, as in the dashboard).
+    // On screen: inside the window and the notebook's scrolling panel around the view.
+    const view = document.querySelector('.nbtrack-compare');
+    let bottom = window.innerHeight, top = 0;
+    for (let e = view && view.parentElement; e; e = e.parentElement) {
+      const o = getComputedStyle(e).overflowY;
+      if (o === 'auto' || o === 'scroll') {
+        const r = e.getBoundingClientRect();
+        bottom = Math.min(bottom, r.bottom);
+        top = Math.max(top, r.top);
+      }
+    }
+    const onScreen = metrics.filter((m) => {
+      const c = document.querySelector(`.nbtrack-compare .nbtrack-chart[data-metric="${m}"]`);
+      const r = c && c.getBoundingClientRect();
+      return r && r.top < bottom && r.bottom > top;
+    });
+    probe.onScreen = onScreen.length;
     if (probe.first !== null && table && Number(table.dataset.visibleRows) === runs
-        && pc && Number(pc.dataset.lines) === runs && metrics.every((m) => lines(m) === runs)) {
+        && pc && Number(pc.dataset.lines) === runs && onScreen.every((m) => lines(m) === runs)) {
       // Drawn once the frame after the last change has been painted.
       requestAnimationFrame(() => { probe.all = performance.now() - t0; });
       return;
@@ -165,6 +184,7 @@ def measure_nbtrack(
                 {
                     "first_chart_s": round(probe["first"] / 1000, 3),
                     "all_s": round(probe["all"] / 1000, 3),
+                    "charts_on_screen": probe["onScreen"],
                     "bytes": received["bytes"],
                     "wall_s": round(time.monotonic() - start, 3),
                 }

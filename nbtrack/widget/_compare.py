@@ -139,12 +139,17 @@ class ProjectFeed:
         self._opened: dict[str, StoreFeed] = {}
         widget.on_msg(self._on_msg)
         widget.send_bokeh()
-        self._snapshot()
-        # Without `follow`, whoever made the feed calls `poll` (tests, a page harness).
+        recs = self._send_rows()
+        # Without `follow`, whoever made the feed calls `poll` (tests, a page harness), and
+        # the curves are sent here. With it, one thread sends them, then polls: the cell
+        # returns with the table's rows sent, and the page loads BokehJS and draws the table
+        # while the curves are still being read.
         if follow:
             threading.Thread(
-                target=self._loop, name=f"nbtrack-compare-{project}", daemon=True
+                target=self._loop, args=(recs,), name=f"nbtrack-compare-{project}", daemon=True
             ).start()
+        else:
+            self._send_curves(recs)
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -158,16 +163,20 @@ class ProjectFeed:
             recs = [r for r in recs if r.id in self.only or r.name in self.only]
         return recs
 
-    def _snapshot(self) -> None:
+    def _send_rows(self) -> list[RunRecord]:
+        """The table's rows of every run there is now; those runs."""
         recs = self._records()
+        rows = []
         for rec in recs:
-            self.followed[rec.id] = _Followed(rec)
-        rows = [row_of(r) for r in recs]
-        for f, row in zip(self.followed.values(), rows, strict=True):
-            f.row = row
+            f = self.followed[rec.id] = _Followed(rec)
+            f.row = row_of(rec)
+            rows.append(f.row)
         self._send(runs_message(rows))
-        curves = sum(len(r.keys()) + 1 for r in recs)
-        self.width = buckets_for(curves)
+        return recs
+
+    def _send_curves(self, recs: list[RunRecord]) -> None:
+        """The curves of `recs`, a few runs a message, sized for the whole project."""
+        self.width = buckets_for(sum(len(r.keys()) + 1 for r in recs))
         for i in range(0, len(recs), _RUNS_PER_MESSAGE):
             self._send_history([self.followed[r.id] for r in recs[i : i + _RUNS_PER_MESSAGE]])
 
@@ -231,12 +240,19 @@ class ProjectFeed:
             content, buffers = curves_message(tails, self.width, append=True)
             self._send(content, buffers)
 
-    def _loop(self) -> None:
-        while not self._stop.wait(_POLL_S):
+    def _loop(self, recs: list[RunRecord]) -> None:
+        pending: list[RunRecord] | None = recs
+        while True:
             try:
-                self.poll()
-            except Exception:  # the store may be busy for a moment; the next poll tries again
-                continue
+                if pending is not None:
+                    self._send_curves(pending)  # curves replace: a second try doubles nothing
+                    pending = None
+                else:
+                    self.poll()
+            except Exception:  # the store may be busy for a moment; the next round tries again
+                pass
+            if self._stop.wait(_POLL_S):
+                return
 
     def stop(self) -> None:
         """Stop following; the feed's `Api` is closed with it (the feed owns it)."""
