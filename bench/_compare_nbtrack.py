@@ -137,11 +137,23 @@ def _brush(page: Any) -> dict[str, Any]:
 
 
 def measure_nbtrack(
-    store: Path, project: str, runs: int, metrics: list[str], metric: str, repeat: int, tmp: Path
+    store: Path,
+    project: str,
+    runs: int,
+    metrics: list[str],
+    metric: str,
+    repeat: int,
+    tmp: Path,
+    browser: Any = None,
 ) -> dict[str, Any]:
-    """The compare view's figures over `repeat` executions of the cell in one kernel."""
+    """The compare view's figures over `repeat` executions of the cell in one kernel (the
+    first in a fresh kernel); `browser` is Chromium through Playwright, else one of its own."""
+    if browser is None:
+        with chromium() as own:
+            return measure_nbtrack(store, project, runs, metrics, metric, repeat, tmp, own)
     out: dict[str, Any] = {"runs": []}
-    with jupyterlab(tmp) as lab, chromium() as browser:
+    tmp.mkdir(parents=True, exist_ok=True)
+    with jupyterlab(tmp) as lab:
         nb = _notebook(lab.root, store, project)
         context = browser.new_context(viewport={"width": 1500, "height": 1400})
         page = context.new_page()

@@ -206,10 +206,10 @@ def line_command(line: str) -> Any:
         import nbtrack
 
         try:
-            if cmd == "show":
-                widget = nbtrack.show(rest[0])
-            else:
-                widget = nbtrack.compare(rest[0] if rest else None)
+            if cmd == "compare":
+                nbtrack.compare(rest[0] if rest else None)  # it shows itself
+                return None
+            widget = nbtrack.show(rest[0])
         except StoreError as e:
             raise UsageError(str(e)) from None
         except (KeyError, ValueError) as e:  # no such run, or an ambiguous id: say so plainly

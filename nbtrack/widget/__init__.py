@@ -90,6 +90,8 @@ def compare(
         project = _default_project(api)
     widget = CompareView(project, compare_state={"filter": filter} if filter else {})
     widget._feed = ProjectFeed(widget, api, project, runs)
+    if in_notebook():
+        widget.show()
     return widget
 
 

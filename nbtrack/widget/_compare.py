@@ -51,9 +51,32 @@ class CompareView(View):
     def __init__(self, project: str, **kwargs: Any) -> None:
         super().__init__(project=project, **kwargs)
         self._feed: ProjectFeed | None = None
+        self._shown_in: int | None = None  # the cell that showed it
 
     def __repr__(self) -> str:
         return f"nbtrack compare view: {self.project}"
+
+    def show(self) -> None:
+        """Show the view in the cell's output now; as the cell's value it is not shown twice."""
+        from IPython import get_ipython
+        from IPython.display import publish_display_data
+
+        ip = get_ipython()
+        self._shown_in = getattr(ip, "execution_count", None)
+        bundle = self._repr_mimebundle_()
+        # (data, metadata), or the data alone, as ipywidgets' versions have it.
+        data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
+        publish_display_data(data, metadata=meta)  # type: ignore[no-untyped-call]
+
+    def _ipython_display_(self) -> None:
+        # The cell's value: shown, unless compare() showed it in this same cell already.
+        from IPython import get_ipython
+
+        ip = get_ipython()
+        count = getattr(ip, "execution_count", None)
+        if self._shown_in is not None and self._shown_in == count:
+            return
+        self.show()
 
     def close(self) -> None:
         if self._feed is not None:
@@ -135,6 +158,9 @@ class ProjectFeed:
         self.followed: dict[str, _Followed] = {}
         self.width = 256
         self._lock = threading.Lock()
+        # The Api (one SQLite connection, or one HTTP client) is used by the feed's thread
+        # and by the kernel's (the page's requests): one at a time, and never once closed.
+        self._io = threading.RLock()
         self._stop = threading.Event()
         self._opened: dict[str, StoreFeed] = {}
         widget.on_msg(self._on_msg)
@@ -244,11 +270,14 @@ class ProjectFeed:
         pending: list[RunRecord] | None = recs
         while True:
             try:
-                if pending is not None:
-                    self._send_curves(pending)  # curves replace: a second try doubles nothing
-                    pending = None
-                else:
-                    self.poll()
+                with self._io:
+                    if self._stop.is_set():
+                        return
+                    if pending is not None:
+                        self._send_curves(pending)  # curves replace: a retry doubles nothing
+                        pending = None
+                    else:
+                        self.poll()
             except Exception:  # the store may be busy for a moment; the next round tries again
                 pass
             if self._stop.wait(_POLL_S):
@@ -257,9 +286,10 @@ class ProjectFeed:
     def stop(self) -> None:
         """Stop following; the feed's `Api` is closed with it (the feed owns it)."""
         self._stop.set()
-        for feed in self._opened.values():
-            feed.stop()
-        self.api.close()
+        with self._io:  # the thread is between rounds, and sees the stop at the next
+            for feed in self._opened.values():
+                feed.stop()
+            self.api.close()
 
     # -- what the page asks for -----------------------------------------------------------
 
@@ -268,6 +298,11 @@ class ProjectFeed:
 
     def answer(self, content: dict[str, Any]) -> None:
         """Answer a request of the page (``range`` or ``open``); anything else is ignored."""
+        with self._io:
+            if not self._stop.is_set():
+                self._answer(content)
+
+    def _answer(self, content: dict[str, Any]) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
         if kind == "range":
             self._answer_range(content)
