@@ -1162,8 +1162,9 @@ def measure_nbtrack(
     screen and the parallel coordinates: the target), each load with ``drawn_s``,
     ``at_drawn`` (bytes the kernel's websocket brought the page, BokehJS included) and the
     brush drag's frame intervals."""
-    import nbtrack
     from _compare_nbtrack import measure_nbtrack as measure
+
+    import nbtrack
 
     metrics = metric_names(spec.metrics)
     got = measure(store_dir, PROJECT, spec.runs, metrics, metrics[0], loads, work, browser)
