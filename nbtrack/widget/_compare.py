@@ -166,16 +166,15 @@ class ProjectFeed:
         widget.on_msg(self._on_msg)
         widget.send_bokeh()
         recs = self._send_rows()
-        # Without `follow`, whoever made the feed calls `poll` (tests, a page harness), and
-        # the curves are sent here. With it, one thread sends them, then polls: the cell
-        # returns with the table's rows sent, and the page loads BokehJS and draws the table
-        # while the curves are still being read.
+        # Rows, then curves, before the cell returns (sent from the cell's own thread they
+        # reach the page sooner than from another: measured, bench/compare.py); then, with
+        # `follow`, one thread polls. Without it, whoever made the feed calls `poll` (tests,
+        # a page harness).
+        self._send_curves(recs)
         if follow:
             threading.Thread(
-                target=self._loop, args=(recs,), name=f"nbtrack-compare-{project}", daemon=True
+                target=self._loop, args=(None,), name=f"nbtrack-compare-{project}", daemon=True
             ).start()
-        else:
-            self._send_curves(recs)
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -266,8 +265,8 @@ class ProjectFeed:
             content, buffers = curves_message(tails, self.width, append=True)
             self._send(content, buffers)
 
-    def _loop(self, recs: list[RunRecord]) -> None:
-        pending: list[RunRecord] | None = recs
+    def _loop(self, recs: list[RunRecord] | None) -> None:
+        pending = recs
         while True:
             try:
                 with self._io:
