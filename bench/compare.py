@@ -1396,6 +1396,22 @@ def build_report(res: dict[str, Any]) -> str:
         "the last data response the chart had finished; the rest of the time is the page's own "
         "work."
     )
+    if nb_views:
+        b = nb.get("brush") or {}
+        out.append("")
+        out.append(
+            "nbtrack: seconds from asking JupyterLab to run the cell `nbtrack.compare(project)` "
+            "(nbtrack imported by an earlier cell, the lab already open) to drawn: *the chart of "
+            "one metric* when `train/loss` holds a line per run; *all* when the table has every "
+            "row, every chart on screen a line per run (charts further down are built as they "
+            "come near) and the parallel coordinates a line per run. Cold: the cell's first run "
+            "in a fresh kernel; warm: the cell again. Bytes: what the kernel's websocket brought "
+            "the page meanwhile, BokehJS included. The brush: the interval of each animation "
+            f"frame while a brush is dragged along `config:lr` in 30 moves (p50 {fmt(b.get('p50_ms'))} "
+            f"ms, p95 {fmt(b.get('p95_ms'))} ms, max {fmt(b.get('max_ms'))} ms; "
+            f"{b.get('over_17ms', '-')} of {b.get('frames', '-')} frames over 17 ms): the table "
+            "follows every move, the charts redraw once the drag ends."
+        )
     ml = res["stores"].get("mlflow") or {}
     if ml.get("mode") == "bulk" or ml.get("writer") == "bulk":
         out.append("")
