@@ -291,7 +291,7 @@ def child() -> Iterator[list[subprocess.Popen[bytes]]]:
     for p in procs:
         if p.poll() is None:
             p.kill()
-        p.wait(10)
+        p.communicate(timeout=30)  # and its pipe closed
 
 
 def test_a_run_logged_by_another_process_comes_live(

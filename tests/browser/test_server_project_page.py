@@ -133,6 +133,8 @@ def test_the_project_page_is_the_live_compare_view(
         assert console_errors == [], console_errors
     finally:
         stop.touch()
-        if live is not None and live.poll() is None:
-            live.kill()
+        if live is not None:
+            if live.poll() is None:
+                live.kill()
+            live.communicate(timeout=60)  # and its pipes closed
         context.close()
