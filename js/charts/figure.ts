@@ -2,6 +2,7 @@
 // chart that follows its data pads the y range it fits.
 
 import type { BokehNS } from "../bokeh-loader";
+import { extent } from "../reduce";
 import type { XMode } from "../x-axis";
 import { xLabel } from "../x-axis";
 
@@ -62,4 +63,14 @@ export function paddedY(lo: number, hi: number, logY: boolean): [number, number]
   }
   const pad = (hi - lo) * 0.06 || Math.abs(hi) * 0.1 || 1;
   return [lo - pad, hi + pad];
+}
+
+/** Show [x0, x1] and the padded extent of the drawn lines' y values (a following chart). */
+export function fitRanges(plot: BokehNS, x0: number, x1: number, ys: number[][], logY: boolean): void {
+  plot.x_range.setv({ start: x0, end: x1 });
+  const yr = extent(ys, logY);
+  if (yr) {
+    const [lo, hi] = paddedY(yr[0], yr[1], logY);
+    plot.y_range.setv({ start: lo, end: hi });
+  }
 }

@@ -21,7 +21,7 @@ import type { Ema } from "../smoothing";
 import type { Series, SeriesStore } from "../series-store";
 import type { XColumn, XMode } from "../x-axis";
 import { xLabel } from "../x-axis";
-import { lineFigure, paddedY } from "./figure";
+import { fitRanges, lineFigure } from "./figure";
 
 export const PALETTE = [
   "#2563eb", "#ea580c", "#059669", "#dc2626", "#7c3aed", "#ca8a04", "#0891b2", "#db2777",
@@ -370,14 +370,9 @@ export class LineChart {
     }
 
     if (this.following) {
-      const yr = extent(shown, logY);
       this.ownChange = true;
       try {
-        this.plot.x_range.setv({ start: x0, end: x1 });
-        if (yr) {
-          const [lo, hi] = paddedY(yr[0], yr[1], logY);
-          this.plot.y_range.setv({ start: lo, end: hi });
-        }
+        fitRanges(this.plot, x0, x1, shown, logY);
       } finally {
         this.ownChange = false;
       }

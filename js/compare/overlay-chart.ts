@@ -19,7 +19,7 @@ import { smooth } from "../smoothing";
 import { TIME_KEY } from "../series-store";
 import type { XMode } from "../x-axis";
 import { xLabel } from "../x-axis";
-import { lineFigure, paddedY } from "../charts/figure";
+import { fitRanges, lineFigure } from "../charts/figure";
 import type { Curve, Points } from "./curve";
 
 /** One line of the chart: a run, or a group of runs drawn as their mean and band. */
@@ -359,14 +359,9 @@ export class OverlayChart {
     card.dataset.points = String(prepared.reduce((n, p) => n + p.curves.reduce((m, k) => m + k.c.line.length, 0), 0));
     card.dataset.whole = String(prepared.every((p) => p.curves.every((k) => k.c.isWhole(x0, x1))));
     if (this.following) {
-      const yr = extent(shown, logY);
       this.ownChange = true;
       try {
-        this.plot.x_range.setv({ start: x0, end: x1 });
-        if (yr) {
-          const [lo, hi] = paddedY(yr[0], yr[1], logY);
-          this.plot.y_range.setv({ start: lo, end: hi });
-        }
+        fitRanges(this.plot, x0, x1, shown, logY);
       } finally {
         this.ownChange = false;
       }
