@@ -201,13 +201,25 @@ def test_finish_waits_for_the_histogram_thread(api: nbtrack.Api) -> None:
     model = mlp()
     run.watch(model, log="all", log_freq=2)
     w = watcher_of(run)
-    gate = threading.Event()
-    w.worker.on_table = lambda: gate.wait(60)  # the histogram thread waits for the gate
+    gate, taken = threading.Event(), threading.Event()
+
+    def hold() -> None:  # the histogram thread has taken a snapshot and waits for the gate
+        taken.set()
+        gate.wait(60)
+
+    w.worker.on_table = hold
     seen: dict[int, dict[str, Any]] = {}
+    copy = references(model, seen)
+
+    def before_step(i: int) -> None:
+        copy(i)
+        if i == 2:  # the first snapshot is being binned before the third is taken
+            wait_for(taken.is_set, "the histogram thread to take the first snapshot")
+
     # Logging steps 0 and 2, the last step just before finish(): three snapshots (step 0's
     # parameters come at the first forward call), one being binned and MAX_WAITING waiting,
     # so the training thread never waits here.
-    train(run, model, 3, before_step=references(model, seen))
+    train(run, model, 3, before_step=before_step)
     assert MAX_WAITING >= 2 and w.stats.snapshots == 3 and w.stats.waits == 0
     assert w.stats.tables == 0  # nothing binned yet; the parameters have changed since
     opener = threading.Timer(0.2, gate.set)
