@@ -81,6 +81,8 @@ export class Dashboard {
   private readonly header = new Header();
   private readonly overview: OverviewSection;
   private readonly controls: HTMLElement;
+  /** The host's actions on the run (Share, Export): see `addAction`. */
+  private readonly actions: HTMLElement;
   private readonly smoothing: HTMLInputElement;
   private readonly smoothingValue: HTMLElement;
   private readonly xAxis: HTMLSelectElement;
@@ -119,6 +121,8 @@ export class Dashboard {
     this.smoothing = controls.smoothing;
     this.smoothingValue = controls.smoothingValue;
     this.xAxis = controls.xAxis;
+    this.actions = div("nbt-actions");
+    this.actions.hidden = true;
 
     this.notice = div("nbt-notice", "Loading the charts…");
     this.body = div("nbt-body");
@@ -136,6 +140,7 @@ export class Dashboard {
     // The overview above the charts' controls: what the run is, then what it logged.
     root.replaceChildren(
       this.header.el,
+      this.actions,
       this.overview.el,
       this.controls,
       this.notice,
@@ -169,6 +174,12 @@ export class Dashboard {
     this.refreshXOptions();
     this.syncCards();
     this.startBokeh();
+  }
+
+  /** A control of the host's (Share, Export) in the bar under the header. */
+  addAction(el: HTMLElement): void {
+    this.actions.append(el);
+    this.actions.hidden = false;
   }
 
   private startBokeh(): void {

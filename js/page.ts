@@ -1,11 +1,13 @@
 // The standalone page host: the same Dashboard as the notebook's widget, on a plain web page
-// the team server serves, fed by Server-Sent Events instead of a kernel's comm.
+// the team server serves, fed by Server-Sent Events instead of a kernel's comm. It is part of
+// the one bundle (`widget.js`, whose module runs `startPageHosts`): a page loads the same file
+// as the notebook.
 //
 // The page's HTML:
 //
 //   <script src="…/bokeh.min.js"></script>
 //   <script src="…/bokeh-api.min.js"></script>
-//   <script type="module" src="…/page.js"></script>
+//   <script type="module" src="…/widget.js"></script>
 //   <div data-nbtrack-run data-run-id="RUN" data-events="URL of the run's SSE stream"
 //        data-layout-key="optional localStorage key"></div>
 //
@@ -167,7 +169,7 @@ function mount(host: HTMLElement): void {
   if (!bokeh) {
     notice(
       host,
-      "Could not load BokehJS: this page needs bokeh.min.js and bokeh-api.min.js (before page.js, or deferred).",
+      "Could not load BokehJS: this page needs bokeh.min.js and bokeh-api.min.js (before widget.js, or deferred).",
     );
     return;
   }
@@ -287,5 +289,15 @@ function mountAll(): void {
   for (const host of document.querySelectorAll<HTMLElement>(COMPARE_SELECTOR)) mountCompare(host);
 }
 
-if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mountAll);
-else mountAll();
+/**
+ * Mount the page's views, once its HTML is parsed. The bundle runs this when it loads: on a
+ * notebook's page no element asks for a view, and nothing happens.
+ */
+export function startPageHosts(): void {
+  if (typeof document === "undefined") return;
+  const go = (): void => {
+    if (document.querySelector(`${SELECTOR}, ${COMPARE_SELECTOR}`)) mountAll();
+  };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", go);
+  else go();
+}

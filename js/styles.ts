@@ -88,6 +88,8 @@ const CSS = `
   display: flex; flex-wrap: wrap; align-items: center; gap: 8px 18px; margin: 10px 0 4px;
   color: var(--nbt-muted); font-size: 12px;
 }
+.nbtrack-dashboard .nbt-actions { display: flex; gap: 8px; align-items: center; margin: 4px 0 8px; flex-wrap: wrap; }
+.nbtrack-dashboard .nbt-actions[hidden] { display: none; }
 .nbtrack-dashboard .nbt-controls label { display: inline-flex; align-items: center; gap: 6px; }
 .nbtrack-dashboard .nbt-controls input[type=range] { width: 140px; accent-color: #2563eb; }
 .nbtrack-dashboard .nbt-smoothing-value { font-variant-numeric: tabular-nums; min-width: 2.5em; color: var(--nbt-fg); }

@@ -1,7 +1,9 @@
-// The anywidget entry point of both notebook views: the run dashboard (`Dashboard` in
-// Python) and the compare view (`CompareView`, whose `view` traitlet is "compare"). Only what
-// anywidget 0.9 offers is used (Colab ships it): `initialize` and `render` from the default
-// export, model get/set/save_changes/on/send.
+// The one bundle (`nbtrack/static/widget.js`). For anywidget, the entry point of both
+// notebook views: the run dashboard (`Dashboard` in Python) and the compare view
+// (`CompareView`, whose `view` traitlet is "compare"). Only what anywidget 0.9 offers is used
+// (Colab ships it): `initialize` and `render` from the default export, model
+// get/set/save_changes/on/send. Loaded by a web page (the server's, a share link's, an HTML
+// export), it mounts the views the page's HTML asks for (page.ts).
 
 import type { AnyModel } from "@anywidget/types";
 
@@ -10,6 +12,7 @@ import { CompareView } from "./compare/compare-view";
 import { projectState } from "./compare/project-state";
 import { Dashboard } from "./dashboard";
 import type { Model } from "./model";
+import { startPageHosts } from "./page";
 import { runState } from "./run-state";
 import { addStyles } from "./styles";
 
@@ -22,6 +25,8 @@ interface CompareModel {
 }
 
 type AnyView = Model & Partial<CompareModel>;
+
+startPageHosts();
 
 export default {
   // Must be quick (anywidget gives up after 2 s): only start keeping what arrives.

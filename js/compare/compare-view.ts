@@ -67,6 +67,8 @@ const MAX_DEFAULT_AXES = 6;
 export class CompareView {
   private readonly table: RunsTable;
   private readonly controls: HTMLElement;
+  /** The host's actions on the project (Share): see `addAction`. */
+  private readonly actions: HTMLElement;
   private readonly notice: HTMLElement;
   private readonly body: HTMLElement;
   private readonly pcEl: HTMLElement;
@@ -109,6 +111,9 @@ export class CompareView {
     this.state.table = tableState;
     root.classList.add("nbtrack-dashboard", "nbtrack-compare");
     root.replaceChildren();
+    this.actions = div("nbt-actions");
+    this.actions.hidden = true;
+    root.append(this.actions);
 
     this.table = new RunsTable(root, tableState, {
       onChange: (s) => {
@@ -613,6 +618,12 @@ export class CompareView {
 
   private save(): void {
     this.host.save({ ...this.state });
+  }
+
+  /** A control of the host's (Share) in the bar above the runs table. */
+  addAction(el: HTMLElement): void {
+    this.actions.append(el);
+    this.actions.hidden = false;
   }
 
   destroy(): void {

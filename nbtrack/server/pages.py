@@ -1,9 +1,11 @@
 """The server's web pages: sign-in, the projects page, a project's runs, a run's live page.
 
-Pages are plain HTML built here, every value escaped; their one script is the view bundle's
-page entry (``nbtrack/static/page.js``, the same dashboard as in the notebook), with BokehJS
-from the installed bokeh package, all from this server: no inline script, no other origin.
-Pages take the session cookie only (HttpOnly, SameSite=Lax), never an API key.
+Pages are plain HTML built here, every value escaped; their one script is the view bundle
+(``nbtrack/static/widget.js``, the same file the notebook loads: it mounts the views a page's
+HTML asks for), with BokehJS from the installed bokeh package, all from this server: no inline
+script, no other origin. Pages take the session cookie only (HttpOnly, SameSite=Lax), never an
+API key. `html_page`, `run_view`, `compare_view` and `view_scripts` build the pages of other
+hosts alike (share links, ``nbtrack ui``).
 """
 
 from __future__ import annotations
@@ -50,38 +52,83 @@ form.signin{display:grid;gap:.6em;max-width:20em} .err{color:#cf222e} .muted{col
 """
 
 
-def _e(text: Any) -> str:
+def escape(text: Any) -> str:
+    """`text` as HTML text (quotes too: safe in an attribute value)."""
     return html.escape(str(text), quote=True)
 
 
-def _page(title: str, body: str, viewer: Viewer, status: int = 200) -> HTMLResponse:
-    who = (
-        f'<span class="muted">{_e(viewer.name)}</span>'
-        '<form method="post" action="/logout" style="display:inline">'
-        '<button type="submit">Sign out</button></form>'
-        if not viewer.anonymous
-        else '<a href="/login">Sign in</a>'
-    )
+def html_page(
+    title: str,
+    body: str,
+    *,
+    top: str = "",
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """A whole page: `body` (HTML) under the bar with nbtrack's name and `top` (HTML) at its
+    right. `title` is text. The headers are `page_headers()` unless given."""
     doc = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{_e(title)} · nbtrack</title>"
+        f"<title>{escape(title)} · nbtrack</title>"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         # No icon: else the browser asks for /favicon.ico, and logs its 404 as an error.
         '<link rel="icon" href="data:,">'
         '<link rel="stylesheet" href="/static/site.css"></head><body>'
         f'<header class="top"><a href="/"><strong>nbtrack</strong></a>'
-        f'<span style="flex:1"></span>{who}</header><main>{body}</main></body></html>'
+        f'<span style="flex:1"></span>{top}</header><main>{body}</main></body></html>'
     )
-    return HTMLResponse(doc, status_code=status, headers=_headers())
+    return HTMLResponse(doc, status_code=status, headers=headers or page_headers())
 
 
-def _headers() -> dict[str, str]:
+def _page(title: str, body: str, viewer: Viewer, status: int = 200) -> HTMLResponse:
+    who = (
+        f'<span class="muted">{escape(viewer.name)}</span>'
+        '<form method="post" action="/logout" style="display:inline">'
+        '<button type="submit">Sign out</button></form>'
+        if not viewer.anonymous
+        else '<a href="/login">Sign in</a>'
+    )
+    return html_page(title, body, top=who, status=status)
+
+
+def page_headers(referrer: str = "same-origin") -> dict[str, str]:
+    """Every page's headers: the strict CSP, no sniffing, no caching, `referrer` policy."""
     return {
         "Content-Security-Policy": CSP,
         "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "same-origin",
+        "Referrer-Policy": referrer,
         "Cache-Control": "no-store",
     }
+
+
+BUNDLE_URL = "/static/widget.js"
+
+
+def view_scripts() -> str:
+    """The bundle, then BokehJS deferred: the bundle opens the live stream while BokehJS
+    (deferred, run in order) is still being parsed."""
+    return (
+        f'<script type="module" src="{BUNDLE_URL}"></script>'
+        '<script defer src="/static/bokeh/bokeh.min.js"></script>'
+        '<script defer src="/static/bokeh/bokeh-api.min.js"></script>'
+    )
+
+
+def run_view(run_id: str, events: str, layout_key: str) -> str:
+    """Where the bundle mounts a run's dashboard, fed by the SSE stream at `events`."""
+    return (
+        f'<div data-nbtrack-run data-run-id="{escape(run_id)}" data-events="{escape(events)}"'
+        f' data-layout-key="{escape(layout_key)}"></div>'
+    )
+
+
+def compare_view(events: str, range_url: str, run_base: str, state_key: str) -> str:
+    """Where the bundle mounts a project's compare view: its SSE stream at `events`, zoomed
+    ranges from `range_url`, a run's page at `run_base` + its id."""
+    return (
+        f'<div data-nbtrack-compare data-events="{escape(events)}" data-range="{escape(range_url)}"'
+        f' data-run-base="{escape(run_base)}" data-state-key="{escape(state_key)}"></div>'
+    )
 
 
 def _sse(messages: list[dict[str, Any]]) -> str:
@@ -123,7 +170,7 @@ def mount(
         # Signed out: sign in first, whether or not it exists (that tells nothing either).
         if viewer.anonymous:
             return sign_in_first(request)
-        return _page("Not found", f"<h1>Not found</h1><p>No {_e(what)} here, or not one "
+        return _page("Not found", f"<h1>Not found</h1><p>No {escape(what)} here, or not one "
                      "you may see.</p>", viewer, status=404)  # fmt: skip
 
     # -- static files ---------------------------------------------------------------
@@ -132,9 +179,9 @@ def mount(
     def site_css() -> Response:
         return Response(_STYLE, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
 
-    @app.get("/static/page.js", include_in_schema=False)
-    def page_js() -> Response:
-        path = STATIC / "page.js"
+    @app.get(BUNDLE_URL, include_in_schema=False)
+    def bundle_js() -> Response:
+        path = STATIC / "widget.js"
         if not path.is_file():
             raise HTTPException(404, "the view bundle is not built (npm run build)")
         return FileResponse(path, media_type="text/javascript")
@@ -154,11 +201,11 @@ def mount(
 
     @app.get("/login", include_in_schema=False)
     def login_form(request: Request, next: str = "/", error: str = "") -> Response:
-        err = f'<p class="err">{_e(error)}</p>' if error else ""
+        err = f'<p class="err">{escape(error)}</p>' if error else ""
         body = (
             f"<h1>Sign in</h1>{err}"
             '<form class="signin" method="post" action="/login">'
-            f'<input type="hidden" name="next" value="{_e(_safe_next(next))}">'
+            f'<input type="hidden" name="next" value="{escape(_safe_next(next))}">'
             '<label>User <input name="username" autocomplete="username" required></label>'
             '<label>Password <input name="password" type="password" '
             'autocomplete="current-password" required></label>'
@@ -216,7 +263,7 @@ def mount(
         with db.read() as conn:
             refs = accounts.readable_projects(conn, viewer)
         rows = "".join(
-            f'<tr><td><a href="/{quote(p.entity)}/{quote(p.name)}">{_e(p.entity)}/{_e(p.name)}'
+            f'<tr><td><a href="/{quote(p.entity)}/{quote(p.name)}">{escape(p.entity)}/{escape(p.name)}'
             f"</a></td><td>{'public' if p.public else 'private'}</td></tr>"
             for p in refs
         )
@@ -237,15 +284,14 @@ def mount(
             return missing(viewer, request, f"project {entity}/{project}")
         base = f"/{quote(entity)}/{quote(project)}"
         body = (
-            f"<h1>{_e(entity)}/{_e(project)}</h1>"
-            # The compare view: runs table, overlaid curves, parallel coordinates (page.js).
-            f'<div data-nbtrack-compare data-events="{_e(base)}/compare/events"'
-            f' data-range="{_e(base)}/compare/range" data-run-base="{_e(base)}/runs/"'
-            f' data-state-key="nbtrack-compare:{_e(entity)}/{_e(project)}"></div>'
-            '<script type="module" src="/static/page.js"></script>'
-            '<script defer src="/static/bokeh/bokeh.min.js"></script>'
-            '<script defer src="/static/bokeh/bokeh-api.min.js"></script>'
-        )
+            f"<h1>{escape(entity)}/{escape(project)}</h1>"
+            # The compare view: runs table, overlaid curves, parallel coordinates.
+            + compare_view(
+                f"{base}/compare/events", f"{base}/compare/range", f"{base}/runs/",
+                f"nbtrack-compare:{entity}/{project}",
+            )
+            + view_scripts()
+        )  # fmt: skip
         return _page(f"{entity}/{project}", body, viewer)
 
     def readable_project(request: Request, entity: str, project: str) -> Any:
@@ -321,15 +367,10 @@ def mount(
             return missing(viewer, request, f"run {entity}/{project}/{run_id}")
         base = f"/{quote(entity)}/{quote(project)}/runs/{quote(run_id)}"
         body = (
-            f'<p class="muted"><a href="/{quote(entity)}/{quote(project)}">{_e(entity)}/'
-            f"{_e(project)}</a></p>"
-            f'<div data-nbtrack-run data-run-id="{_e(run_id)}" data-events="{_e(base)}/events"'
-            f' data-layout-key="nbtrack-layout:{_e(entity)}/{_e(project)}"></div>'
-            # The page's own script first: it opens the live stream while BokehJS (deferred,
-            # in order) is still being parsed.
-            '<script type="module" src="/static/page.js"></script>'
-            '<script defer src="/static/bokeh/bokeh.min.js"></script>'
-            '<script defer src="/static/bokeh/bokeh-api.min.js"></script>'
+            f'<p class="muted"><a href="/{quote(entity)}/{quote(project)}">{escape(entity)}/'
+            f"{escape(project)}</a></p>"
+            + run_view(run_id, f"{base}/events", f"nbtrack-layout:{entity}/{project}")
+            + view_scripts()
         )
         return _page(f"{row.name} · {entity}/{project}", body, viewer)
 

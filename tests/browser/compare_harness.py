@@ -1,5 +1,5 @@
 """A stand-in for the team server's project page, for the compare view's standalone host:
-an ``http.server`` on 127.0.0.1 serving the page (BokehJS, then ``nbtrack/static/page.js``)
+an ``http.server`` on 127.0.0.1 serving the page (BokehJS, then ``nbtrack/static/widget.js``)
 under the server's strict Content-Security-Policy, a project's Server-Sent Events built by
 `nbtrack.widget._compare.ProjectFeed` from a real local store, and its range requests.
 
@@ -29,7 +29,7 @@ PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>nbtrack compare</title>
 <script src="/static/bokeh.min.js"></script>
 <script src="/static/bokeh-api.min.js"></script>
-<script type="module" src="/static/page.js"></script>
+<script type="module" src="/static/widget.js"></script>
 </head><body>
 <div data-nbtrack-compare data-events="/compare/events" data-range="/compare/range"
      data-run-base="/runs/" data-state-key="nbtrack-test:compare"></div>
@@ -94,7 +94,7 @@ class CompareServer(PageServer):
 
 def _handler(server: CompareServer) -> type[BaseHTTPRequestHandler]:
     static = {
-        "/static/page.js": PAGE_JS,
+        "/static/widget.js": PAGE_JS,
         "/static/bokeh.min.js": bokehjs_dir() / "bokeh.min.js",
         "/static/bokeh-api.min.js": bokehjs_dir() / "bokeh-api.min.js",
     }

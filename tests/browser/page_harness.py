@@ -1,6 +1,6 @@
 """A stand-in for the team server's run page, for ``tests/browser/test_page_host.py``: an
 ``http.server`` on 127.0.0.1 that serves the standalone page (BokehJS, then
-``nbtrack/static/page.js``; at ``/deferred`` page.js first and BokehJS deferred after it)
+``nbtrack/static/widget.js``; at ``/deferred`` widget.js first and BokehJS deferred after it)
 under a strict Content-Security-Policy, and the run's Server-Sent Events as
 ``js/event-feed.ts`` expects them, built with ``nbtrack.widget._protocol``.
 
@@ -32,7 +32,7 @@ from nbtrack.widget._bokeh import bokehjs_dir
 from nbtrack.widget._protocol import header_message, points_message
 from tests.helpers import REPO
 
-PAGE_JS = REPO / "nbtrack" / "static" / "page.js"
+PAGE_JS = REPO / "nbtrack" / "static" / "widget.js"
 RUN_ID = "pg7run01"
 PER_EVENT = 10  # train/loss points in each event
 T0 = 1_700_000_000.0
@@ -44,7 +44,7 @@ CSP = (
 )
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>nbtrack run</title>
-{bokeh}<script type="module" src="/static/page.js"></script>
+{bokeh}<script type="module" src="/static/widget.js"></script>
 </head><body>
 <div data-nbtrack-run data-run-id="{run_id}" data-events="/runs/{run_id}/events"
      data-layout-key="nbtrack-test:{run_id}"></div>
@@ -58,7 +58,7 @@ BOKEH_TAGS = (
 # once the page is parsed), so the event stream opens while BokehJS is still to run.
 PAGE_DEFERRED = """<!doctype html>
 <html><head><meta charset="utf-8"><title>nbtrack run</title>
-<script type="module" src="/static/page.js"></script>
+<script type="module" src="/static/widget.js"></script>
 <script defer src="/static/bokeh.min.js"></script>
 <script defer src="/static/bokeh-api.min.js"></script>
 </head><body>
@@ -195,7 +195,7 @@ class PageServer:
 
 def _handler(server: PageServer) -> type[BaseHTTPRequestHandler]:
     static = {
-        "/static/page.js": PAGE_JS,
+        "/static/widget.js": PAGE_JS,
         "/static/bokeh.min.js": bokehjs_dir() / "bokeh.min.js",
         "/static/bokeh-api.min.js": bokehjs_dir() / "bokeh-api.min.js",
     }
