@@ -18,6 +18,9 @@ from nbtrack.server import models, security
 from nbtrack.server.db import Database
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# The first part of the server's own paths: an entity of that name would have no pages
+# (``/s/<token>`` and ``/v/<slug>/`` are share links', ``/api/v1/`` the API's).
+RESERVED = frozenset({"api", "s", "v", "static", "login", "logout"})
 
 
 class AccountError(NbtrackError, ValueError):
@@ -30,6 +33,8 @@ def _check_name(what: str, name: str) -> None:
             f"{what} name {name!r} must be 1 to 64 letters, digits, '_', '.' or '-', "
             "starting with a letter or digit"
         )
+    if name.lower() in RESERVED:
+        raise AccountError(f"{what} name {name!r} is taken by the server's own pages")
 
 
 def _entity(conn: Connection, name: str) -> models.Entity | None:
@@ -225,6 +230,26 @@ def project_for_writing(
         p.insert().values(entity_id=eid, name=project, public=False, created_at=time.time())
     ).inserted_primary_key[0]  # type: ignore[index]  # one key: never None after an INSERT
     return ProjectRef(int(pid), entity, project, False)
+
+
+def set_public(conn: Connection, project_id: int, public: bool) -> None:
+    """Make a project public (anyone reads its runs, without signing in) or private."""
+    p = models.PROJECTS
+    conn.execute(update(p).where(p.c.id == project_id).values(public=public))
+
+
+def set_project_public(db: Database, entity: str, project: str, public: bool) -> None:
+    """`set_public` by the project's names, for ``nbtrack server set-public``."""
+    e, p = models.ENTITIES, models.PROJECTS
+    with db.write() as conn:
+        pid = conn.execute(
+            select(p.c.id)
+            .join(e, e.c.id == p.c.entity_id)
+            .where(e.c.name == entity, p.c.name == project)
+        ).scalar()
+        if pid is None:
+            raise AccountError(f"there is no project {entity}/{project}")
+        set_public(conn, int(pid), public)
 
 
 def readable_projects(conn: Connection, v: Viewer) -> list[ProjectRef]:

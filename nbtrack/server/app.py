@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -27,12 +28,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nbtrack import _envelope as envelope
 from nbtrack._json import finite
-from nbtrack.server import accounts, compare, ingest, reads, security
+from nbtrack.server import accounts, compare, ingest, reads, security, shares
 from nbtrack.server.accounts import Viewer
 from nbtrack.server.db import Database
 from nbtrack.server.live import Notifier, PgListener, libpq_dsn, sse_response
 from nbtrack.server.schemas import (
     ErrorOut,
+    GrantIn,
+    GrantOut,
     Health,
     HighWater,
     HistogramEntryOut,
@@ -40,10 +43,14 @@ from nbtrack.server.schemas import (
     IngestReply,
     KeysOut,
     ProjectOut,
+    PublicIn,
     RunFields,
     RunOut,
     RunUpsertReply,
     SeriesOut,
+    ShareCreated,
+    ShareIn,
+    ShareOut,
     SinceOut,
     SyncState,
     ViewerOut,
@@ -67,6 +74,8 @@ class Settings:
     data_dir: Path
     # Behind a proxy that terminates TLS: mark cookies Secure.
     secure_cookies: bool = False
+    # How long a share grant lasts (tests shorten it).
+    grant_s: float = shares.GRANT_S
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -75,6 +84,7 @@ class Settings:
             database_url=os.environ["NBTRACK_SERVER_DATABASE_URL"],
             data_dir=Path(os.environ.get("NBTRACK_SERVER_DATA", ".")),
             secure_cookies=os.environ.get("NBTRACK_SERVER_SECURE_COOKIES") == "1",
+            grant_s=float(os.environ.get("NBTRACK_SERVER_GRANT_S", shares.GRANT_S)),
         )
 
 
@@ -82,25 +92,41 @@ def _client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def bearer(request: Request) -> Viewer:
-    """The user whose API key the request carries; 401 without a valid one."""
+@dataclass(frozen=True)
+class KeyAuth:
+    """Who a request's API key belongs to, and which key it is."""
+
+    viewer: Viewer
+    key_id: int
+
+
+def _bearer_token(request: Request) -> str | None:
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    return key.strip() if scheme.lower() == "bearer" and key.strip() else None
+
+
+def _refuse_throttled(wait: float, what: str) -> HTTPException:
+    return HTTPException(
+        429,
+        f"too many requests with a bad {what}; wait and try again",
+        headers={"Retry-After": str(int(wait) + 1)},
+    )
+
+
+def key_auth(request: Request) -> KeyAuth:
+    """The user whose API key the request carries, and the key; 401 without a valid one (a
+    share grant is no API key: it is refused here as a bad one)."""
     db: Database = request.app.state.db
-    auth = request.headers.get("authorization", "")
-    scheme, _, key = auth.partition(" ")
-    has_key = scheme.lower() == "bearer" and bool(key)
+    key = _bearer_token(request)
     bucket = f"key:{_client_address(request)}"
     # One transaction for the throttle, the key and its user: this runs on every request.
     with db.read() as conn:
         wait = security.throttled(conn, bucket)
-        found = security.live_key(conn, key.strip()) if has_key and not wait else None
+        found = security.live_key(conn, key) if key and not wait else None
         v = accounts.viewer(conn, found.user_id) if found is not None else None
     if wait:
-        raise HTTPException(
-            429,
-            "too many requests with a bad API key; wait and try again",
-            headers={"Retry-After": str(int(wait) + 1)},
-        )
-    if not has_key:
+        raise _refuse_throttled(wait, "API key")
+    if not key:
         raise HTTPException(
             401,
             "this API needs an API key: Authorization: Bearer <key> (nbtrack login)",
@@ -111,18 +137,56 @@ def bearer(request: Request) -> Viewer:
         if found.last_used_at is None or time.time() - found.last_used_at > KEY_USE_S:
             with db.write() as conn:
                 security.mark_used(conn, found.id)
-        return v
+        return KeyAuth(v, found.id)
     with db.write() as conn:
         security.record_failure(conn, bucket)
-    raise HTTPException(
-        401,
-        "this API key is not valid: it was revoked, or mistyped; make a new one with "
-        "`nbtrack server create-key` on the server, then `nbtrack login`",
-        headers={"WWW-Authenticate": "Bearer"},
-    )
+    if key.startswith(security.GRANT_PREFIX):
+        detail = (
+            "a share grant is no API key: it only creates, lists and revokes share links "
+            "(/api/v1/shares)"
+        )
+    else:
+        detail = (
+            "this API key is not valid: it was revoked, or mistyped; make a new one with "
+            "`nbtrack server create-key` on the server, then `nbtrack login`"
+        )
+    raise HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def bearer(request: Request) -> Viewer:
+    """The user whose API key the request carries; 401 without a valid one."""
+    return key_auth(request).viewer
+
+
+def share_caller(request: Request) -> shares.Caller:
+    """An API key's user, or a share grant (`nbtrack.server.shares`): the two credentials
+    the share-link routes take."""
+    token = _bearer_token(request)
+    if token is None or not token.startswith(security.GRANT_PREFIX):
+        return shares.Caller(bearer(request))
+    db: Database = request.app.state.db
+    bucket = f"key:{_client_address(request)}"
+    with db.read() as conn:
+        wait = security.throttled(conn, bucket)
+        grant = shares.live_grant(conn, token) if not wait else None
+        v = accounts.viewer(conn, grant.user_id) if grant is not None else None
+    if wait:
+        raise _refuse_throttled(wait, "API key or share grant")
+    if grant is None or v is None:
+        with db.write() as conn:
+            security.record_failure(conn, bucket)
+        raise HTTPException(
+            401,
+            "this share grant is not valid: it expired (they last an hour: ask for a new "
+            "one), its key was revoked, or it was mistyped",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return shares.Caller(v, grant)
 
 
 Authed = Annotated[Viewer, Depends(bearer)]
+Keyed = Annotated[KeyAuth, Depends(key_auth)]
+Sharing = Annotated[shares.Caller, Depends(share_caller)]
 
 _REFUSALS = {
     400: "the body cannot be read (not JSON, or a malformed frame): the message says why",
@@ -185,6 +249,13 @@ def create_app(settings: Settings) -> FastAPI:
             media_type="application/json",
         )
 
+    @contextmanager
+    def shared() -> Iterator[None]:
+        try:
+            yield
+        except shares.NotShared as e:
+            raise HTTPException(404, str(e)) from None
+
     def not_found(what: str) -> HTTPException:
         return HTTPException(404, f"no {what} here, or not one you may see")
 
@@ -223,6 +294,7 @@ def create_app(settings: Settings) -> FastAPI:
     # -- the API ---------------------------------------------------------------------
 
     app.add_middleware(_LimitJsonBodies)
+    app.add_middleware(_ShareHeaders)
 
     @app.get("/api/v1/health", response_model=Health, tags=["auth"])
     def health() -> Health:
@@ -242,6 +314,85 @@ def create_app(settings: Settings) -> FastAPI:
         with db.read() as conn:
             refs = accounts.readable_projects(conn, v)
         return [ProjectOut(entity=p.entity, name=p.name, public=p.public) for p in refs]
+
+    @app.put(
+        "/api/v1/projects/{entity}/{project}/public",
+        response_model=ProjectOut,
+        tags=["share"],
+        responses=_NAMED,
+    )
+    def put_public(v: Authed, entity: str, project: str, body: PublicIn) -> ProjectOut:
+        """Make the project public (its run and project pages open without a sign-in) or
+        private again; only a member of the project's entity may."""
+        with db.write() as conn:
+            ref = accounts.find_project(conn, v, entity, project, write=True)
+            if ref is None:
+                raise not_found(f"project {entity}/{project}")
+            accounts.set_public(conn, ref.id, body.public)
+        return ProjectOut(entity=entity, name=project, public=body.public)
+
+    # -- share links (see nbtrack.server.shares; the pages are in share_pages) ---------
+
+    @app.post(
+        "/api/v1/shares",
+        status_code=201,
+        response_model=ShareCreated,
+        tags=["share"],
+        responses=_NAMED,
+    )
+    def post_share(caller: Sharing, body: ShareIn) -> ShareCreated:
+        """A read-only link to one run (`run_id`), or to the project (`run_id` null): open
+        it at the server's address + `path`. The token is in this reply only."""
+        with db.write() as conn, shared():
+            token, link = shares.create_link(
+                conn, caller, body.entity, body.project, body.run_id, body.expires_in_s,
+                body.show_private,
+            )  # fmt: skip
+        return ShareCreated(**link.reply(), token=token, path=shares.link_path(token))
+
+    @app.get("/api/v1/shares", response_model=list[ShareOut], tags=["share"], responses=_NAMED)
+    def get_shares(
+        caller: Sharing,
+        entity: Annotated[str, Query(max_length=64)],
+        project: Annotated[str, Query(max_length=128)],
+        run_id: Annotated[str | None, Query(max_length=64)] = None,
+    ) -> list[ShareOut]:
+        """The live links (not revoked, not expired) of run `run_id`, or of the project and
+        all its runs, newest first."""
+        with db.read() as conn, shared():
+            links = shares.list_links(conn, caller, entity, project, run_id)
+        return [ShareOut(**link.reply()) for link in links]
+
+    @app.delete("/api/v1/shares/{link_id}", status_code=204, tags=["share"], responses=_NAMED)
+    def delete_share(caller: Sharing, link_id: int) -> Response:
+        """Revoke a link: from now on it opens nothing, on every worker, and the pages open
+        through it stop."""
+        with db.write() as conn, shared():
+            shares.revoke_link(conn, caller, link_id)
+        return Response(status_code=204)
+
+    @app.post(
+        "/api/v1/share-grants",
+        status_code=201,
+        response_model=GrantOut,
+        tags=["share"],
+        responses=_NAMED,
+    )
+    def post_share_grant(auth: Keyed, body: GrantIn) -> GrantOut:
+        """A short-lived credential (an hour) for a notebook page: it creates, lists and
+        revokes the share links of the run (which need not exist yet), or of the project and
+        its runs, and nothing else. Only an API key makes one, never a grant."""
+        if body.run_id is not None:
+            _check_run_id(body.run_id)
+        with db.write() as conn, shared():
+            token, grant, ref = shares.create_grant(
+                conn, auth.viewer, auth.key_id, body.entity, body.project, body.run_id,
+                settings.grant_s,
+            )  # fmt: skip
+        return GrantOut(
+            token=token, expires_at=grant.expires_at, scope=grant.scope, entity=ref.entity,
+            project=ref.name, run_id=grant.run_id,
+        )  # fmt: skip
 
     @app.get(
         "/api/v1/projects/{entity}/{project}/runs",
@@ -554,6 +705,52 @@ def create_app(settings: Settings) -> FastAPI:
 
     pages.mount(app, db, settings, event_stream)
     return app
+
+
+_CORS_PATH = re.compile(r"^/api/v1/shares(/[^/]+)?$")
+_CORS = [
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-allow-headers", b"authorization, content-type"),
+    (b"access-control-allow-methods", b"GET, POST, DELETE"),
+]
+
+
+class _ShareHeaders:
+    """CORS on the share-link routes only: a notebook page on another origin calls them with
+    a share grant in its Authorization header (no cookie: no credentials are allowed, and a
+    grant reaches nothing else). And ``Referrer-Policy: no-referrer`` on every response of a
+    link's pages (``/s/...``, ``/v/...``): neither the token nor the slug leaves in a Referer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        extra: list[tuple[bytes, bytes]] = []
+        if _CORS_PATH.match(path):
+            if scope["method"] == "OPTIONS":  # the preflight: answered here, never routed
+                headers = [*_CORS, (b"access-control-max-age", b"600"), (b"content-length", b"0")]
+                await send({"type": "http.response.start", "status": 204, "headers": headers})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            extra = _CORS
+        elif path.startswith(("/s/", "/v/")):
+            extra = [(b"referrer-policy", b"no-referrer")]
+        if not extra:
+            await self.app(scope, receive, send)
+            return
+        names = {n for n, _ in extra}
+
+        async def send_with(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                kept = [(n, v) for n, v in message.get("headers", []) if n.lower() not in names]
+                message = {**message, "headers": [*kept, *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with)
 
 
 class _LimitJsonBodies:

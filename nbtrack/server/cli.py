@@ -2,6 +2,7 @@
 
 >>> $ nbtrack server --data ./team-server                # SQLite under ./team-server
 >>> $ nbtrack server create-user ada --admin              # asks a password, prints a key
+>>> $ nbtrack server set-public ada/fashion-cnn           # its pages open without a sign-in
 >>> $ nbtrack server --database-url postgresql+psycopg://nbtrack@db/nbtrack --workers 4
 """
 
@@ -67,6 +68,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     c.add_argument("user")
     c.add_argument("key_id", type=int, help="the number list-keys shows")
     c.set_defaults(func=_revoke_key)
+
+    c = cmds.add_parser(
+        "set-public",
+        help="make a project public (its pages open without a sign-in), or private again",
+    )
+    _db_args(c)
+    c.add_argument("project", metavar="ENTITY/PROJECT")
+    c.add_argument("--private", action="store_true", help="make it private again")
+    c.set_defaults(func=_set_public)
 
 
 def _db_args(p: argparse.ArgumentParser) -> None:
@@ -219,6 +229,24 @@ def _revoke_key(args: argparse.Namespace) -> int:
 
     accounts.revoke_key(_database(args), args.user, args.key_id)
     print(f"key {args.key_id} of {args.user} revoked: it is refused from now on")
+    return 0
+
+
+def _set_public(args: argparse.Namespace) -> int:
+    from nbtrack.server import accounts
+
+    entity, slash, project = args.project.partition("/")
+    if not slash or not entity or not project or "/" in project:
+        raise SystemExit(
+            f"nbtrack server set-public: {args.project!r} is not ENTITY/PROJECT "
+            "(e.g. ada/fashion-cnn)"
+        )
+    public = not args.private
+    accounts.set_project_public(_database(args), entity, project, public)
+    if public:
+        print(f"{entity}/{project} is public: its run and project pages open without a sign-in")
+    else:
+        print(f"{entity}/{project} is private: only members of {entity} see it")
     return 0
 
 

@@ -166,6 +166,41 @@ class Chunk(Base):
     digest: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class ShareLink(Base):
+    """A read-only link to one run (`run_id` set) or one project (`run_id` null): the token
+    only as its SHA-256, and a `slug`, a random id that is no secret (the link's pages live
+    under ``/v/<slug>/``; the token, in a cookie for that path, is what opens them)."""
+
+    __tablename__ = "share_links"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    shown: Mapped[str] = mapped_column(String(32))
+    slug: Mapped[str] = mapped_column(String(16), unique=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    show_private: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    revoked_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class ShareGrant(Base):
+    """A short-lived credential a notebook page holds: it creates, lists and revokes the
+    share links of one run (`run_id` set) or one project and its runs, and nothing else.
+    Made with an API key (`api_key_id`), it dies with that key."""
+
+    __tablename__ = "share_grants"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
+
+
 def _table(model: type[Base]) -> Table:
     t = model.__table__
     assert isinstance(t, Table)  # typed as a FromClause; for a declared model it is a Table
@@ -183,3 +218,5 @@ PROJECTS = _table(Project)
 RUNS = _table(Run)
 SERIES = _table(Series)
 CHUNKS = _table(Chunk)
+SHARE_LINKS = _table(ShareLink)
+SHARE_GRANTS = _table(ShareGrant)

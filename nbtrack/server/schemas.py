@@ -8,7 +8,7 @@ of little-endian arrays, never as JSON lists.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -39,6 +39,101 @@ class ProjectOut(BaseModel):
     entity: str
     name: str
     public: bool
+
+
+class PublicIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    public: bool
+
+
+# The longest expiry a share link may have (ten years; none at all is allowed too).
+_MAX_EXPIRES_S = 10 * 366 * 24 * 3600.0
+_RUN_ID = Field(None, min_length=1, max_length=64, pattern=r"^[^/\x00-\x1f\x7f]+$")
+
+
+class ShareOptions(BaseModel):
+    """What a new share link is: of one run (`run_id`) or of the project (`run_id` null),
+    expiring after `expires_in_s` seconds or never, showing the run's host, user and git
+    remote or not (`show_private`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: str | None = _RUN_ID
+    expires_in_s: float | None = Field(None, gt=0, le=_MAX_EXPIRES_S, allow_inf_nan=False)
+    show_private: bool = False
+
+    @model_validator(mode="after")
+    def _names_storable(self) -> ShareOptions:
+        _check_names(self)
+        return self
+
+
+class ShareIn(ShareOptions):
+    entity: str = Field(max_length=64)
+    project: str = Field(max_length=128)
+
+
+class PageShareIn(ShareOptions):
+    """The body a server page posts: as the API's, its entity and project optional (the
+    page's path names them; given, they must be the same)."""
+
+    entity: str | None = Field(None, max_length=64)
+    project: str | None = Field(None, max_length=128)
+
+
+class ShareOut(BaseModel):
+    """A share link as lists show it: never its token."""
+
+    id: int
+    scope: Literal["run", "project"]
+    entity: str
+    project: str
+    run_id: str | None
+    created_at: float
+    expires_at: float | None
+    show_private: bool
+    shown: str
+
+
+class ShareCreated(ShareOut):
+    """A new share link: its token (``nbl_...``) and path (``/s/<token>``), in this reply only."""
+
+    token: str
+    path: str
+
+
+class GrantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    entity: str = Field(max_length=64)
+    project: str = Field(max_length=128)
+    run_id: str | None = _RUN_ID
+
+    @model_validator(mode="after")
+    def _names_storable(self) -> GrantIn:
+        _check_names(self)
+        return self
+
+
+def _check_names(body: BaseModel) -> None:
+    # Looked up in the database: a lone surrogate cannot even be sent to PostgreSQL.
+    for name in ("entity", "project", "run_id"):
+        value = getattr(body, name, None)
+        if isinstance(value, str) and not storable(value):
+            raise ValueError(f"{name} holds a NUL or a lone surrogate")
+
+
+class GrantOut(BaseModel):
+    """A share grant (``nbg_...``): it creates, lists and revokes the share links of the run
+    (or of the project and its runs) until `expires_at`, and is refused everywhere else."""
+
+    token: str
+    expires_at: float
+    scope: Literal["run", "project"]
+    entity: str
+    project: str
+    run_id: str | None
 
 
 class RunFields(BaseModel):

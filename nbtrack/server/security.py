@@ -1,7 +1,7 @@
 """Secrets: API keys, session tokens, passwords, and the throttle on failed attempts.
 
 Keys and tokens look like GitHub's: a prefix that says what they are (``nbk_`` an API key,
-``nbs_`` a session), 32 characters of base62 (190 random bits), then a 6-character
+``nbs_`` a session, ``nbl_`` a share link, ``nbg_`` a share grant), 32 characters of base62 (190 random bits), then a 6-character
 checksum, so a key pasted wrong is told apart from a revoked one without a lookup, and a
 secret scanner can recognise it. Only their SHA-256 is stored: they are random, so a slow
 hash adds nothing. Passwords are hashed with Argon2id (argon2-cffi).
@@ -23,7 +23,12 @@ from nbtrack.server import models
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 KEY_PREFIX = "nbk_"
 SESSION_PREFIX = "nbs_"
+LINK_PREFIX = "nbl_"
+GRANT_PREFIX = "nbg_"
 _BODY = 32
+# A share link's slug: the non-secret id in its pages' paths (/v/<slug>/), 71 random bits
+# so that links never collide, and so that one slug tells nothing of another.
+SLUG_LENGTH = 12
 
 # Failed sign-ins and bad keys: past this many from one address in the window, refuse.
 THROTTLE_FAILURES = 10
@@ -47,6 +52,14 @@ def new_secret(prefix: str) -> str:
     return f"{prefix}{body}{_checksum(prefix + body)}"
 
 
+def new_slug() -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(SLUG_LENGTH))
+
+
+def slug_like(text: str) -> bool:
+    return len(text) == SLUG_LENGTH and all(c in _ALPHABET for c in text)
+
+
 def well_formed(secret: str, prefix: str) -> bool:
     if not secret.startswith(prefix) or len(secret) != len(prefix) + _BODY + 6:
         return False
@@ -59,7 +72,8 @@ def digest(secret: str) -> str:
 
 
 def shown(secret: str) -> str:
-    """What lists show of a key: enough to tell keys apart, too little to use."""
+    """What lists show of a key or a token: enough to tell them apart, too little to use
+    (every prefix has 4 characters)."""
     return secret[: len(KEY_PREFIX) + 6] + "…"
 
 
