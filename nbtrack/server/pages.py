@@ -43,7 +43,8 @@ CSP = (
     "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; "
     "base-uri 'none'; form-action 'self'; object-src 'none'"
 )
-_STYLE = """
+# Every page's stylesheet (/static/site.css); other hosts (nbtrack ui) serve it too.
+SITE_CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1f2328;background:#fff}
 header.top{display:flex;gap:1em;align-items:center;padding:.6em 1.2em;border-bottom:1px solid #d0d7de}
 header.top a{color:inherit;text-decoration:none} main{padding:1em 1.2em;max-width:1400px}
@@ -64,9 +65,15 @@ def html_page(
     top: str = "",
     status: int = 200,
     headers: dict[str, str] | None = None,
+    brand: str = "nbtrack",
+    home: str | None = "/",
 ) -> HTMLResponse:
-    """A whole page: `body` (HTML) under the bar with nbtrack's name and `top` (HTML) at its
-    right. `title` is text. The headers are `page_headers()` unless given."""
+    """A whole page: `body` (HTML) under the bar with `brand` (text; a link to `home`, or
+    none when `home` is None) and `top` (HTML) at its right. `title` is text. The headers
+    are `page_headers()` unless given."""
+    mark = f"<strong>{escape(brand)}</strong>"
+    if home is not None:
+        mark = f'<a href="{escape(home)}">{mark}</a>'
     doc = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(title)} · nbtrack</title>"
@@ -74,7 +81,7 @@ def html_page(
         # No icon: else the browser asks for /favicon.ico, and logs its 404 as an error.
         '<link rel="icon" href="data:,">'
         '<link rel="stylesheet" href="/static/site.css"></head><body>'
-        f'<header class="top"><a href="/"><strong>nbtrack</strong></a>'
+        f'<header class="top">{mark}'
         f'<span style="flex:1"></span>{top}</header><main>{body}</main></body></html>'
     )
     return HTMLResponse(doc, status_code=status, headers=headers or page_headers())
@@ -177,7 +184,7 @@ def mount(
 
     @app.get("/static/site.css", include_in_schema=False)
     def site_css() -> Response:
-        return Response(_STYLE, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
+        return Response(SITE_CSS, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
 
     @app.get(BUNDLE_URL, include_in_schema=False)
     def bundle_js() -> Response:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import traitlets
 
@@ -136,6 +136,16 @@ class _Followed:
         self.seen = (rec.state, rec.last_step)
 
 
+class CompareTarget(Protocol):
+    """Where a `ProjectFeed` sends: a `CompareView`, or a page's event stream (``nbtrack ui``)."""
+
+    def send(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None: ...
+
+    def send_bokeh(self) -> None: ...
+
+    def on_msg(self, callback: Callable[[Any, dict[str, Any], Any], None]) -> None: ...
+
+
 class ProjectFeed:
     """Keeps a `CompareView` up to date with one project of an `Api`'s store.
 
@@ -144,7 +154,7 @@ class ProjectFeed:
 
     def __init__(
         self,
-        widget: CompareView,
+        widget: CompareTarget,
         api: Api,
         project: str,
         runs: Sequence[str] | None = None,

@@ -278,17 +278,29 @@ class LiveFeed:
 class StoreFeed:
     """Shows a stored run, and follows it from one polling thread while it is running."""
 
-    def __init__(self, widget: Target, record: RunRecord) -> None:
+    def __init__(
+        self,
+        widget: Target,
+        record: RunRecord,
+        *,
+        follow: bool = True,
+        since: tuple[int, int] = (0, 0),
+    ) -> None:
+        """Without `follow`, no thread: whoever made the feed calls `poll` (``nbtrack ui``'s
+        event streams). `since` is where a page that has everything up to there stands (the
+        `seq`, `hist_seq` a `poll` left): only what the store gained after it is sent."""
         self.widget = widget
         self.record = record
         self.sender = _Sender(widget, record.created_at)
-        self.seq = 0
-        self.hist_seq = 0
+        self.seq, self.hist_seq = since
+        if since != (0, 0):
+            # The page has these keys' points already: the header lists their last values.
+            self.sender.last_step = dict.fromkeys(record.keys(), -(2**62))
         self._stop = threading.Event()
         widget.send_bokeh()
         self.poll()
         self._thread: threading.Thread | None = None
-        if self.record.state == "running":
+        if follow and self.record.state == "running":
             self._thread = threading.Thread(
                 target=self._loop, name=f"nbtrack-show-{record.id}", daemon=True
             )
