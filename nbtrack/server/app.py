@@ -12,7 +12,7 @@ import json
 import os
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +66,8 @@ MAX_JSON_BYTES = 4 << 20
 PING_S = 15.0
 POLL_S = float(os.environ.get("NBTRACK_SERVER_POLL_S", "2"))  # tests raise it: notifications only
 KEY_USE_S = 300.0
+# A share link's live streams look at the link this often: a revoked link's streams end.
+LINK_CHECK_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -670,19 +672,40 @@ def create_app(settings: Settings) -> FastAPI:
 
     # -- live streams ----------------------------------------------------------------
 
-    def event_stream(request: Request, run_pk: int, entity: str, project: str) -> StreamingResponse:
+    def event_stream(
+        request: Request,
+        run_pk: int,
+        entity: str,
+        project: str,
+        *,
+        label: str | None = None,
+        private: bool = True,
+        alive: Callable[[], bool] | None = None,
+    ) -> StreamingResponse:
+        """The run's live stream. `label` and `private` as `reads.live_messages` takes them;
+        `alive` (a share link's page) is asked at least every `LINK_CHECK_S`, and the stream
+        ends once it says no (the link was revoked or expired)."""
         last = request.headers.get("last-event-id", "").strip()
         after = int(last) if last.isdigit() else 0
+        nap = min(POLL_S, PING_S, LINK_CHECK_S) if alive is not None else min(POLL_S, PING_S)
 
         async def events() -> AsyncIterator[str]:
             seen = after
             header = True  # a (re)connected page gets the header once: its state may be stale
             idle = 0.0
+            checked = time.monotonic()
             while True:
+                if alive is not None and time.monotonic() - checked >= LINK_CHECK_S:
+                    if not await run_in_threadpool(alive):
+                        return
+                    checked = time.monotonic()
 
                 def look(seen: int = seen, header: bool = header) -> tuple[list[Any], int]:
                     with db.read() as conn:
-                        return reads.live_messages(conn, run_pk, entity, project, seen, header)
+                        return reads.live_messages(
+                            conn, run_pk, entity, project, seen, header, label=label,
+                            private=private,
+                        )  # fmt: skip
 
                 msgs, reached = await run_in_threadpool(look)
                 header = False
@@ -693,16 +716,18 @@ def create_app(settings: Settings) -> FastAPI:
                     continue  # more may be waiting (a long history goes in several events)
                 if await request.is_disconnected():
                     return
-                woken = await notifier.wait(run_pk, min(POLL_S, PING_S))
-                idle = 0.0 if woken else idle + min(POLL_S, PING_S)
+                woken = await notifier.wait(run_pk, nap)
+                idle = 0.0 if woken else idle + nap
                 if idle >= PING_S:
                     idle = 0.0
                     yield ": ping\n\n"
 
         return sse_response(events())
 
-    from nbtrack.server import pages
+    from nbtrack.server import pages, share_pages
 
+    # The link pages first: /s/<token> and /v/<slug>/... have the shapes of a project's pages.
+    share_pages.mount(app, db, settings, event_stream)
     pages.mount(app, db, settings, event_stream)
     return app
 

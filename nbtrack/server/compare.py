@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 from sqlalchemy import Connection, select
@@ -28,16 +29,29 @@ RANGE_MAX_WIDTH = 4096
 Message = dict[str, Any]
 
 
-def row_of(row: Any, entity: str, project: str) -> dict[str, Any]:
-    """The runs table's row of a server run."""
+def row_of(
+    row: Any,
+    entity: str,
+    project: str,
+    *,
+    run_base: str | None = None,
+    show_entity: bool = True,
+    private: bool = True,
+) -> dict[str, Any]:
+    """The runs table's row of a server run: its page at `run_base` + its id (default the
+    run page); a share link's page passes `show_entity=False, private=False` (no entity name,
+    metadata through `reads.redact_metadata`: no remote, so no commit link)."""
     d = reads.run_dict(row, entity, project)
     end = d["finished_at"] if d["finished_at"] is not None else d["heartbeat_at"]
     meta = d["metadata"] if isinstance(d["metadata"], dict) else {}
+    if not private:
+        meta = reads.redact_metadata(meta)
+    base = f"/{entity}/{project}/runs/" if run_base is None else run_base
     return run_row(
         run_id=d["id"],
         name=d["name"],
         project=project,
-        entity=entity,
+        entity=entity if show_entity else None,
         state=d["state"],
         created_at=float(d["created_at"]),
         runtime=float(end) - float(d["created_at"]),
@@ -46,7 +60,7 @@ def row_of(row: Any, entity: str, project: str) -> dict[str, Any]:
         git=meta.get("git") if isinstance(meta.get("git"), dict) else None,
         config=d["config"] if isinstance(d["config"], dict) else {},
         summary={**(d["summary"] or {}), **(d["user_summary"] or {})},
-        url=f"/{entity}/{project}/runs/{d['id']}",
+        url=base + quote(str(d["id"]), safe=""),
     )
 
 
@@ -68,6 +82,16 @@ class ProjectCursor:
     project: str
     runs: dict[int, _Run] = field(default_factory=dict)
     width: int = 256
+    # How its rows are made (`row_of`): a share link's page sets all three.
+    run_base: str | None = None
+    show_entity: bool = True
+    private: bool = True
+
+    def row(self, r: Any) -> dict[str, Any]:
+        return row_of(
+            r, self.entity, self.project, run_base=self.run_base,
+            show_entity=self.show_entity, private=self.private,
+        )  # fmt: skip
 
 
 def _scalar_chunks(conn: Connection, run_pk: int, after: int) -> Iterator[tuple[int, Chunk]]:
@@ -107,7 +131,7 @@ def snapshot(conn: Connection, cur: ProjectCursor) -> Iterator[list[Message]]:
     table = []
     for r in rows:
         run = cur.runs[int(r.id)]
-        run.row = row_of(r, cur.entity, cur.project)
+        run.row = cur.row(r)
         table.append(run.row)
     yield [reads.message(runs_message(table), [])]
     s = models.SERIES
@@ -141,7 +165,7 @@ def changes(conn: Connection, cur: ProjectCursor) -> list[Message]:
         fresh = run is None
         if run is None:
             run = cur.runs[pk] = _Run(pk, str(r.run_id))
-        row = row_of(r, cur.entity, cur.project)
+        row = cur.row(r)
         if row != run.row:
             run.row = row
             changed.append(row)

@@ -14,10 +14,10 @@ import asyncio
 import html
 import json
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import (
@@ -26,6 +26,7 @@ from fastapi.responses import (
     RedirectResponse,
     Response,
 )
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from nbtrack.server import accounts, compare, reads, security
@@ -121,20 +122,120 @@ def view_scripts() -> str:
     )
 
 
-def run_view(run_id: str, events: str, layout_key: str) -> str:
-    """Where the bundle mounts a run's dashboard, fed by the SSE stream at `events`."""
+def _data(attrs: Mapping[str, str] | None) -> str:
+    """More ``data-*`` attributes (names given without the prefix), values escaped."""
+    return "".join(f' data-{escape(k)}="{escape(v)}"' for k, v in (attrs or {}).items())
+
+
+def run_view(
+    run_id: str, events: str, layout_key: str, attrs: Mapping[str, str] | None = None
+) -> str:
+    """Where the bundle mounts a run's dashboard, fed by the SSE stream at `events`; `attrs`
+    more data attributes (``{"shares": url}`` gives ``data-shares="url"``)."""
     return (
         f'<div data-nbtrack-run data-run-id="{escape(run_id)}" data-events="{escape(events)}"'
-        f' data-layout-key="{escape(layout_key)}"></div>'
+        f' data-layout-key="{escape(layout_key)}"{_data(attrs)}></div>'
     )
 
 
-def compare_view(events: str, range_url: str, run_base: str, state_key: str) -> str:
+def compare_view(
+    events: str,
+    range_url: str,
+    run_base: str,
+    state_key: str,
+    attrs: Mapping[str, str] | None = None,
+) -> str:
     """Where the bundle mounts a project's compare view: its SSE stream at `events`, zoomed
-    ranges from `range_url`, a run's page at `run_base` + its id."""
+    ranges from `range_url`, a run's page at `run_base` + its id; `attrs` as `run_view`'s."""
     return (
         f'<div data-nbtrack-compare data-events="{escape(events)}" data-range="{escape(range_url)}"'
-        f' data-run-base="{escape(run_base)}" data-state-key="{escape(state_key)}"></div>'
+        f' data-run-base="{escape(run_base)}" data-state-key="{escape(state_key)}"'
+        f"{_data(attrs)}></div>"
+    )
+
+
+def session_viewer(db: Database, request: Request) -> Viewer:
+    """Who a page request is from, by its session cookie (never an API key)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return ANONYMOUS
+    with db.read() as conn:
+        uid = security.user_for_session(conn, token)
+        return ANONYMOUS if uid is None else accounts.viewer(conn, uid)
+
+
+def same_origin(request: Request) -> bool:
+    """False when the request's `Origin` is present and not this server's (its Host):
+    what a form or a script on another site sends."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    parts = urlsplit(origin)
+    return parts.scheme in ("http", "https") and parts.netloc == request.headers.get("host")
+
+
+def project_stream(
+    request: Request,
+    db: Database,
+    cursor: compare.ProjectCursor,
+    alive: Callable[[], bool] | None = None,
+) -> Response:
+    """The compare view's live stream of `cursor`'s project: the snapshot, then changes
+    every `PROJECT_POLL_S`. `alive` (a share link's page) is asked before each look; the
+    stream ends once it says no."""
+
+    async def events() -> AsyncIterator[str]:
+        def first() -> list[list[dict[str, Any]]]:
+            with db.read() as conn:
+                return list(compare.snapshot(conn, cursor))
+
+        def more() -> list[dict[str, Any]] | None:
+            if alive is not None and not alive():
+                return None
+            with db.read() as conn:
+                return compare.changes(conn, cursor)
+
+        # No id: a page that reconnects gets the snapshot again (it replaces, see
+        # nbtrack/server/compare.py), so there is no position to resume from.
+        for msgs in await run_in_threadpool(first):
+            yield _sse(msgs)
+        idle = 0.0
+        while True:
+            if await request.is_disconnected():
+                return
+            await asyncio.sleep(PROJECT_POLL_S)
+            got = await run_in_threadpool(more)
+            if got is None:
+                return
+            if got:
+                idle = 0.0
+                yield _sse(got)
+            else:
+                idle += PROJECT_POLL_S
+                if idle >= 15.0:
+                    idle = 0.0
+                    yield ": ping\n\n"
+
+    return sse_response(events())
+
+
+def range_response(
+    conn: Connection,
+    cursor: compare.ProjectCursor,
+    request_id: int,
+    runs: list[str],
+    keys: list[str],
+    start: int,
+    end: int,
+    width: int,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """A zoomed range of the compare view, as JSON (the stream's message format)."""
+    msgs = compare.range_answer(conn, cursor.project_id, request_id, runs, keys, start, end, width)
+    return Response(
+        json.dumps({"messages": msgs}, separators=(",", ":"), allow_nan=False),
+        media_type="application/json",
+        headers={"Cache-Control": "no-store", **(headers or {})},
     )
 
 
@@ -154,15 +255,10 @@ def mount(
     app: FastAPI,
     db: Database,
     settings: Any,
-    event_stream: Callable[[Request, int, str, str], Response],
+    event_stream: Callable[..., Response],
 ) -> None:
     def page_viewer(request: Request) -> Viewer:
-        token = request.cookies.get(SESSION_COOKIE)
-        if not token:
-            return ANONYMOUS
-        with db.read() as conn:
-            uid = security.user_for_session(conn, token)
-            return ANONYMOUS if uid is None else accounts.viewer(conn, uid)
+        return session_viewer(db, request)
 
     def sign_in_first(request: Request) -> RedirectResponse:
         return RedirectResponse("/login?" + urlencode({"next": request.url.path}), status_code=303)
@@ -282,66 +378,81 @@ def mount(
         )
         return _page("Projects", body, viewer)
 
+    def member(conn: Connection, viewer: Viewer, entity: str, project: str) -> bool:
+        """Whether `viewer` may write the project: share it, make it public or private, and
+        see its runs' private metadata (host, paths, git remote) on its pages."""
+        return accounts.find_project(conn, viewer, entity, project, write=True) is not None
+
     @app.get("/{entity}/{project}", include_in_schema=False)
     def project_page(request: Request, entity: str, project: str) -> Response:
         viewer = page_viewer(request)
         with db.read() as conn:
             ref = accounts.find_project(conn, viewer, entity, project)
+            mine = ref is not None and member(conn, viewer, entity, project)
         if ref is None:
             return missing(viewer, request, f"project {entity}/{project}")
         base = f"/{quote(entity)}/{quote(project)}"
+        access = ""
+        if mine:
+            # A form, not a script: the page's CSP runs no inline code. Its POST carries the
+            # session cookie only from this site (SameSite=Lax), and the Origin is checked.
+            flip = "0" if ref.public else "1"
+            access = (
+                f'<form class="nbt-public" method="post" action="{escape(base)}/public">'
+                f'<span class="muted">{"Public: anyone with the address sees it" if ref.public else "Private to " + escape(entity)}</span> '
+                f'<input type="hidden" name="public" value="{flip}">'
+                f'<button type="submit">{"Make private" if ref.public else "Make public"}</button>'
+                "</form>"
+            )  # fmt: skip
+        shares = {"shares": f"{base}/shares"} if mine else None
         body = (
             f"<h1>{escape(entity)}/{escape(project)}</h1>"
+            + access
             # The compare view: runs table, overlaid curves, parallel coordinates.
             + compare_view(
                 f"{base}/compare/events", f"{base}/compare/range", f"{base}/runs/",
-                f"nbtrack-compare:{entity}/{project}",
+                f"nbtrack-compare:{entity}/{project}", shares,
             )
             + view_scripts()
         )  # fmt: skip
         return _page(f"{entity}/{project}", body, viewer)
 
-    def readable_project(request: Request, entity: str, project: str) -> Any:
+    @app.post("/{entity}/{project}/public", include_in_schema=False)
+    def set_public(
+        request: Request, entity: str, project: str, public: str = Form(..., max_length=8)
+    ) -> Response:
+        viewer = page_viewer(request)
+        if viewer.anonymous:
+            return sign_in_first(request)
+        if not same_origin(request):
+            return _page("Refused", "<h1>Refused</h1><p>This form posts from this server's "
+                         "own pages only.</p>", viewer, status=403)  # fmt: skip
+        if public not in ("0", "1"):
+            raise HTTPException(422, "public must be 1 (make it public) or 0 (private)")
+        with db.write() as conn:
+            ref = accounts.find_project(conn, viewer, entity, project, write=True)
+            if ref is not None:
+                accounts.set_public(conn, ref.id, public == "1")
+        if ref is None:
+            return missing(viewer, request, f"project {entity}/{project}")
+        return RedirectResponse(f"/{quote(entity)}/{quote(project)}", status_code=303)
+
+    def readable_project(request: Request, entity: str, project: str) -> tuple[Any, bool]:
+        """The project and whether the page's viewer is a member (404 when not readable)."""
+        viewer = page_viewer(request)
         with db.read() as conn:
-            ref = accounts.find_project(conn, page_viewer(request), entity, project)
+            ref = accounts.find_project(conn, viewer, entity, project)
+            mine = ref is not None and member(conn, viewer, entity, project)
         if ref is None:
             raise HTTPException(404, f"no project {entity}/{project} here, or not one you may see")
-        return ref
+        return ref, mine
 
     @app.get("/{entity}/{project}/compare/events", include_in_schema=False)
     def project_events(request: Request, entity: str, project: str) -> Response:
-        ref = readable_project(request, entity, project)
-        cursor = compare.ProjectCursor(int(ref.id), entity, project)
-
-        async def events() -> AsyncIterator[str]:
-            def first() -> list[list[dict[str, Any]]]:
-                with db.read() as conn:
-                    return list(compare.snapshot(conn, cursor))
-
-            def more() -> list[dict[str, Any]]:
-                with db.read() as conn:
-                    return compare.changes(conn, cursor)
-
-            # No id: a page that reconnects gets the snapshot again (it replaces, see
-            # nbtrack/server/compare.py), so there is no position to resume from.
-            for msgs in await run_in_threadpool(first):
-                yield _sse(msgs)
-            idle = 0.0
-            while True:
-                if await request.is_disconnected():
-                    return
-                await asyncio.sleep(PROJECT_POLL_S)
-                msgs = await run_in_threadpool(more)
-                if msgs:
-                    idle = 0.0
-                    yield _sse(msgs)
-                else:
-                    idle += PROJECT_POLL_S
-                    if idle >= 15.0:
-                        idle = 0.0
-                        yield ": ping\n\n"
-
-        return sse_response(events())
+        ref, mine = readable_project(request, entity, project)
+        # A public project's outside readers see no host, paths or remotes, as a link's do.
+        cursor = compare.ProjectCursor(int(ref.id), entity, project, private=mine)
+        return project_stream(request, db, cursor)
 
     @app.get("/{entity}/{project}/compare/range", include_in_schema=False)
     def project_range(
@@ -355,16 +466,10 @@ def mount(
         run: Annotated[list[str] | None, Query()] = None,
         key: Annotated[list[str] | None, Query()] = None,
     ) -> Response:
-        ref = readable_project(request, entity, project)
+        ref, _ = readable_project(request, entity, project)
+        cursor = compare.ProjectCursor(int(ref.id), entity, project)
         with db.read() as conn:
-            msgs = compare.range_answer(
-                conn, int(ref.id), id, run or [], key or [], start, end, width
-            )
-        return Response(
-            json.dumps({"messages": msgs}, separators=(",", ":"), allow_nan=False),
-            media_type="application/json",
-            headers={"Cache-Control": "no-store"},
-        )
+            return range_response(conn, cursor, id, run or [], key or [], start, end, width)
 
     @app.get("/{entity}/{project}/runs/{run_id}", include_in_schema=False)
     def run_page(request: Request, entity: str, project: str, run_id: str) -> Response:
@@ -372,20 +477,30 @@ def mount(
         row = visible_run(viewer, entity, project, run_id)
         if row is None:
             return missing(viewer, request, f"run {entity}/{project}/{run_id}")
+        with db.read() as conn:
+            mine = member(conn, viewer, entity, project)
         base = f"/{quote(entity)}/{quote(project)}/runs/{quote(run_id)}"
+        shares = (
+            {"shares": f"/{quote(entity)}/{quote(project)}/shares", "share-run": run_id}
+            if mine
+            else None
+        )
         body = (
             f'<p class="muted"><a href="/{quote(entity)}/{quote(project)}">{escape(entity)}/'
             f"{escape(project)}</a></p>"
-            + run_view(run_id, f"{base}/events", f"nbtrack-layout:{entity}/{project}")
+            + run_view(run_id, f"{base}/events", f"nbtrack-layout:{entity}/{project}", shares)
             + view_scripts()
         )
         return _page(f"{row.name} · {entity}/{project}", body, viewer)
 
     @app.get("/{entity}/{project}/runs/{run_id}/events", include_in_schema=False)
     def run_page_events(request: Request, entity: str, project: str, run_id: str) -> Response:
-        row = visible_run(page_viewer(request), entity, project, run_id)
+        viewer = page_viewer(request)
+        row = visible_run(viewer, entity, project, run_id)
         if row is None:
             raise HTTPException(
                 404, f"no run {entity}/{project}/{run_id} here, or not one you may see"
             )
-        return event_stream(request, int(row.id), entity, project)
+        with db.read() as conn:
+            mine = member(conn, viewer, entity, project)
+        return event_stream(request, int(row.id), entity, project, private=mine)

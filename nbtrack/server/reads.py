@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
 import numpy as np
@@ -150,7 +152,67 @@ def message(content: dict[str, Any], buffers: list[bytes]) -> dict[str, Any]:
     return {"content": content, "buffers": [b64(b) for b in buffers]}
 
 
-def header_content(row: Any, entity: str, project: str) -> dict[str, Any]:
+# -- what a share link hides ---------------------------------------------------------------
+
+# Fields of `nbtrack._metadata.collect` that name the machine or hold paths with the user's
+# name in them (and ones other clients may send). The program keeps only its file name.
+_PRIVATE_FIELDS = frozenset(
+    {"host", "hostname", "user", "username", "executable", "cwd", "colab_url", "email"}
+)
+_GIT_KEPT = ("commit", "branch", "dirty")
+# A home folder in a path or a traceback: its user's name goes, "~" stays.
+_HOME = re.compile(r"(?:/home/|/Users/|[A-Za-z]:\\Users\\)[^/\\\s\"':]+")
+
+
+def redact_metadata(metadata: Any) -> dict[str, Any]:
+    """`metadata` (what a client recorded: `nbtrack._metadata.collect`) without the machine's
+    host name, the paths that hold the user's name, and the git remote (and so the commit
+    link made from it): what a share link shows unless its owner chose `show_private`. The
+    commit hash, branch and dirty flag stay; the program keeps its file name.
+
+    >>> redact_metadata({"host": "gpu-7", "os": "Linux", "program": "/home/ada/x/train.ipynb",
+    ...     "git": {"commit": "0123abcd", "branch": "main", "remote": "git@github.com:a/r"}})
+    {'os': 'Linux', 'program': 'train.ipynb', 'git': {'commit': '0123abcd', 'branch': 'main'}}
+    """
+    if not isinstance(metadata, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for name, value in metadata.items():
+        if name in _PRIVATE_FIELDS:
+            continue
+        if name == "git":
+            if isinstance(value, dict):
+                out["git"] = {k: value[k] for k in _GIT_KEPT if k in value}
+            continue
+        if name == "program":
+            value = _file_name(value)
+            if value is None:
+                continue
+        out[name] = value
+    return out
+
+
+def _file_name(program: Any) -> str | None:
+    if not isinstance(program, str) or program.startswith("fileId="):  # Colab: a Drive id
+        return None
+    name = PureWindowsPath(program).name if "\\" in program else PurePosixPath(program).name
+    return name or None
+
+
+def redact_text(text: str | None) -> str | None:
+    """`text` (a traceback) with its home folders' user names replaced by "~".
+
+    >>> redact_text('File "/home/ada/train.py", line 3')
+    'File "~/train.py", line 3'
+    """
+    return None if text is None else _HOME.sub("~", text)
+
+
+def header_content(
+    row: Any, entity: str, project: str, *, label: str | None = None, private: bool = True
+) -> dict[str, Any]:
+    """The header message: the run's project shown as `label` (default entity/project);
+    without `private`, its traceback's home folders as "~"."""
     from nbtrack.widget._protocol import header_message
 
     summary = from_json(row.summary, {})
@@ -158,7 +220,7 @@ def header_content(row: Any, entity: str, project: str) -> dict[str, Any]:
     return header_message(
         run_id=row.run_id,
         name=row.name,
-        project=f"{entity}/{project}",
+        project=f"{entity}/{project}" if label is None else label,
         state=effective_state(row),
         step=int(row.last_step) + 1,
         created_at=float(row.created_at),
@@ -166,17 +228,20 @@ def header_content(row: Any, entity: str, project: str) -> dict[str, Any]:
         rate=None,
         last={k: _num(v) for k, v in summary.items() if _num(v) is not None},
         alerts=[a for a in from_json(row.alerts, []) if isinstance(a, dict)],
-        error=row.error,
+        error=row.error if private else redact_text(row.error),
     )
 
 
-def overview_content(row: Any) -> dict[str, Any]:
-    """The Overview section's message, from the run's row (what its client uploaded)."""
+def overview_content(row: Any, *, private: bool = True) -> dict[str, Any]:
+    """The Overview section's message, from the run's row (what its client uploaded);
+    without `private`, its metadata through `redact_metadata`."""
     from nbtrack.widget._protocol import overview_message
 
     tags = from_json(row.tags, [])
     config = from_json(row.config, {})
     metadata = from_json(row.metadata, {})
+    if not private:
+        metadata = redact_metadata(metadata)
     return overview_message(
         notes=row.notes,
         tags=tags if isinstance(tags, list) else [],
@@ -198,10 +263,20 @@ def _num(v: Any) -> float | None:
 
 
 def live_messages(
-    conn: Connection, run_pk: int, entity: str, project: str, after: int, header: bool
+    conn: Connection,
+    run_pk: int,
+    entity: str,
+    project: str,
+    after: int,
+    header: bool,
+    *,
+    label: str | None = None,
+    private: bool = True,
 ) -> tuple[list[dict[str, Any]], int]:
     """The messages a page that has seen ingest sequence `after` is missing, and the
-    sequence they bring it to (whole uploads only, up to about `EVENT_BYTES`)."""
+    sequence they bring it to (whole uploads only, up to about `EVENT_BYTES`). `label` and
+    `private` as `header_content` takes them (a share link's page: no entity, no private
+    metadata)."""
     from nbtrack.widget._protocol import histogram_message, points_message
 
     r, c = models.RUNS, models.CHUNKS
@@ -233,8 +308,8 @@ def live_messages(
             hists.extend(ch.histograms())
     rows.close()
     if header or int(run.fields_seq) > after:
-        msgs.append(message(header_content(run, entity, project), []))
-        msgs.append(message(overview_content(run), []))
+        msgs.append(message(header_content(run, entity, project, label=label, private=private), []))
+        msgs.append(message(overview_content(run, private=private), []))
     if parts:
         joined = {
             k: (
