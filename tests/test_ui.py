@@ -11,91 +11,30 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import select
-import signal
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
+import httpx
 import numpy as np
 import pytest
 
 import nbtrack
 from tests.helpers import PYTHON, child_env
 from tests.protocol_helpers import decode_points
+from tests.ui_process import Ui, seg, start_ui
 
 pytest.importorskip("fastapi", reason="nbtrack ui needs the server extra")
 pytest.importorskip("uvicorn", reason="nbtrack ui needs the server extra")
-httpx = pytest.importorskip("httpx")
 
 pytestmark = pytest.mark.slow  # a server process or two; seconds each on a busy machine
 
 PROJECT = "team/<b>sweep</b>"  # a slash (one path segment all the same) and markup
 NAME = "<script>window.__pwned = 1</script>"
 STEPS = 30
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def seg(name: str) -> str:
-    """`name` as one path segment of a URL."""
-    return quote(name, safe="")
-
-
-@dataclass
-class Ui:
-    proc: subprocess.Popen[str]
-    url: str  # as the command printed it
-    port: int
-    stderr: Path
-
-    def get(self, path: str, **kw: Any) -> httpx.Response:
-        return httpx.get(self.url.rstrip("/") + path, timeout=30, **kw)
-
-    def stop(self) -> tuple[int, str]:
-        """Ctrl-C, as a person at the terminal; the exit code and what it printed."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-        try:
-            out, _ = self.proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            out, _ = self.proc.communicate(timeout=30)
-        return int(self.proc.returncode), out
-
-
-def start_ui(store: Path, tmp: Path, *extra: str, port: int | None = None) -> Ui:
-    port = port or free_port()
-    err = tmp / f"ui-{port}.err"
-    cmd = [PYTHON, "-m", "nbtrack.cli", "--dir", str(store), "ui", "--port", str(port), *extra]
-    with open(err, "w") as stderr:
-        proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=stderr, text=True, env=child_env()
-        )
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 60
-    line = ""
-    while time.monotonic() < deadline and not line:
-        ready, _, _ = select.select([proc.stdout], [], [], 0.5)
-        if ready:
-            line = proc.stdout.readline()
-            if not line:  # it exited
-                break
-    if "http://" not in line:
-        proc.kill()
-        proc.communicate(timeout=30)
-        raise AssertionError(f"nbtrack ui printed no URL ({line!r}):\n{err.read_text()}")
-    url = line.split(" at ", 1)[1].split()[0]
-    return Ui(proc, url, port, err)
 
 
 def make_store(root: Path) -> dict[str, str]:
