@@ -35,25 +35,29 @@ class Ui:
     url: str  # as the command printed it
     port: int
     stderr: Path
+    stopped: tuple[int, str] | None = None
 
     def get(self, path: str, **kw: Any) -> httpx.Response:
         return httpx.get(self.url.rstrip("/") + path, timeout=30, **kw)
 
     def stop(self) -> tuple[int, str]:
-        """Ctrl-C, as a person at the terminal; the exit code and what it printed."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-        try:
-            out, _ = self.proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            out, _ = self.proc.communicate(timeout=30)
-        return int(self.proc.returncode), out
+        """Ctrl-C, as a person at the terminal; the exit code and what it printed (again,
+        when it was stopped already)."""
+        if self.stopped is None:
+            if self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGINT)
+            try:
+                out, _ = self.proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                out, _ = self.proc.communicate(timeout=30)
+            self.stopped = (int(self.proc.returncode), out)
+        return self.stopped
 
 
 def start_ui(store: Path, tmp: Path, *extra: str, port: int | None = None) -> Ui:
     port = port or free_port()
-    err = tmp / f"ui-{port}.err"
+    err = tmp / f"ui-{port}-{time.monotonic_ns()}.err"
     cmd = [PYTHON, "-m", "nbtrack.cli", "--dir", str(store), "ui", "--port", str(port), *extra]
     with open(err, "w") as stderr:
         proc = subprocess.Popen(

@@ -5,7 +5,7 @@ Runs logged by real `nbtrack.init` runs sit in a store; a real ``nbtrack ui`` pr
 it. Chromium opens the project page (rows in the table, a line per run drawn in each chart),
 then a run started by another process while the page is open comes as a row whose curve
 grows; its name leads to its run page, whose charts are drawn and grow while it trains,
-until it finishes with every point. All under the server's Content-Security-Policy, with no
+go on growing after ``nbtrack ui`` is restarted under it, and end with every point once. All under the server's Content-Security-Policy, with no
 violation and no console error.
 """
 
@@ -69,7 +69,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Ui, Path]]:
     make_project(store, PROJECT, n=4, steps=40)
     ui = start_ui(store, tmp_path, "--no-browser")
     yield ui, store
-    code, out = ui.stop()
+    code, out = ui.stop()  # the test may have stopped it already: then it says so again
     assert code == 0, (out, ui.stderr.read_text())
 
 
@@ -86,6 +86,7 @@ def test_the_project_page_then_a_run_page_follow_a_run_of_another_process(
     page.on("pageerror", lambda e: page_errors.append(str(e)))
     stop = tmp_path / "stop"
     live: subprocess.Popen[str] | None = None
+    again: list[Ui] = []  # the ui started again
     try:
         # The front page lists the project; its link opens the compare view. (Read through
         # Playwright's own selectors: the page's CSP refuses evaluated strings.)
@@ -130,6 +131,20 @@ def test_the_project_page_then_a_run_page_follow_a_run_of_another_process(
         wait_until("the run page to grow", lambda: number(page, chart, "data-points") > before)
         assert attr(page, RUN, "data-state") == "running", "it ended before it was seen grow"
 
+        # nbtrack ui stopped and started again on the same port: the page reconnects by
+        # itself and goes on from where it was (the count at the end shows nothing came twice).
+        assert console_errors == [], console_errors
+        code, out = ui.stop()
+        assert code == 0, out
+        wait_until("the page to notice", lambda: attr(page, RUN, "data-feed") == "reconnecting")
+        before = number(page, chart, "data-points")
+        again.append(start_ui(store, tmp_path, "--no-browser", port=ui.port))
+        wait_until("it to reconnect", lambda: attr(page, RUN, "data-feed") == "live")
+        # Meanwhile the browser logged its own tries that found nobody listening; nothing else.
+        assert {e for e in console_errors if "ERR_CONNECTION_REFUSED" not in e} == set()
+        console_errors.clear()
+        wait_until("it to grow again", lambda: number(page, chart, "data-points") > before)
+
         # It ends: the page says so and holds every step it logged.
         stop.touch()
         out, err = live.communicate(timeout=120)
@@ -152,3 +167,6 @@ def test_the_project_page_then_a_run_page_follow_a_run_of_another_process(
                 live.kill()
             live.communicate(timeout=60)  # and its pipes closed
         context.close()
+        for restarted in again:
+            code, out = restarted.stop()
+            assert code == 0, (out, restarted.stderr.read_text())
