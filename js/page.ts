@@ -17,6 +17,10 @@
 //        data-range="URL answering range requests (GET ?runs=&keys=&start=&end=&width=&id=)"
 //        data-run-base="prefix of a run's page: + run id" data-state-key="localStorage key"></div>
 //
+// Either may also carry `data-shares="/{entity}/{project}/shares"` (and a run's page
+// `data-share-run="RUN"`): the signed-in owner's same-origin share endpoints, for the Share
+// panel (share-panel.ts).
+//
 // BokehJS comes from classic scripts the page loads itself before this one (a module
 // script runs after them), not from buffers run as blob: scripts as in the notebook: the
 // server's Content-Security-Policy allows scripts from its own origin only. Nothing here
@@ -40,6 +44,7 @@ import type { FeedStatus } from "./event-feed";
 import { decodeEvent, EventFeed, FEED_LABEL } from "./event-feed";
 import type { Layout, Model } from "./model";
 import { RunState } from "./run-state";
+import { pageAccess, pageBackend, SharePanel } from "./share-panel";
 import { addStyles } from "./styles";
 
 const SELECTOR = "[data-nbtrack-run]";
@@ -180,7 +185,8 @@ function mount(host: HTMLElement): void {
   const model = new PageModel(runId, host.dataset.layoutKey || `nbtrack:layout:${runId}`);
   const state = new RunState();
   // Dashboard is typed for anywidget's model; it uses no more of it than PageModel has.
-  new Dashboard(host, model as unknown as AnyModel<Model>, state, bokeh);
+  const dashboard = new Dashboard(host, model as unknown as AnyModel<Model>, state, bokeh);
+  mountShare(host, (el) => dashboard.addAction(el), "run");
   const status = document.createElement("span");
   status.className = "nbt-feed";
   host.prepend(status);
@@ -260,13 +266,25 @@ function mountCompare(host: HTMLElement): void {
     },
     typeof saved === "object" && saved !== null ? (saved as CompareState) : {},
   );
-  void view;
+  mountShare(host, (el) => view.addAction(el), "project");
   const show = feedStatus(host);
   const feed = new EventFeed(events, {
     handle: (content, buffers) => state.handle(content, buffers),
     onStatus: show,
   });
   show(feed.status);
+}
+
+/**
+ * The Share panel of the server's own pages: only where the page offers share endpoints
+ * (`data-shares`, and `data-share-run` on a run's page), which it does for the signed-in owner.
+ */
+function mountShare(host: HTMLElement, add: (el: HTMLElement) => void, scope: "run" | "project"): void {
+  const shares = host.dataset.shares;
+  if (!shares) return;
+  const run = scope === "run" ? (host.dataset.shareRun ?? host.dataset.runId ?? null) : null;
+  const backend = pageBackend(shares, run || null, window.location.origin);
+  add(new SharePanel(pageAccess(backend), { scope }).el);
 }
 
 async function fetchRange(url: string, req: RangeRequest): Promise<ReturnType<typeof decodeEvent>> {

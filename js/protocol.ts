@@ -338,12 +338,76 @@ export interface BokehMessage {
   files: string[];
 }
 
+// -- share-grant ---------------------------------------------------------------------------
+
+export type ShareGrantReason = "not-logged-in" | "not-synced" | "unavailable";
+
+/**
+ * What the Share panel calls the team server with: a short-lived grant (`nbg_...`) that only
+ * makes, lists and revokes this run's (or project's) links; or, with no token, why there is
+ * none. Kept in the page's memory only (RunState / ProjectState), never in the model.
+ */
+export interface ShareGrantMessage {
+  type: "share-grant";
+  server: string | null;
+  token: string | null;
+  /** Unix seconds. */
+  expires_at: number | null;
+  scope: "run" | "project" | null;
+  entity: string | null;
+  project: string | null;
+  run_id: string | null;
+  reason: ShareGrantReason | null;
+  message: string | null;
+}
+
+/** The page asks the kernel for the grant (after a reload): answered when it is idle. */
+export interface ShareGrantRequest {
+  type: "share-grant";
+}
+
+export interface ShareGrant {
+  server: string;
+  token: string;
+  /** Unix seconds; null when the server said no end. */
+  expiresAt: number | null;
+  scope: "run" | "project";
+  entity: string;
+  project: string;
+  runId: string | null;
+}
+
+export type GrantState =
+  | { kind: "grant"; grant: ShareGrant }
+  | { kind: "none"; reason: ShareGrantReason | string; message: string | null; server: string | null };
+
+function str(x: unknown): string | null {
+  return typeof x === "string" && x ? x : null;
+}
+
+export function decodeShareGrant(msg: Partial<ShareGrantMessage>): GrantState {
+  const server = str(msg.server);
+  const token = str(msg.token);
+  const entity = str(msg.entity);
+  const project = str(msg.project);
+  if (server && token && entity && project) {
+    const runId = str(msg.run_id);
+    const expires = typeof msg.expires_at === "number" && Number.isFinite(msg.expires_at) ? msg.expires_at : null;
+    return {
+      kind: "grant",
+      grant: { server: server.replace(/\/+$/, ""), token, expiresAt: expires, scope: runId ? "run" : "project", entity, project, runId },
+    };
+  }
+  return { kind: "none", reason: str(msg.reason) ?? "unavailable", message: str(msg.message), server };
+}
+
 export type Message =
   | PointsMessage
   | HistogramMessage
   | HeaderMessage
   | OverviewMessage
-  | BokehMessage;
+  | BokehMessage
+  | ShareGrantMessage;
 
 // -- buffers -------------------------------------------------------------------------------
 

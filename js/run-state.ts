@@ -12,9 +12,11 @@ import type {
   PointsMessage,
   RunHeader,
   RunOverview,
+  ShareGrantMessage,
 } from "./protocol";
 import { decodeHeader, decodeHistograms, decodeOverview, decodePoints } from "./protocol";
 import { SeriesStore } from "./series-store";
+import { GrantBox } from "./share-panel";
 
 export type RunEvent =
   | { kind: "points"; keys: string[] }
@@ -31,6 +33,8 @@ export class RunState {
   /** Every histogram entry received, in order. */
   readonly histograms: HistogramEntry[] = [];
   bokehFiles: DataView[] | null = null;
+  /** The share grant the kernel sent (share-panel.ts): in the page's memory only. */
+  readonly shareGrant = new GrantBox();
   private readonly listeners = new Set<(e: RunEvent) => void>();
 
   listen(fn: (e: RunEvent) => void): () => void {
@@ -65,6 +69,9 @@ export class RunState {
           this.emit({ kind: "bokeh" });
         }
         void (msg as BokehMessage);
+        break;
+      case "share-grant":
+        this.shareGrant.take(msg as ShareGrantMessage);
         break;
       default:
         break;

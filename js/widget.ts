@@ -14,6 +14,7 @@ import { Dashboard } from "./dashboard";
 import type { Model } from "./model";
 import { startPageHosts } from "./page";
 import { runState } from "./run-state";
+import { kernelAccess, SharePanel } from "./share-panel";
 import { addStyles } from "./styles";
 
 /** The traitlets of `CompareView` (Python). */
@@ -57,9 +58,23 @@ export default {
           m.save_changes();
         },
       }, m.get("compare_state") ?? {});
-      return () => view.destroy();
+      // The project's Share: the kernel's grant, or a request for it (answered when idle).
+      const state = projectState(m.get("uid"));
+      const share = new SharePanel(kernelAccess(state.shareGrant, () => m.send({ type: "share-grant" })), { scope: "project" });
+      view.addAction(share.el);
+      return () => {
+        share.destroy();
+        view.destroy();
+      };
     }
-    const dashboard = new Dashboard(el, model as unknown as AnyModel<Model>, runState(model.get("uid")));
-    return () => dashboard.destroy();
+    const state = runState(model.get("uid"));
+    const dashboard = new Dashboard(el, model as unknown as AnyModel<Model>, state);
+    // The run's Share: the kernel's grant, or a request for it (answered when idle).
+    const share = new SharePanel(kernelAccess(state.shareGrant, () => model.send({ type: "share-grant" })), { scope: "run" });
+    dashboard.addAction(share.el);
+    return () => {
+      share.destroy();
+      dashboard.destroy();
+    };
   },
 };

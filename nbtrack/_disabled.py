@@ -72,6 +72,17 @@ class DisabledRun:
         """Nothing to show: a disabled run records nothing."""
         return None
 
+    def share(
+        self, project: bool = False, expires: float | str | None = None, show_private: bool = False
+    ) -> str:
+        """A disabled run is neither stored nor synced: there is no link to make."""
+        from nbtrack.sync.shares import ShareError
+
+        raise ShareError(
+            "nbtrack: this run is disabled (mode='disabled'): it is neither stored nor synced, "
+            "so it has no share link. Start it with nbtrack.init(mode='online') while logged in"
+        )
+
     def __enter__(self) -> DisabledRun:
         return self
 

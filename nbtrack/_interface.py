@@ -58,6 +58,10 @@ class RunProtocol(Protocol):
 
     def dashboard(self) -> Any: ...
 
+    def share(
+        self, project: bool = False, expires: float | str | None = None, show_private: bool = False
+    ) -> str: ...
+
     def __enter__(self) -> RunProtocol: ...
 
     def __exit__(

@@ -346,6 +346,30 @@ class Run:
 
         return dashboard(self)
 
+    def share(
+        self, project: bool = False, expires: float | str | None = None, show_private: bool = False
+    ) -> str:
+        """A new read-only share link of this run (of its project with ``project=True``) on
+        the team server it syncs to; its URL. Live for whoever opens it, revocable
+        (``nbtrack share revoke``). `expires`: seconds, or ``"30m"``, ``"12h"``, ``"7d"``;
+        None never. The machine's host, user and git remote show only with `show_private`.
+        Waits (up to 30 s) for the run's first upload; raises `ShareError` saying what to do
+        when it cannot.
+
+        >>> run.share(expires="7d")
+        'http://tracking:8080/s/nbl_...'
+        """
+        from nbtrack.sync.shares import share_run
+
+        return share_run(
+            self.project,
+            self.id,
+            self._uploader,
+            whole_project=project,
+            expires=expires,
+            show_private=show_private,
+        )
+
     def __enter__(self) -> Run:
         return self
 
@@ -684,6 +708,10 @@ class RunLink:
         run._uploader = uploader
         run._writer.after_commit.append(uploader.wake)
         uploader.start()
+
+    def uploader(self) -> Uploader | None:
+        """The run's upload to a team server (None: not synced), for share grants."""
+        return self._run._uploader
 
     def sync_status(self) -> dict[str, Any] | None:
         """Where the run stands with the server (None: not synced)."""

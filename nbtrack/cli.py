@@ -1,4 +1,5 @@
-"""The ``nbtrack`` command: ``demo``, ``runs``, ``login``, ``logout``, ``sync``, ``server``.
+"""The ``nbtrack`` command: ``demo``, ``runs``, ``login``, ``logout``, ``sync``, ``share``,
+``project``, ``server``.
 
 >>> $ nbtrack demo
 >>> $ nbtrack runs fashion-cnn
@@ -10,6 +11,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -79,6 +81,103 @@ def _sync(args: argparse.Namespace) -> int:
     return sync_runs(args.runs, all_runs=args.all, entity=args.entity, root=args.dir)
 
 
+def _share(args: argparse.Namespace) -> int:
+    from nbtrack.sync import shares
+
+    words = list(args.words)
+    verb = words.pop(0) if words and words[0] in ("list", "revoke") else "create"
+    try:
+        shares.parse_expires(args.expires)
+    except ValueError as e:
+        print(f"nbtrack share --expires: {e}", file=sys.stderr)
+        return 2
+    with shares.ShareClient() as client:
+        if verb == "revoke":
+            if len(words) != 1:
+                print(
+                    "nbtrack share revoke: give one link id (nbtrack share list shows them)",
+                    file=sys.stderr,
+                )
+                return 2
+            client.revoke(words[0])
+            print(f"nbtrack: revoked share link {words[0]}; it answers 404 from now on")
+            return 0
+        if len(words) > 1:
+            print(f"nbtrack share: one run at a time, not {' '.join(words)}", file=sys.stderr)
+            return 2
+        project = args.project if isinstance(args.project, str) else None
+        if words and project is not None:
+            print("nbtrack share: give a run or --project P, not both", file=sys.stderr)
+            return 2
+        target: shares.ShareTarget | None = None
+        if words:
+            target = shares.resolve_run(words[0], client, args.entity, args.dir)
+            if args.project is True:
+                target = shares.ShareTarget(target.entity, target.project)
+        elif project is not None:
+            target = shares.resolve_project(project, client, args.entity)
+        if verb == "list":
+            links = (
+                client.list(target.entity, target.project, target.run_id)
+                if target is not None
+                else client.list()
+            )
+            print(_links_table(links))
+            return 0
+        if target is None:
+            print("nbtrack share: which run? Give project/id (or --project P)", file=sys.stderr)
+            return 2
+        link = client.create(target, args.expires, args.show_private)
+        print(link["url"])
+        expires = shares.when(link.get("expires_at"))
+        print(
+            f"nbtrack: share link {link.get('id')} of {target.scope} {target}, read-only, "
+            f"expires {expires}; revoke it with: nbtrack share revoke {link.get('id')}",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _links_table(links: list[dict[str, Any]]) -> str:
+    from nbtrack.sync.shares import when
+
+    if not links:
+        return "no live share links"
+    head = ("id", "scope", "of", "created", "expires", "private", "token")
+    rows = [
+        (
+            str(x.get("id", "")),
+            str(x.get("scope", "")),
+            "/".join(str(v) for v in (x.get("entity"), x.get("project"), x.get("run_id")) if v),
+            when(x.get("created_at")),
+            when(x.get("expires_at")),
+            "shown" if x.get("show_private") else "hidden",
+            str(x.get("shown", "")),
+        )
+        for x in links
+    ]
+    widths = [max(len(r[i]) for r in (head, *rows)) for i in range(len(head))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+        for r in (head, *rows)
+    )
+
+
+def _project(args: argparse.Namespace) -> int:
+    from nbtrack.sync import shares
+
+    with shares.ShareClient() as client:
+        target = shares.resolve_project(args.name, client)
+        client.set_public(target.entity, target.project, args.public)
+    if args.public:
+        print(
+            f"nbtrack: project {target} is public: its run and project pages open without a sign-in"
+        )
+    else:
+        print(f"nbtrack: project {target} is private to {target.entity} (share links still open)")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="nbtrack", description="Experiment tracking in the notebook."
@@ -112,6 +211,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--all", action="store_true", help="every run of the store not yet uploaded")
     p.add_argument("--entity", default=None, help="upload to this entity (default: yours)")
     p.set_defaults(func=_sync)
+
+    p = sub.add_parser(
+        "share",
+        help="share links: `share RUN` makes one, `share list`, `share revoke ID`",
+        description="nbtrack share RUN [--project] [--expires 7d] [--show-private] prints a "
+        "new link's URL; nbtrack share --project P makes a project link; nbtrack share list "
+        "[RUN | --project P]; nbtrack share revoke ID. RUN is project/id or id (as nbtrack "
+        "sync takes it), or entity/project/id.",
+    )
+    p.add_argument("words", nargs="*", metavar="RUN | list [RUN] | revoke ID")
+    p.add_argument(
+        "--project", nargs="?", const=True, default=None, metavar="P",
+        help="a link of the whole project: RUN's, or [entity/]P",
+    )  # fmt: skip
+    p.add_argument("--expires", default=None, help="30m, 12h, 7d, seconds (default: never)")
+    p.add_argument(
+        "--show-private", action="store_true", help="show host, user and git remote to viewers"
+    )
+    p.add_argument("--entity", default=None, help="the run's entity on the server")
+    p.set_defaults(func=_share)
+
+    p = sub.add_parser("project", help="a project on the server: set-public, set-private")
+    psub = p.add_subparsers(dest="action", required=True)
+    for action, what in (("set-public", "open without a sign-in"), ("set-private", "entity only")):
+        q = psub.add_parser(action, help=f"make the project's pages {what}")
+        q.add_argument("name", metavar="[ENTITY/]PROJECT")
+        q.set_defaults(func=_project, public=action == "set-public")
 
     from nbtrack.server.cli import add_parser as add_server_parser
 

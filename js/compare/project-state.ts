@@ -4,7 +4,9 @@
 
 import type { CurvesMessage, RunsMessage } from "../compare-protocol";
 import { decodeCurves, decodeRun } from "../compare-protocol";
+import type { ShareGrantMessage } from "../protocol";
 import { RunState } from "../run-state";
+import { GrantBox } from "../share-panel";
 import { TIME_KEY } from "../series-store";
 import { RunColors } from "./colors";
 import { Curve } from "./curve";
@@ -26,6 +28,8 @@ export class ProjectState {
   /** The dashboards of runs opened under the table. */
   readonly opened = new Map<string, RunState>();
   bokehFiles: DataView[] | null = null;
+  /** The project's share grant the kernel sent (share-panel.ts): in the page's memory only. */
+  readonly shareGrant = new GrantBox();
   /** Each run's colour, by order of arrival (see colors.ts). */
   readonly colors = new RunColors();
   /** Each group's colour (a config value's), by order of first drawing. */
@@ -54,6 +58,9 @@ export class ProjectState {
           this.bokehFiles = buffers;
           this.emit({ kind: "bokeh" });
         }
+        break;
+      case "share-grant":
+        this.shareGrant.take(msg as ShareGrantMessage);
         break;
       case "run": {
         const m = msg as { run?: string; message?: { type?: string } };

@@ -181,6 +181,10 @@ class ProjectFeed:
         # `follow`, one thread polls. Without it, whoever made the feed calls `poll` (tests,
         # a page harness).
         self._send_curves(recs)
+        if isinstance(widget, View):  # the notebook's view: the Share button's grant
+            from nbtrack.widget._share import for_project
+
+            for_project(widget, project, recs)
         if follow:
             threading.Thread(
                 target=self._loop, args=(None,), name=f"nbtrack-compare-{project}", daemon=True

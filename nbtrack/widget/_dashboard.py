@@ -150,6 +150,10 @@ class LiveFeed:
         threading.Thread(
             target=self._await_metadata, name=f"nbtrack-metadata-{run.id}", daemon=True
         ).start()
+        # The Share button's grant, from a thread of its own once the run is on the server.
+        from nbtrack.widget._share import for_live_run
+
+        for_live_run(widget, self.link, run.project, run.id)
 
     def _await_metadata(self) -> None:
         """Wait for the run's metadata in the store, then send the overview with it."""
@@ -299,6 +303,10 @@ class StoreFeed:
         self._stop = threading.Event()
         widget.send_bokeh()
         self.poll()
+        if isinstance(widget, Dashboard):  # a run opened under a compare view has no Share
+            from nbtrack.widget._share import for_stored_run
+
+            for_stored_run(widget, record)
         self._thread: threading.Thread | None = None
         if follow and self.record.state == "running":
             self._thread = threading.Thread(

@@ -25,6 +25,13 @@ Messages (the ``type`` field of the content):
   branch, dirty flag, a link to the commit, the notebook or script) and the system (host,
   OS, versions, GPUs); sent at the start and again when it changes.
 - ``bokeh``: BokehJS itself (gzip buffers), once per dashboard.
+- ``share-grant``: what the page's Share panel calls the team server with (no buffers):
+  the server's URL and a short-lived grant (``nbg_...``) that allows no more than making,
+  listing and revoking this run's (or project's) share links, or, with no grant, why there
+  is none (``reason``: ``"not-logged-in"``, ``"not-synced"``, ``"unavailable"``) in words
+  (``message``). Sent when a view is shown and again before the grant expires; the page
+  asks for it with a ``{"type": "share-grant"}`` message of its own. Never a trait: the
+  notebook saves those.
 
 Every buffer is a fresh ``bytes`` copy: `send` writes it out later on another thread, so it
 must never be a view of an array that someone keeps writing to.
@@ -339,3 +346,48 @@ def bokeh_message() -> tuple[dict[str, Any], list[bytes]]:
     """
     version, names, buffers = bokehjs_files()
     return {"type": "bokeh", "version": version, "files": list(names)}, list(buffers)
+
+
+ShareGrantReason = Literal["not-logged-in", "not-synced", "unavailable"]
+
+
+def share_grant_message(
+    grant: Mapping[str, Any] | None = None,
+    *,
+    server: str | None = None,
+    reason: ShareGrantReason | None = None,
+    message: str | None = None,
+) -> dict[str, Any]:
+    """The ``share-grant`` message: `grant` as the server gave it (token, expires_at, scope,
+    entity, project, run_id) from `server`; or, without one, the `reason` and a `message`.
+
+    >>> share_grant_message(reason="not-logged-in", message="log in")["token"] is None
+    True
+    """
+    if grant is not None:
+        from nbtrack.sync.shares import seconds_of
+
+        return {
+            "type": "share-grant",
+            "server": server,
+            "token": str(grant["token"]),
+            "expires_at": seconds_of(grant.get("expires_at")),
+            "scope": grant.get("scope") or ("run" if grant.get("run_id") else "project"),
+            "entity": grant.get("entity"),
+            "project": grant.get("project"),
+            "run_id": grant.get("run_id"),
+            "reason": None,
+            "message": None,
+        }
+    return {
+        "type": "share-grant",
+        "server": server,
+        "token": None,
+        "expires_at": None,
+        "scope": None,
+        "entity": None,
+        "project": None,
+        "run_id": None,
+        "reason": reason or "unavailable",
+        "message": message,
+    }
