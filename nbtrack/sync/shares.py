@@ -202,7 +202,20 @@ class ShareClient:
     def list(
         self, entity: str | None = None, project: str | None = None, run_id: str | None = None
     ) -> list[dict[str, Any]]:
-        """The live links (newest first) of a run, of a project, or all this login may see."""
+        """The live links (newest first) of a run, of a project (and its runs), or of every
+        project this login may see."""
+        if not (entity and project):
+            projects = self._call("list the projects", lambda: self._client.get("/api/v1/projects"))
+            out: list[dict[str, Any]] = []
+            for p in projects or []:
+                if entity and p.get("entity") != entity:
+                    continue
+                try:
+                    out.extend(self.list(str(p["entity"]), str(p["name"])))
+                except NotOnServerError:
+                    continue  # another entity's public project: its links are not ours
+            out.sort(key=lambda x: seconds_of(x.get("created_at")) or 0.0, reverse=True)
+            return out
         query = {
             k: v for k, v in (("entity", entity), ("project", project), ("run_id", run_id)) if v
         }
@@ -217,9 +230,10 @@ class ShareClient:
     def revoke(self, link_id: str) -> None:
         """Revoke a link by its id (as `list` shows it): it answers 404 from now on."""
         link_id = str(link_id).strip()
-        if not link_id:
+        if not link_id.isdigit():
             raise ShareError(
-                "nbtrack: which share link? Give its id, as `nbtrack share list` shows it"
+                f"nbtrack: {link_id!r} is not a share link's id: give the number in the id "
+                "column of `nbtrack share list`"
             )
         try:
             self._call(

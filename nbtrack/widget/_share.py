@@ -71,6 +71,7 @@ class GrantKeeper:
         self._lock = threading.Lock()
         self._last: dict[str, Any] | None = None  # the message the page has now
         self._grant_until: float | None = None  # when the grant in `_last` ends (None: no end)
+        self._margin = 60.0  # a grant this close to its end is not handed out again
         self._wake = threading.Event()
         self._stop = threading.Event()
         self.thread: threading.Thread | None = None
@@ -99,7 +100,7 @@ class GrantKeeper:
             good = last is not None and (
                 last.get("token") is None
                 or self._grant_until is None
-                or self._grant_until - time.time() > 60
+                or self._grant_until - time.time() > self._margin
             )
         if good and last is not None:
             self.widget.send(last)
@@ -112,6 +113,8 @@ class GrantKeeper:
         with self._lock:
             self._last = message
             self._grant_until = until
+            if until is not None:
+                self._margin = min(60.0, 0.2 * max(0.0, until - time.time()))
         self.widget.send(message)
 
     def _holds_grant(self) -> bool:
@@ -185,7 +188,7 @@ class GrantKeeper:
             while time.monotonic() < deadline:
                 if not self._sleep(deadline - time.monotonic()):
                     return
-                if until is not None and until - time.time() <= 60:
+                if until is not None and until - time.time() <= self._margin:
                     break
 
 
