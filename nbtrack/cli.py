@@ -1,5 +1,5 @@
 """The ``nbtrack`` command: ``demo``, ``runs``, ``login``, ``logout``, ``sync``, ``share``,
-``project``, ``server``.
+``project``, ``ui``, ``server``.
 
 >>> $ nbtrack demo
 >>> $ nbtrack runs fashion-cnn
@@ -79,6 +79,12 @@ def _sync(args: argparse.Namespace) -> int:
     from nbtrack.sync.command import sync_runs
 
     return sync_runs(args.runs, all_runs=args.all, entity=args.entity, root=args.dir)
+
+
+def _ui(args: argparse.Namespace) -> int:
+    from nbtrack.ui import serve
+
+    return serve(args.dir, port=args.port, browser=not args.no_browser)
 
 
 def _share(args: argparse.Namespace) -> int:
@@ -238,6 +244,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         q = psub.add_parser(action, help=f"make the project's pages {what}")
         q.add_argument("name", metavar="[ENTITY/]PROJECT")
         q.set_defaults(func=_project, public=action == "set-public")
+
+    p = sub.add_parser(
+        "ui",
+        help="serve the store's runs as web pages on 127.0.0.1 (no sign-in), until Ctrl-C",
+        description="nbtrack ui serves the store of --dir in a browser: its projects, each "
+        "project's compare view and each run's dashboard, live while runs train, on "
+        "127.0.0.1 only. Needs the server extra: pip install \"nbtrack[server]\".",
+    )
+    p.add_argument("--port", type=int, default=8090, help="0: any free port (default 8090)")
+    p.add_argument("--no-browser", action="store_true", help="print the URL, open no browser")
+    p.set_defaults(func=_ui)
 
     from nbtrack.server.cli import add_parser as add_server_parser
 
