@@ -123,10 +123,16 @@ class _RunStream:
         from nbtrack.widget._dashboard import StoreFeed
 
         if self.feed is None:
-            self.api = api = self.api or Api(self.root)
-            self.feed = StoreFeed(self.sink, api.run(self.path), follow=False, since=self.since)
+            try:
+                self.api = api = self.api or Api(self.root)
+                self.feed = StoreFeed(self.sink, api.run(self.path), follow=False, since=self.since)
+            except BaseException:
+                self.sink.take()  # the next try's feed sends it all again
+                raise
             self.running = self.feed.record.state == "running"
         else:
+            # What a poll that failed half way had sent stays in the sink for the next: the
+            # feed's positions are past it already.
             self.running = self.feed.poll()
         return self.sink.take()
 
