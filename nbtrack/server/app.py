@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import Connection
@@ -141,7 +142,9 @@ def key_auth(request: Request) -> KeyAuth:
                 security.mark_used(conn, found.id)
         return KeyAuth(v, found.id)
     with db.write() as conn:
-        security.record_failure(conn, bucket)
+        # A live share grant sent to an endpoint it does not open is a mistake, not a guess.
+        if not (key.startswith(security.GRANT_PREFIX) and shares.live_grant(conn, key)):
+            security.record_failure(conn, bucket)
     if key.startswith(security.GRANT_PREFIX):
         detail = (
             "a share grant is no API key: it only creates, lists and revokes share links "
@@ -189,6 +192,8 @@ def share_caller(request: Request) -> shares.Caller:
 Authed = Annotated[Viewer, Depends(bearer)]
 Keyed = Annotated[KeyAuth, Depends(key_auth)]
 Sharing = Annotated[shares.Caller, Depends(share_caller)]
+# A link's number: the database's INTEGER (a larger one would fail there, as a 500).
+LinkId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 
 _REFUSALS = {
     400: "the body cannot be read (not JSON, or a malformed frame): the message says why",
@@ -366,7 +371,7 @@ def create_app(settings: Settings) -> FastAPI:
         return [ShareOut(**link.reply()) for link in links]
 
     @app.delete("/api/v1/shares/{link_id}", status_code=204, tags=["share"], responses=_NAMED)
-    def delete_share(caller: Sharing, link_id: int) -> Response:
+    def delete_share(caller: Sharing, link_id: LinkId) -> Response:
         """Revoke a link: from now on it opens nothing, on every worker, and the pages open
         through it stop."""
         with db.write() as conn, shared():

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from nbtrack.server import compare, reads, security, shares
@@ -288,7 +288,12 @@ def mount(app: FastAPI, db: Database, settings: Any, event_stream: Callable[...,
         return JSONResponse(out.model_dump(), status_code=201)
 
     @app.delete("/{entity}/{project}/shares/{link_id}", include_in_schema=False)
-    def page_revoke(request: Request, entity: str, project: str, link_id: int) -> Response:
+    def page_revoke(
+        request: Request,
+        entity: str,
+        project: str,
+        link_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    ) -> Response:
         caller = page_caller(request)
         if not isinstance(caller, shares.Caller):
             return caller
