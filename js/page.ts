@@ -42,6 +42,7 @@ import { ProjectState } from "./compare/project-state";
 import { Dashboard } from "./dashboard";
 import type { FeedStatus } from "./event-feed";
 import { decodeEvent, EventFeed, FEED_LABEL } from "./event-feed";
+import { exportButton, readEmbedded } from "./export";
 import type { Layout, Model } from "./model";
 import { RunState } from "./run-state";
 import { pageAccess, pageBackend, SharePanel } from "./share-panel";
@@ -168,6 +169,10 @@ function mount(host: HTMLElement): void {
   if (host.dataset.nbtrackMounted) return;
   host.dataset.nbtrackMounted = "1";
   const runId = host.dataset.runId ?? "";
+  if (host.dataset.embedded) {
+    mountEmbedded(host, runId);
+    return;
+  }
   const events = host.dataset.events;
   const have = loadedBokeh();
   const bokeh = have ? Promise.resolve(have) : comingBokeh();
@@ -186,6 +191,7 @@ function mount(host: HTMLElement): void {
   const state = new RunState();
   // Dashboard is typed for anywidget's model; it uses no more of it than PageModel has.
   const dashboard = new Dashboard(host, model as unknown as AnyModel<Model>, state, bokeh);
+  dashboard.addAction(exportButton({ state, runId }));
   mountShare(host, (el) => dashboard.addAction(el), "run");
   const status = document.createElement("span");
   status.className = "nbt-feed";
@@ -201,6 +207,58 @@ function mount(host: HTMLElement): void {
     onStatus: show,
   });
   show(feed.status);
+}
+
+/**
+ * A run's dashboard in an HTML export (nbtrack/export.py): its BokehJS and its data are
+ * elements of the file (`data-bokeh`, `data-embedded`), in the event stream's format.
+ */
+function mountEmbedded(host: HTMLElement, runId: string): void {
+  const state = new RunState();
+  try {
+    // The bokeh message first: the Dashboard then loads BokehJS from state.bokehFiles.
+    for (const m of readEmbedded(host)) state.handle(m.content, m.buffers);
+  } catch (err) {
+    notice(host, err instanceof Error ? err.message : String(err));
+    return;
+  }
+  const model = new PageModel(runId, host.dataset.layoutKey || `nbtrack:export:${runId}`);
+  const dashboard = new Dashboard(host, model as unknown as AnyModel<Model>, state);
+  dashboard.addAction(exportButton({ state, runId }));
+  host.dataset.feed = "embedded";
+}
+
+/** A project's compare view in an HTML export: the envelopes it has, no range answers, and
+ *  no run dashboard to open (a run's name is text). */
+function mountEmbeddedCompare(host: HTMLElement): void {
+  const state = new ProjectState();
+  let messages: ReturnType<typeof readEmbedded>;
+  try {
+    messages = readEmbedded(host);
+  } catch (err) {
+    notice(host, err instanceof Error ? err.message : String(err));
+    return;
+  }
+  const key = host.dataset.stateKey || "nbtrack:export:project";
+  const saved = readJson(key);
+  new CompareView(
+    host,
+    state,
+    { request: () => {}, runHref: () => null, answersWhenIdle: false, save: (s) => writeJson(key, s) },
+    typeof saved === "object" && saved !== null ? (saved as CompareState) : {},
+  );
+  host.addEventListener(
+    "click",
+    (e) => {
+      if (e.target instanceof Element && e.target.closest("a.nbt-run-name")) {
+        e.preventDefault();
+        e.stopPropagation();
+      }
+    },
+    true,
+  );
+  for (const m of messages) state.handle(m.content, m.buffers);
+  host.dataset.feed = "embedded";
 }
 
 function readJson(key: string): unknown {
@@ -236,6 +294,10 @@ function feedStatus(host: HTMLElement): (s: FeedStatus) => void {
 function mountCompare(host: HTMLElement): void {
   if (host.dataset.nbtrackMounted) return;
   host.dataset.nbtrackMounted = "1";
+  if (host.dataset.embedded) {
+    mountEmbeddedCompare(host);
+    return;
+  }
   const events = host.dataset.events;
   const have = loadedBokeh();
   const bokeh = have ? Promise.resolve(have) : comingBokeh();

@@ -33,6 +33,9 @@ export class RunState {
   /** Every histogram entry received, in order. */
   readonly histograms: HistogramEntry[] = [];
   bokehFiles: DataView[] | null = null;
+  /** The last header and overview as they came: what the Export button writes (export.ts). */
+  headerMessage: HeaderMessage | null = null;
+  overviewMessage: OverviewMessage | null = null;
   /** The share grant the kernel sent (share-panel.ts): in the page's memory only. */
   readonly shareGrant = new GrantBox();
   private readonly listeners = new Set<(e: RunEvent) => void>();
@@ -50,11 +53,13 @@ export class RunState {
         break;
       }
       case "header":
-        this.header = decodeHeader(msg as HeaderMessage);
+        this.headerMessage = msg as HeaderMessage;
+        this.header = decodeHeader(this.headerMessage);
         this.emit({ kind: "header" });
         break;
       case "overview":
-        this.overview = decodeOverview(msg as OverviewMessage);
+        this.overviewMessage = msg as OverviewMessage;
+        this.overview = decodeOverview(this.overviewMessage);
         this.emit({ kind: "overview" });
         break;
       case "histograms": {

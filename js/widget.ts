@@ -11,6 +11,7 @@ import type { CompareState } from "./compare/compare-view";
 import { CompareView } from "./compare/compare-view";
 import { projectState } from "./compare/project-state";
 import { Dashboard } from "./dashboard";
+import { exportButton } from "./export";
 import type { Model } from "./model";
 import { startPageHosts } from "./page";
 import { runState } from "./run-state";
@@ -72,6 +73,9 @@ export default {
     // The run's Share: the kernel's grant, or a request for it (answered when idle).
     const share = new SharePanel(kernelAccess(state.shareGrant, () => model.send({ type: "share-grant" })), { scope: "run" });
     dashboard.addAction(share.el);
+    // anywidget's `_esm` trait: the bundle's source text (the file the Export button writes holds it).
+    const esm = (): unknown => (model as unknown as AnyModel<{ _esm: unknown }>).get("_esm");
+    dashboard.addAction(exportButton({ state, runId: model.get("run_id"), bundle: esm }));
     return () => {
       share.destroy();
       dashboard.destroy();

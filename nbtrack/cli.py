@@ -45,6 +45,33 @@ def _demo(args: argparse.Namespace) -> int:
     print(
         f"See it with:\n  nbtrack runs {args.project}\n  in a notebook: nbtrack.show({run.path!r})"
     )
+    if args.html and isinstance(run, nbtrack.Run):
+        from nbtrack.export import export_run
+
+        # The dashboard in any browser, with no Jupyter: one file that needs no network.
+        out = export_run(run.path, args.html, dir=run.dir)
+        print(f"  in a browser, offline: {out}\n  {out.as_uri()}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from nbtrack.export import export_project, export_run
+
+    if (args.run is None) == (args.project is None):
+        print("nbtrack export: give a RUN, or --project P (one of them)", file=sys.stderr)
+        return 2
+    where = {"dir": args.dir, "host": args.host, "entity": args.entity}
+    try:
+        if args.run is not None:
+            out = export_run(args.run, args.output, **where)
+        else:
+            out = export_project(args.project, args.output, **where)
+    except (OSError, ValueError) as e:  # a folder that is not there, an ambiguous id
+        print(e, file=sys.stderr)
+        return 1
+    size = out.stat().st_size
+    print(f"nbtrack: wrote {out} ({size / 1e6:.1f} MB); open it in any browser, offline:")
+    print(f"  {out.as_uri()}")
     return 0
 
 
@@ -197,6 +224,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--project", default="nbtrack-demo")
     p.add_argument("--name", default=None)
     p.add_argument("--epochs", type=int, default=4)
+    p.add_argument(
+        "--html", default="nbtrack-demo.html", metavar="PATH",
+        help="then write the run's dashboard to this HTML file (default: %(default)s; '' for none)",
+    )  # fmt: skip
     p.set_defaults(func=_demo)
 
     p = sub.add_parser("runs", help="list runs as a table")
@@ -244,6 +275,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         q = psub.add_parser(action, help=f"make the project's pages {what}")
         q.add_argument("name", metavar="[ENTITY/]PROJECT")
         q.set_defaults(func=_project, public=action == "set-public")
+
+    p = sub.add_parser(
+        "export",
+        help="write a run's dashboard (or a project's compare view) to one HTML file",
+        description="nbtrack export RUN -o run.html, or nbtrack export --project P -o p.html: "
+        "one file that opens in any browser with no network. RUN is project/id or id (as "
+        "nbtrack runs shows it); from the store of --dir, or from the server --host.",
+    )
+    p.add_argument("run", nargs="?", default=None, metavar="RUN")
+    p.add_argument("--project", default=None, metavar="P", help="the compare view of project P")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="the HTML file to write")
+    p.add_argument("--host", default=None, help="read from this team server (nbtrack login first)")
+    p.add_argument("--entity", default=None, help="the entity on the server")
+    p.set_defaults(func=_export)
 
     p = sub.add_parser(
         "ui",
