@@ -361,3 +361,37 @@ def test_a_view_of_a_run_that_does_not_sync_is_told_why(
     assert msg["reason"] == "not-synced" and f"nbtrack sync local/{late.id}" in msg["message"]
     assert msg["server"] == team_server.url
     late.finish()
+
+
+def test_a_compare_view_and_a_shown_run_get_grants_too(
+    team_server: ServerProcess, user: User
+) -> None:
+    from nbtrack.widget._share import for_project, for_stored_run
+
+    run = synced_run(team_server, user, project="viewed")
+    run.finish()
+    with nbtrack.Api(host=team_server.url) as api:
+        records = api.runs("viewed")
+        shown = api.run(f"viewed/{run.id}")
+    # The compare view: the project's links.
+    page = Page()
+    keeper = for_project(page, "viewed", records)
+    assert keeper is not None
+    wait_until("a project grant", lambda: bool(page.grants()))
+    grant = page.grants()[0]
+    assert (grant["scope"], grant["entity"], grant["project"], grant["run_id"]) == (
+        "project", user.name, "viewed", None,
+    )  # fmt: skip
+    keeper.stop()
+    # A stored run's dashboard (nbtrack.show), its entity asked of the server when local.
+    with nbtrack.Api() as local:
+        stored = local.run(f"viewed/{run.id}")  # a local record: no entity of its own
+    assert stored.entity is None
+    for rec in (shown, stored):
+        page = Page()
+        keeper = for_stored_run(page, rec)
+        assert keeper is not None
+        wait_until("a run grant", lambda page=page: bool(page.grants()))
+        grant = page.grants()[0]
+        assert (grant["entity"], grant["run_id"]) == (user.name, run.id)
+        keeper.stop()
