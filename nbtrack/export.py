@@ -139,8 +139,10 @@ def reduce_series(
 ) -> tuple[Int64Array, Float64Array]:
     """The points of one series that the file keeps (see the module's docstring).
 
-    >>> s, v = reduce_series(np.arange(100_000), np.sin(np.arange(100_000) / 50))
-    >>> len(s) <= 4 * BUCKETS + 1, s[0], s[-1], v.max() == 1.0
+    >>> steps = np.arange(100_000)
+    >>> values = np.sin(steps / 50)
+    >>> s, v = reduce_series(steps, values)
+    >>> len(s) <= 4 * BUCKETS + 1, int(s[0]), int(s[-1]), bool(v.max() == values.max())
     (True, 0, 99999, True)
     """
     from nbtrack._envelope import reduce
@@ -302,7 +304,7 @@ def script_text(source: str) -> str:
     """A module's text made safe to stand inside a <script> element (see the docstring).
 
     >>> script_text('s = "</script><!--"')
-    's = "<\\\\/script\\\\x3C!--"'
+    's = "<\\\\/script>\\\\x3C!--"'
     """
     return _SCRIPT_END.sub(r"<\\/\1", source).replace("<!--", "\\x3C!--")
 
