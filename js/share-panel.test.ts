@@ -2,7 +2,7 @@
 // backends against a fake fetch (what they send, how they read the answers), the kernel's
 // grant as the page keeps it, and the words of every error.
 
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 
 import type { ShareGrantMessage } from "./protocol";
 import { decodeShareGrant } from "./protocol";
@@ -264,6 +264,20 @@ describe("grantBackend: the server's API with the kernel's grant", () => {
     const e2 = await b.list().catch((e: unknown) => e);
     expect(e2).toBeInstanceOf(ShareNetworkError);
     expect(errorText(e2, b)).toContain("Could not reach the server: http://srv:8080 (Failed to fetch)");
+  });
+});
+
+describe("a network failure from an https page", () => {
+  it("says that an http server is out of its reach", async () => {
+    vi.stubGlobal("location", { protocol: "https:" });
+    try {
+      const grant = { server: "http://srv:8080", token: "t", expiresAt: null, scope: "run" as const, entity: "a", project: "b", runId: "r" };
+      const { fetch } = fakeFetch([new TypeError("Failed to fetch")]);
+      const err = await grantBackend(grant, fetch).list().catch((e: unknown) => e);
+      expect(errorText(err, null)).toContain("this https page may not call an http server");
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 });
 

@@ -138,7 +138,14 @@ async function call(
   try {
     resp = await fetchFn(url, init);
   } catch (err) {
-    throw new ShareNetworkError(`cannot reach ${where} (${err instanceof Error ? err.message : String(err)})`);
+    const why = err instanceof Error ? err.message : String(err);
+    // An https page (Colab, a hosted JupyterHub) may not call an http server: the browser
+    // blocks it as mixed content, and says no more than "failed to fetch".
+    const page = typeof location === "undefined" ? "" : location.protocol;
+    const mixed = page === "https:" && url.startsWith("http:");
+    throw new ShareNetworkError(
+      `cannot reach ${where} (${why})${mixed ? "; this https page may not call an http server: serve nbtrack over https, or run run.share() in a cell" : ""}`,
+    );
   }
   return answer(resp);
 }
