@@ -9,4 +9,6 @@ echo "== ruff";   ruff check nbtrack tests bench && ruff format --check nbtrack 
 echo "== mypy";   mypy
 echo "== tsc";    npm run --silent typecheck
 echo "== vitest"; npm run --silent test
-echo "== pytest"; python -m pytest "$@"
+# Two workers (pytest-xdist): many tests wait on a kernel, a browser or a server more than
+# they compute. The browser tests share one worker (tests/conftest.py).
+echo "== pytest"; python -m pytest -n 2 --dist loadgroup "$@"

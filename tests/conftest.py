@@ -11,6 +11,16 @@ import nbtrack
 from nbtrack import _current
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # With pytest-xdist (`-n 2 --dist loadgroup`, as scripts/test.sh runs the suite), the
+    # browser tests all go to one worker, one after another: each drives a JupyterLab and a
+    # Chromium, and two at once on two cores make both slow enough to time out. The other
+    # worker takes everything else meanwhile.
+    for item in items:
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 @pytest.fixture(autouse=True)
 def store_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     root = tmp_path / "store"

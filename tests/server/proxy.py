@@ -13,9 +13,14 @@ from tests.server.servers import free_port
 
 
 class DroppingProxy:
-    def __init__(self, upstream_port: int, drop: float, seed: int = 0) -> None:
+    def __init__(
+        self, upstream_port: int, drop: float, seed: int = 0, max_drops: int | None = None
+    ) -> None:
         self.upstream_port = upstream_port
         self.drop = drop
+        # Past this many drops every answer passes: the uploader's backoff doubles with each
+        # failure in a row, so unbounded drops make a test minutes long, not more thorough.
+        self.max_drops = max_drops
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.dropped = 0
@@ -64,9 +69,11 @@ class DroppingProxy:
                     with self._lock:
                         roll = self._random.random()
                         self.uploads += upload
-                    if upload and roll < self.drop:
-                        with self._lock:
-                            self.dropped += 1
+                    with self._lock:
+                        drop = upload and roll < self.drop
+                        drop = drop and (self.max_drops is None or self.dropped < self.max_drops)
+                        self.dropped += drop
+                    if drop:
                         return
                 if len(data) < (1 << 16):
                     # One answer, one read: the next bytes are the next answer. Forgotten
