@@ -213,6 +213,7 @@ def _refusals(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 _KEYED = _refusals(401, 429)
 _NAMED = _refusals(401, 404, 429)
+_BODIED = _refusals(400, 401, 404, 429)  # with a JSON body, which may not parse
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -326,7 +327,7 @@ def create_app(settings: Settings) -> FastAPI:
         "/api/v1/projects/{entity}/{project}/public",
         response_model=ProjectOut,
         tags=["share"],
-        responses=_NAMED,
+        responses=_BODIED,
     )
     def put_public(v: Authed, entity: str, project: str, body: PublicIn) -> ProjectOut:
         """Make the project public (its run and project pages open without a sign-in) or
@@ -345,7 +346,7 @@ def create_app(settings: Settings) -> FastAPI:
         status_code=201,
         response_model=ShareCreated,
         tags=["share"],
-        responses=_NAMED,
+        responses=_BODIED,
     )
     def post_share(caller: Sharing, body: ShareIn) -> ShareCreated:
         """A read-only link to one run (`run_id`), or to the project (`run_id` null): open
@@ -383,7 +384,7 @@ def create_app(settings: Settings) -> FastAPI:
         status_code=201,
         response_model=GrantOut,
         tags=["share"],
-        responses=_NAMED,
+        responses=_BODIED,
     )
     def post_share_grant(auth: Keyed, body: GrantIn) -> GrantOut:
         """A short-lived credential (an hour) for a notebook page: it creates, lists and
