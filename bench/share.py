@@ -5,8 +5,12 @@ and prints its table (the lead copies the figures into docs/benchmarks.md):
   and ``watch`` histograms of a small torch model: the file's bytes in all (target: at most
   2 MB) and by part (BokehJS, the view bundle, the run's data, the rest of the page), and
   how long writing it took.
-- ``links``: a share link's page: time to a drawn chart, and live latency (to come; its
-  section is added here).
+- ``links``: a share link's page, opened by a browser that never signed in: the time from
+  navigating to ``/s/<token>`` (its redirect to ``/v/<slug>/`` included) to the first chart
+  drawn, for a run of 1,000,000 points (50,000 steps x 20 keys; target: at most 1 s), and the
+  live latency from ``log()`` in a training process to the point drawn on a link's page
+  (target: at most 1 s p95). The machinery is bench/sync.py's, which times the signed-in run
+  page the same way; ``--quick`` takes its small sizes.
 
     .venv/bin/python bench/share.py                 # every section
     .venv/bin/python bench/share.py --only export   # one of them
@@ -144,10 +148,90 @@ def export_size(args: argparse.Namespace) -> None:
         print(f"The file: {Path(args.keep).resolve()}")
 
 
+# -- links -----------------------------------------------------------------------------------
+
+
+def links(args: argparse.Namespace) -> None:
+    sys.path.insert(0, str(REPO / "bench"))
+    import sync as S  # bench/sync.py: its server, runs, page probe and latency harness
+    from _browser import chromium
+
+    size = dict(S.SIZES["quick" if args.quick else "full"])
+    size["page_loads"] = args.page_loads
+
+    def share(team: S.Team, project: str, run_id: str) -> str:
+        body = {"entity": S.ENTITY, "project": project, "run_id": run_id}
+        link = S.api(team, "POST", "/api/v1/shares", body)
+        return f"{team.url}{link['path']}"
+
+    with (
+        tempfile.TemporaryDirectory(prefix="nbtrack-bench-share-") as tmp,
+        S.team_server(Path(tmp) / "server") as team,
+        chromium() as browser,
+    ):
+        work = Path(tmp)
+        run = S.sync_run(size, team, work)
+        if "error" in run:
+            print(f"links: the run did not sync: {run['error']}")
+            return
+        url = share(team, "sync", run["run_id"])
+        S.say(f"links: opening a share link of {run['steps'] * S.NKEYS:,} points")
+        loads = S.page_loads(
+            size, team, browser, run["run_id"], run["steps"], url=url, context=S.probed
+        )
+        lat = S.part_latency(
+            size, team, browser, work,
+            page_url=lambda run_id: share(team, "latency", run_id), context=S.probed,
+        )  # fmt: skip
+        version = browser.version
+    points = run["steps"] * S.NKEYS
+    print(
+        f"### A share link's page: a run of {points:,} points, and live points\n\n"
+        f"A browser context that never signed in opens `/s/<token>` (one redirect to "
+        f"`/v/<slug>/`, the token swapped for a cookie) on an `nbtrack server` on SQLite, one "
+        f"worker, on this machine; Chromium {version}. Times in ms from the navigation's start; "
+        "*drawn* as bench/sync.py defines it.\n"
+    )
+    print("| load | first chart drawn, ms | all charts on screen drawn, ms | charts |")
+    print("| --- | ---: | ---: | ---: |")
+    firsts = []
+    for i, ld in enumerate(loads):
+        if "error" in ld:
+            print(f"| {i + 1} | failed: {ld['error']} | | |")
+            continue
+        firsts.append(ld["first_drawn_ms"])
+        cold = " (cold)" if ld["cold"] else ""
+        print(
+            f"| {i + 1}{cold} | {ld['first_drawn_ms']:.0f} | {ld['on_screen_drawn_ms']:.0f} "
+            f"| {ld['charts']} |"
+        )
+    print()
+    if firsts:
+        verdict = "met" if max(firsts) <= 1000 else "NOT met"
+        print(f"Target (first chart drawn in at most 1 s): {verdict}: worst {max(firsts):.0f} ms, "
+              f"cold {firsts[0]:.0f} ms.\n")  # fmt: skip
+    if "error" in lat:
+        print(f"Live latency: failed: {lat['error']}")
+        return
+    d = lat["drawn_s"]
+    verdict = "met" if d.get("p95", 99) <= 1.0 else "NOT met"
+    print(
+        f"Live latency, `log()` to drawn on the link's page, {lat['points']} points at 20 Hz "
+        f"({lat['missing']} never seen): p50 {d['p50'] * 1e3:.0f} ms, p95 {d['p95'] * 1e3:.0f} "
+        f"ms, max {d['max'] * 1e3:.0f} ms. Target (p95 at most 1 s): {verdict}."
+    )
+    phases = lat["phases_s"]
+    print(
+        "Where it goes (p50, ms): "
+        + ", ".join(f"{k} {v['p50'] * 1e3:.0f}" for k, v in phases.items() if v.get("n"))
+    )
+
+
 # -- the sections ---------------------------------------------------------------------------
 
 SECTIONS: dict[str, Callable[[argparse.Namespace], None]] = {
     "export": export_size,
+    "links": links,
 }
 
 
@@ -159,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metrics", type=int, default=10, help="export: scalars a step")
     parser.add_argument("--log-freq", type=int, default=100, help="export: watch's log_freq")
     parser.add_argument("--keep", default=None, metavar="PATH", help="export: keep the file here")
+    parser.add_argument("--quick", action="store_true", help="links: bench/sync.py's small sizes")
+    parser.add_argument("--page-loads", type=int, default=4, help="links: loads of the link")
     args = parser.parse_args(argv)
     for name in args.only or list(SECTIONS):
         SECTIONS[name](args)

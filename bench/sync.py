@@ -1089,7 +1089,17 @@ def first_holding(records: list[list[float]], i: int) -> float | None:
     return None
 
 
-def part_latency(size: dict[str, Any], team: Team, browser: Any, work: Path) -> dict[str, Any]:
+def part_latency(
+    size: dict[str, Any],
+    team: Team,
+    browser: Any,
+    work: Path,
+    *,
+    page_url: Callable[[str], str] | None = None,
+    context: Callable[[Any, Team], contextlib.AbstractContextManager[Any]] | None = None,
+) -> dict[str, Any]:
+    """Live latency: from `log()` to the point on the run page (or on `page_url(run_id)`, opened
+    in a `context` of its own: a share link's), for `latency_points` points at 20 Hz."""
     cwd = Path(tempfile.mkdtemp(prefix="nbtrack-bench-latency-", dir=work))
     ready, go = cwd / "ready", cwd / "go"
     spec = {
@@ -1102,7 +1112,7 @@ def part_latency(size: dict[str, Any], team: Team, browser: Any, work: Path) -> 
         daemon=True,
     )
     child.start()
-    with signed_in(browser, team) as context:
+    with (context or signed_in)(browser, team) as ctx:
         deadline = time.monotonic() + 120
         while not ready.exists():
             if time.monotonic() > deadline or not child.is_alive():
@@ -1117,10 +1127,10 @@ def part_latency(size: dict[str, Any], team: Team, browser: Any, work: Path) -> 
                 api(team, "GET", path)
                 break
             time.sleep(0.05)
-        page = context.new_page()
+        page = ctx.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"{team.url}/{ENTITY}/latency/runs/{run_id}")
+        page.goto(page_url(run_id) if page_url else f"{team.url}/{ENTITY}/latency/runs/{run_id}")
         page.wait_for_function(
             "() => window.Bokeh && document.querySelector('[data-nbtrack-run][data-feed=\"live\"]')",
             timeout=60_000,
@@ -1267,16 +1277,39 @@ ON_SCREEN = """
 """
 
 
+def probed(browser: Any, team: Team) -> contextlib.AbstractContextManager[Any]:
+    """A fresh browser context with the page probe and no sign-in (a share link's viewer)."""
+
+    @contextlib.contextmanager
+    def ctx() -> Iterator[Any]:
+        context = browser.new_context(viewport={"width": 1400, "height": 1200})
+        try:
+            context.add_init_script(PAGE_PROBE)
+            yield context
+        finally:
+            context.close()
+
+    return ctx()
+
+
 def page_loads(
-    size: dict[str, Any], team: Team, browser: Any, run_id: str, steps: int
+    size: dict[str, Any],
+    team: Team,
+    browser: Any,
+    run_id: str,
+    steps: int,
+    *,
+    url: str | None = None,
+    context: Callable[[Any, Team], contextlib.AbstractContextManager[Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Open the run's page `page_loads` times (the first cold, in a fresh context) and time,
-    from navigation, its first chart drawn and every chart on screen drawn with all points."""
+    """Open the run's page (or `url`, in a `context` of its own: a share link's) `page_loads`
+    times (the first cold, in a fresh context) and time, from navigation, its first chart
+    drawn and every chart on screen drawn with all points."""
     loads: list[dict[str, Any]] = []
-    with signed_in(browser, team) as context:
+    with (context or signed_in)(browser, team) as ctx:
         for i in range(size["page_loads"]):
-            page = context.new_page()
-            page.goto(f"{team.url}/{ENTITY}/sync/runs/{run_id}", wait_until="commit")
+            page = ctx.new_page()
+            page.goto(url or f"{team.url}/{ENTITY}/sync/runs/{run_id}", wait_until="commit")
             try:
                 page.wait_for_function(
                     f"() => window.__nbbench && window.__nbbench.arrivals.some(a => a[1] >= {steps})"
