@@ -538,11 +538,14 @@ def test_ctrl_c_in_a_script_ends_its_run_interrupted(tmp_path: Path, store_dir: 
     script = _script(
         tmp_path,
         """
-        import os, signal, nbtrack
+        import os, signal, time, nbtrack
         run = nbtrack.init(project="ctrl-c", display=False)
         for i in range(100):
             run.log({"i": i})
         os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C sends
+        # Still running when the interrupt is handled: were the script at its end by then,
+        # the interpreter would exit without raising it (the signal may go to another thread).
+        time.sleep(60)
         """,
     )
     out = _run_child(script, store_dir)
