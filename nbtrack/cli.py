@@ -1,5 +1,5 @@
 """The ``nbtrack`` command: ``demo``, ``runs``, ``login``, ``logout``, ``sync``, ``share``,
-``project``, ``ui``, ``server``.
+``project``, ``export``, ``ui``, ``server``.
 
 >>> $ nbtrack demo
 >>> $ nbtrack runs fashion-cnn
