@@ -38,7 +38,10 @@ SESSION_COOKIE = "nbtrack_session"
 # How often a project page's stream looks for new runs and points.
 PROJECT_POLL_S = float(os.environ.get("NBTRACK_SERVER_PROJECT_POLL_S", "1"))
 STATIC = Path(__file__).resolve().parent.parent / "static"
-# Scripts and styles from this server only; the dashboard's styles are one <style> element.
+# Scripts and connections from this server only: no inline script, no eval (no
+# 'unsafe-eval'), no other origin, no framing, no plugins, no <base>. Styles keep
+# 'unsafe-inline' because they must: BokehJS adds <style> elements to its shadow roots and
+# sets style attributes as it lays out, and the view bundle adds its own <style> (addStyles).
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; "

@@ -117,7 +117,7 @@ def mount(app: FastAPI, db: Database, settings: Any, event_stream: Callable[...,
         )  # fmt: skip
 
     def dashboard(link: Link, row: Any, events: str, back: bool) -> HTMLResponse:
-        up = f'<p class="muted"><a href="/v/{link.slug}/">{escape(link.project)}</a></p>'
+        up = f'<p class="muted"><a href="/v/{escape(link.slug)}/">{escape(link.project)}</a></p>'
         body = (
             (up if back else "")
             + run_view(str(row.run_id), events, f"nbtrack-layout:share:{link.slug}")
