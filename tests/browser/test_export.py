@@ -124,7 +124,8 @@ def coloured(page: Any, sel: str) -> int:
 
 
 def card(metric: str, root: str = RUN) -> str:
-    return f'{root} .nbtrack-chart[data-metric="{metric}"]'
+    quoted = metric.replace("\\", "\\\\").replace('"', '\\"')  # a CSS string
+    return f'{root} .nbtrack-chart[data-metric="{quoted}"]'
 
 
 def check_charts_draw(page: Any, metrics: list[str], root: str = RUN) -> None:
@@ -330,3 +331,39 @@ def test_the_demo_prints_the_path_of_a_file_that_draws_it(chromium: Any, tmp_pat
     path = Path(unquote(url.group(0).removeprefix("file://")))
     assert path == (tmp_path / "nbtrack-demo.html").resolve() and str(path) in out.stdout
     check_file_draws(chromium, path, ["train/loss", "train/acc", "val/loss", "val/acc", "epoch"])
+
+
+XSS = '<img src=x onerror="window.__nbtrack_xss__=1"><script>window.__nbtrack_xss__=2</script>'
+
+
+def test_markup_in_a_run_shows_as_text_in_its_file(chromium: Any, tmp_path: Path) -> None:
+    run = nbtrack.init(
+        project="export", name=f"</script>{XSS}", notes=f"<!-- {XSS}", tags=[XSS],
+        config={XSS: XSS}, display=False,
+    )  # fmt: skip
+    assert isinstance(run, nbtrack.Run)
+    for i in range(20):
+        run.log({"train/loss": 1 / (i + 1), XSS: float(i)})
+    run.alert(XSS, XSS)
+    run.finish(quiet=True)
+    path = export.export_run(run.path, tmp_path / "xss.html")
+    with offline(chromium) as o:
+        page = o.page
+        page.goto(path.as_uri())
+        check_charts_draw(page, ["train/loss", XSS])
+        until(page, "(sel) => document.querySelector(sel)", f"{RUN} .nbt-ov-notes", what="notes")
+        assert page.text_content(f"{RUN} .nbt-name") == f"</script>{XSS}"
+        assert page.text_content(f"{RUN} .nbt-ov-notes") == f"<!-- {XSS}"
+        assert page.text_content(f"{RUN} .nbt-tag") == XSS
+        assert XSS in (page.text_content(f"{RUN} .nbt-ov-grid") or "")
+        assert XSS in (page.text_content(f"{RUN} .nbt-alerts") or "")
+        assert page.title() == f"</script>{XSS} (export/{run.id}) · nbtrack"
+        # No element of the payload's, and none of its script ran.
+        assert (
+            page.evaluate(
+                "() => document.querySelectorAll('main img, main script:not([type])').length"
+            )
+            == 0
+        )
+        assert page.evaluate("() => window.__nbtrack_xss__ === undefined")
+        o.check_clean()
