@@ -295,7 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="serve the store's runs as web pages on 127.0.0.1 (no sign-in), until Ctrl-C",
         description="nbtrack ui serves the store of --dir in a browser: its projects, each "
         "project's compare view and each run's dashboard, live while runs train, on "
-        "127.0.0.1 only. Needs the server extra: pip install \"nbtrack[server]\".",
+        '127.0.0.1 only. Needs the server extra: pip install "nbtrack[server]".',
     )
     p.add_argument("--port", type=int, default=8090, help="0: any free port (default 8090)")
     p.add_argument("--no-browser", action="store_true", help="print the URL, open no browser")
