@@ -111,6 +111,30 @@ def _parts(text: str) -> dict[str, int]:
     return out
 
 
+def bokeh_standalone(root: Path, path: str, out: Path) -> int:
+    """The peer: what a user writes without nbtrack, a Bokeh standalone page of the same
+    scalars (a line figure a metric, every point, BokehJS inline, `bokeh.io.save`); no
+    histograms (Bokeh has no such view). Its bytes."""
+    from bokeh.io import save
+    from bokeh.layouts import column
+    from bokeh.plotting import figure
+    from bokeh.resources import INLINE
+
+    from nbtrack.api import Api
+
+    with Api(root) as api:
+        rec = api.run(path)
+        figs = []
+        scalars = rec.keys()  # the run's scalar keys (a list, not a dict's view)
+        for key in scalars:
+            steps, values = rec.series(key)
+            f = figure(title=key, width=700, height=250)
+            f.line(steps, values)
+            figs.append(f)
+    save(column(*figs), filename=str(out), resources=INLINE, title="run")
+    return out.stat().st_size
+
+
 def export_size(args: argparse.Namespace) -> None:
     from nbtrack.api import Api
     from nbtrack.export import BUCKETS, WHOLE_POINTS, export_run
@@ -129,6 +153,7 @@ def export_size(args: argparse.Namespace) -> None:
             hist_keys = len(rec.histogram_keys())
             hist_steps = sum(len(rec.histograms(k)[0]) for k in rec.histogram_keys())
         parts = _parts(out.read_text(encoding="utf-8"))
+        peer = bokeh_standalone(root, path, Path(tmp) / "bokeh.html")
     print(
         f"### HTML export of a run: {args.steps:,} steps x {args.metrics} metrics, watch "
         f"histograms ({hist_keys} tensors x {hist_steps // max(1, hist_keys)} steps)\n"
@@ -144,6 +169,11 @@ def export_size(args: argparse.Namespace) -> None:
     total = parts["total"]
     verdict = "met" if total <= 2_000_000 else "NOT met"
     print(f"\nTarget (at most 2 MB): {verdict}: {total / 1e6:.2f} MB.")
+    print(
+        f"\nThe peer: a Bokeh standalone page of the same scalars (`bokeh.io.save`, a figure a "
+        f"metric, every point, BokehJS inline, no histograms and no controls but Bokeh's): "
+        f"{peer:,} bytes ({peer / 1e6:.2f} MB), {peer / total:.1f} x nbtrack's file."
+    )
     if args.keep:
         print(f"The file: {Path(args.keep).resolve()}")
 
