@@ -160,8 +160,14 @@ _PRIVATE_FIELDS = frozenset(
     {"host", "hostname", "user", "username", "executable", "cwd", "colab_url", "email"}
 )
 _GIT_KEPT = ("commit", "branch", "dirty")
-# A home folder in a path or a traceback: its user's name goes, "~" stays.
-_HOME = re.compile(r"(?:/home/|/Users/|[A-Za-z]:\\Users\\)[^/\\\s\"':]+")
+# A home folder in a path or a traceback: its user's name goes, "~" stays. Any case: a
+# Windows path may be spelled c:\users\ada.
+_HOME = re.compile(r"(?:/home/|/Users/|[A-Za-z]:\\Users\\)[^/\\\s\"':]+", re.IGNORECASE)
+# Where a run's own private values end in a traceback: a path's next separator or quote.
+_PATH_END = r"(?=[/\\\s\"':,;)\]]|$)"
+# Shorter names than this are not looked for in a traceback (a host named "a" would take
+# every word "a" with it).
+_MIN_NAME = 3
 
 
 def redact_metadata(metadata: Any) -> dict[str, Any]:
@@ -199,20 +205,92 @@ def _file_name(program: Any) -> str | None:
     return name or None
 
 
-def redact_text(text: str | None) -> str | None:
-    """`text` (a traceback) with its home folders' user names replaced by "~".
+def redact_text(text: str | None, metadata: Any = None) -> str | None:
+    """`text` (a traceback) with its home folders' user names replaced by "~", and what
+    `redact_metadata` leaves out of `metadata` (the run's own host name, user name, working
+    folder, its interpreter's environment, its program's folder and git remote) by "…":
+    a traceback names them outside any home folder too (a cluster's scratch space, the
+    host torch.distributed could not reach).
 
     >>> redact_text('File "/home/ada/train.py", line 3')
     'File "~/train.py", line 3'
+    >>> redact_text('File "/scratch/ada/x/train.py": no route to gpu-7:29500',
+    ...             {"cwd": "/scratch/ada/x", "host": "gpu-7"})
+    'File "…/train.py": no route to …:29500'
     """
-    return None if text is None else _HOME.sub("~", text)
+    if text is None:
+        return None
+    text = _HOME.sub("~", text)
+    for pattern in _private_patterns(metadata):
+        text = pattern.sub("…", text)
+    return text
+
+
+def _private_patterns(metadata: Any) -> list[re.Pattern[str]]:
+    """What of `metadata` a shown traceback must not hold, longest first (a folder before
+    the folder it is in)."""
+    if not isinstance(metadata, dict):
+        return []
+    names: set[str] = set()
+    for field in ("host", "hostname", "user", "username", "email"):
+        value = metadata.get(field)
+        if isinstance(value, str) and len(value.strip()) >= _MIN_NAME:
+            names.add(value.strip())
+            short = value.strip().split(".", 1)[0]  # gpu-7 of gpu-7.cluster.example
+            if len(short) >= _MIN_NAME:
+                names.add(short)
+    paths: set[str] = set()
+    git = metadata.get("git")
+    remote = git.get("remote") if isinstance(git, dict) else None
+    if isinstance(remote, str) and len(remote) >= _MIN_NAME:
+        from nbtrack._metadata import strip_credentials
+
+        paths.update({remote, strip_credentials(remote)})
+    for folder in (
+        _folder(metadata.get("cwd")),
+        _folder(metadata.get("program"), parent=True),
+        _environment(metadata.get("executable")),
+    ):
+        if folder is not None:
+            paths.add(folder)
+    found = [(v, re.compile(re.escape(v) + _PATH_END, re.IGNORECASE)) for v in paths]
+    found += [(v, re.compile(r"(?<![\w.-])" + re.escape(v) + r"(?![\w-])")) for v in names]
+    return [p for _, p in sorted(found, key=lambda vp: -len(vp[0]))]
+
+
+def _path(text: Any) -> PurePosixPath | PureWindowsPath | None:
+    if not isinstance(text, str) or not text or text.startswith("fileId="):
+        return None
+    return PureWindowsPath(text) if "\\" in text or text[1:2] == ":" else PurePosixPath(text)
+
+
+def _folder(text: Any, parent: bool = False) -> str | None:
+    """A recorded folder (or with `parent`, a file's folder) when it names more than a top
+    folder: "/usr" or "C:\\" would take every path of a traceback with it."""
+    path = _path(text)
+    if path is None:
+        return None
+    if parent:
+        path = path.parent
+    return str(path) if path.is_absolute() and len(path.parts) > 2 else None
+
+
+def _environment(executable: Any) -> str | None:
+    """The environment an interpreter is in (the folder above its bin/ or Scripts/)."""
+    path = _path(executable)
+    if path is None:
+        return None
+    folder = path.parent
+    if folder.name.lower() in ("bin", "scripts"):
+        folder = folder.parent
+    return _folder(str(folder))
 
 
 def header_content(
     row: Any, entity: str, project: str, *, label: str | None = None, private: bool = True
 ) -> dict[str, Any]:
     """The header message: the run's project shown as `label` (default entity/project);
-    without `private`, its traceback's home folders as "~"."""
+    without `private`, its traceback through `redact_text` (with the run's metadata)."""
     from nbtrack.widget._protocol import header_message
 
     summary = from_json(row.summary, {})
@@ -228,7 +306,7 @@ def header_content(
         rate=None,
         last={k: _num(v) for k, v in summary.items() if _num(v) is not None},
         alerts=[a for a in from_json(row.alerts, []) if isinstance(a, dict)],
-        error=row.error if private else redact_text(row.error),
+        error=row.error if private else redact_text(row.error, from_json(row.metadata, {})),
     )
 
 

@@ -455,6 +455,40 @@ def test_a_run_link_reaches_its_run_and_nothing_else(server: ServerProcess, alic
             assert r.status_code == 404
 
 
+def test_a_links_traceback_holds_no_host_or_private_path(sqlite_server: ServerProcess) -> None:
+    # Outside /home: a cluster's scratch folder, an environment of the user's; the host as
+    # torch.distributed and NCCL name it; a lower-case Windows home.
+    alice = sqlite_server.create_user("alice")
+    meta = {
+        "host": "gpu-box-7.cluster.example",
+        "cwd": "/scratch/alice/proj",
+        "executable": "/scratch/alice/envs/torch/bin/python",
+        "program": "/scratch/alice/proj/train.py",
+        "git": {"commit": "0123abcd" * 5, "remote": REMOTE},
+    }
+    error = (
+        "Traceback (most recent call last):\n"
+        '  File "/scratch/alice/proj/train.py", line 3, in <module>\n'
+        '  File "/scratch/alice/envs/torch/lib/python3.11/site-packages/torch/x.py", line 9\n'
+        '  File "c:\\users\\alice\\lib\\y.py", line 2\n'
+        "RuntimeError: The client socket has failed to connect to [gpu-box-7]:29500 "
+        f"(gpu-box-7.cluster.example; fetched from {REMOTE})"
+    )
+    put_run(sqlite_server, alice.key, "alice", "proj", "r1", metadata=meta, error=error)
+    with holder(sqlite_server, new_link(sqlite_server, alice.key)["token"]) as (client, page):
+        (header,) = contents(first_messages(client, page + "events"), "header")
+    text = header["error"]
+    for private in ("gpu-box-7", "cluster.example", "scratch", "alice", "secret-repo", "envs/"):
+        assert private not in text, (private, text)
+    # What helps to read it stays: the files' names, the line numbers, the error, the port.
+    for kept in ('train.py", line 3', "site-packages/torch/x.py", "y.py", "RuntimeError", "29500"):
+        assert kept in text, (kept, text)
+    # The owner's own page shows it whole.
+    with signed_in(sqlite_server, alice) as browser:
+        (own,) = contents(first_messages(browser, "/alice/proj/runs/r1/events"), "header")
+    assert own["error"] == error
+
+
 def test_a_project_link_shows_the_project_and_nothing_outside(
     server: ServerProcess, alice: User
 ) -> None:
