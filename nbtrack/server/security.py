@@ -201,6 +201,10 @@ def record_failure(conn: Connection, bucket: str) -> None:
     now = time.time()
     row = conn.execute(select(t.c.window_start, t.c.failures).where(t.c.bucket == bucket)).first()
     if row is None:
+        # A new address: forget those whose window is over (`throttled` lets them in again
+        # anyway), so the table holds the last window's addresses only, not every address
+        # that ever failed once (a block of IPv6 addresses has more than a disk holds).
+        conn.execute(delete(t).where(t.c.window_start < now - THROTTLE_WINDOW_S))
         try:
             with conn.begin_nested():  # another worker may count the same address just now
                 conn.execute(t.insert().values(bucket=bucket, window_start=now, failures=1))

@@ -710,6 +710,46 @@ def test_repeated_bad_tokens_end_in_429(sqlite_server: ServerProcess) -> None:
         assert client.get(f"/s/{good['token']}").status_code == 429
 
 
+def _throttle_rows(server: ServerProcess, *, age_s: float = 0.0) -> int:
+    """How many addresses the throttle holds; with `age_s`, their windows moved that far
+    into the past first, as the clock would."""
+    db = server.db()
+    try:
+        with db.write() as conn:
+            if age_s:
+                conn.exec_driver_sql(f"UPDATE throttle SET window_start = window_start - {age_s}")
+            return int(conn.exec_driver_sql("SELECT COUNT(*) FROM throttle").scalar_one())
+    finally:
+        db.dispose()
+
+
+def test_the_throttle_is_per_address_and_forgets_old_addresses(
+    sqlite_server: ServerProcess,
+) -> None:
+    # Behind a proxy on the same machine, a client's address is the one its X-Forwarded-For
+    # names (uvicorn trusts that header from 127.0.0.1): so many clients can be played here.
+    def guess(address: str) -> int:
+        r = httpx.get(
+            f"{sqlite_server.url}/s/{security.new_secret(security.LINK_PREFIX)}",
+            headers={"X-Forwarded-For": address}, timeout=30,
+        )  # fmt: skip
+        return r.status_code
+
+    for _ in range(security.THROTTLE_FAILURES):
+        assert guess("203.0.113.1") == 404
+    assert guess("203.0.113.1") == 429
+    assert guess("203.0.113.2") == 404  # another address is not held up
+    for i in range(30):  # an address a guess, as from a block of IPv6 addresses
+        assert guess(f"2001:db8::{i:x}") == 404
+    assert _throttle_rows(sqlite_server) == 32
+    # A minute on, their windows are over: a new failure forgets them, so the table holds
+    # the last window's addresses only, however many have come and gone.
+    _throttle_rows(sqlite_server, age_s=2 * security.THROTTLE_WINDOW_S)
+    assert guess("198.51.100.7") == 404
+    assert _throttle_rows(sqlite_server) == 1
+    assert guess("203.0.113.1") == 404  # its window is over too
+
+
 def test_tokens_in_the_cookie_are_throttled_too(sqlite_server: ServerProcess) -> None:
     alice = sqlite_server.create_user("alice")
     project_with_runs(sqlite_server, alice)
