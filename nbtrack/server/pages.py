@@ -15,11 +15,12 @@ import html
 import json
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from fastapi import FastAPI, Form, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import (
     FileResponse,
     HTMLResponse,
@@ -222,19 +223,47 @@ def project_stream(
     return sse_response(events())
 
 
+# A step: the database's BIGINT (a larger one would fail there, as a 500).
+Step = Annotated[int, Query(ge=-(2**63), le=2**63 - 1)]
+
+
+@dataclass(frozen=True)
+class RangeAsk:
+    """A compare view's zoomed range, as its page asks for it (the query string)."""
+
+    id: int
+    start: int
+    end: int
+    width: int
+    runs: list[str]
+    keys: list[str]
+
+
+def range_ask(
+    id: int,
+    start: Step,
+    end: Step,
+    width: int = 800,
+    run: Annotated[list[str] | None, Query()] = None,
+    key: Annotated[list[str] | None, Query()] = None,
+) -> RangeAsk:
+    """The query of every page's ``compare/range`` route (the server's, a link's)."""
+    return RangeAsk(id, start, end, width, run or [], key or [])
+
+
+Ranged = Annotated[RangeAsk, Depends(range_ask)]
+
+
 def range_response(
     conn: Connection,
     cursor: compare.ProjectCursor,
-    request_id: int,
-    runs: list[str],
-    keys: list[str],
-    start: int,
-    end: int,
-    width: int,
+    ask: RangeAsk,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
     """A zoomed range of the compare view, as JSON (the stream's message format)."""
-    msgs = compare.range_answer(conn, cursor.project_id, request_id, runs, keys, start, end, width)
+    msgs = compare.range_answer(
+        conn, cursor.project_id, ask.id, ask.runs, ask.keys, ask.start, ask.end, ask.width
+    )
     return Response(
         json.dumps({"messages": msgs}, separators=(",", ":"), allow_nan=False),
         media_type="application/json",
@@ -458,21 +487,11 @@ def mount(
         return project_stream(request, db, cursor)
 
     @app.get("/{entity}/{project}/compare/range", include_in_schema=False)
-    def project_range(
-        request: Request,
-        entity: str,
-        project: str,
-        id: int,
-        start: int,
-        end: int,
-        width: int = 800,
-        run: Annotated[list[str] | None, Query()] = None,
-        key: Annotated[list[str] | None, Query()] = None,
-    ) -> Response:
+    def project_range(request: Request, entity: str, project: str, ask: Ranged) -> Response:
         ref, _ = readable_project(request, entity, project)
         cursor = compare.ProjectCursor(int(ref.id), entity, project)
         with db.read() as conn:
-            return range_response(conn, cursor, id, run or [], key or [], start, end, width)
+            return range_response(conn, cursor, ask)
 
     @app.get("/{entity}/{project}/runs/{run_id}", include_in_schema=False)
     def run_page(request: Request, entity: str, project: str, run_id: str) -> Response:

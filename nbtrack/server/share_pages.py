@@ -28,6 +28,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from nbtrack.server import compare, reads, security, shares
 from nbtrack.server.db import Database
 from nbtrack.server.pages import (
+    Ranged,
     compare_view,
     escape,
     html_page,
@@ -194,21 +195,12 @@ def mount(app: FastAPI, db: Database, settings: Any, event_stream: Callable[...,
         return project_stream(request, db, cursor(link), alive=still(link.id))
 
     @app.get("/v/{slug}/compare/range", include_in_schema=False)
-    def link_project_range(
-        request: Request,
-        slug: str,
-        id: int,
-        start: int,
-        end: int,
-        width: int = 800,
-        run: Annotated[list[str] | None, Query()] = None,
-        key: Annotated[list[str] | None, Query()] = None,
-    ) -> Response:
+    def link_project_range(request: Request, slug: str, ask: Ranged) -> Response:
         link = project_link(request, slug)
         if not isinstance(link, Link):
             return link
         with db.read() as conn:
-            return range_response(conn, cursor(link), id, run or [], key or [], start, end, width)
+            return range_response(conn, cursor(link), ask)
 
     @app.get("/v/{slug}/runs/{run_id}", include_in_schema=False)
     def link_run_page(request: Request, slug: str, run_id: str) -> Response:

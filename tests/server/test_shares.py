@@ -544,6 +544,23 @@ def test_a_project_link_shows_the_project_and_nothing_outside(
         )
 
 
+def test_a_range_past_64_bits_is_refused_not_failed(sqlite_server: ServerProcess) -> None:
+    alice = sqlite_server.create_user("alice")
+    project_with_runs(sqlite_server, alice)
+    link = new_link(sqlite_server, alice.key, run_id=None)
+    with holder(sqlite_server, link["token"]) as (client, page), \
+            signed_in(sqlite_server, alice) as browser:  # fmt: skip
+        for who, path in ((client, page + "compare/range"), (browser, "/alice/proj/compare/range")):
+            for start, end in ((0, 2**63), (-(2**63) - 1, 9), (0, 10**30)):
+                r = who.get(path, params={"id": 1, "start": start, "end": end, "run": "r1",
+                                          "key": "loss"})  # fmt: skip
+                assert r.status_code == 422, (path, start, end, r.status_code, r.text)
+            r = who.get(path, params={"id": 1, "start": -(2**63), "end": 2**63 - 1, "run": "r1",
+                                      "key": "loss"})  # fmt: skip
+            assert r.status_code == 200, r.text
+            assert r.json()["messages"][0]["content"]["request"] == 1
+
+
 # -- secrets at rest (Must show 4, the server's half) --------------------------------------
 
 
