@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Path, Query, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from nbtrack.server import compare, reads, security, shares
@@ -41,6 +41,7 @@ from nbtrack.server.pages import (
     view_scripts,
 )
 from nbtrack.server.schemas import PageShareIn, ShareCreated, ShareOut
+from nbtrack.server.share_api import LinkId
 from nbtrack.server.shares import Link
 
 BRAND = "shared by nbtrack"
@@ -168,24 +169,36 @@ def mount(app: FastAPI, db: Database, settings: Any, event_stream: Callable[...,
         body = view + view_scripts()
         return page(link.project, body)
 
-    @app.get("/v/{slug}/events", include_in_schema=False)
-    def link_events(request: Request, slug: str) -> Response:
-        link = link_of(request, slug)
-        if not isinstance(link, Link):
-            return link
-        row = run_row(link, link.run_id) if link.run_id is not None else None
-        if row is None:
-            return gone()
-        return event_stream(
-            request, int(row.id), link.entity, link.project, label=link.project,
-            private=link.show_private, alive=still(link.id),
-        )  # fmt: skip
-
     def project_link(request: Request, slug: str) -> Link | Response:
         link = link_of(request, slug)
         if isinstance(link, Link) and link.run_id is not None:
             return gone()  # a run link reaches its run alone
         return link
+
+    def linked_run(request: Request, slug: str, run_id: str | None) -> tuple[Link, Any] | Response:
+        """The link and its run: a run link's own (`run_id` None), or run `run_id` of a
+        project link's project; else the refusal to send."""
+        link = link_of(request, slug) if run_id is None else project_link(request, slug)
+        if not isinstance(link, Link):
+            return link
+        wanted = link.run_id if run_id is None else run_id
+        row = run_row(link, wanted) if wanted is not None else None
+        return gone() if row is None else (link, row)
+
+    def run_stream(request: Request, found: tuple[Link, Any] | Response) -> Response:
+        """The run's live stream, as the link shows it (no entity; private metadata only
+        with `show_private`), ending once the link is revoked or expires."""
+        if not isinstance(found, tuple):
+            return found
+        link, row = found
+        return event_stream(
+            request, int(row.id), link.entity, link.project, label=link.project,
+            private=link.show_private, alive=still(link.id),
+        )  # fmt: skip
+
+    @app.get("/v/{slug}/events", include_in_schema=False)
+    def link_events(request: Request, slug: str) -> Response:
+        return run_stream(request, linked_run(request, slug, None))
 
     @app.get("/v/{slug}/compare/events", include_in_schema=False)
     def link_project_events(request: Request, slug: str) -> Response:
@@ -204,26 +217,15 @@ def mount(app: FastAPI, db: Database, settings: Any, event_stream: Callable[...,
 
     @app.get("/v/{slug}/runs/{run_id}", include_in_schema=False)
     def link_run_page(request: Request, slug: str, run_id: str) -> Response:
-        link = project_link(request, slug)
-        if not isinstance(link, Link):
-            return link
-        row = run_row(link, run_id)
-        if row is None:
-            return gone()
+        found = linked_run(request, slug, run_id)
+        if not isinstance(found, tuple):
+            return found
+        link, row = found
         return dashboard(link, row, f"/v/{slug}/runs/{quote(run_id, safe='')}/events", back=True)
 
     @app.get("/v/{slug}/runs/{run_id}/events", include_in_schema=False)
     def link_run_events(request: Request, slug: str, run_id: str) -> Response:
-        link = project_link(request, slug)
-        if not isinstance(link, Link):
-            return link
-        row = run_row(link, run_id)
-        if row is None:
-            return gone()
-        return event_stream(
-            request, int(row.id), link.entity, link.project, label=link.project,
-            private=link.show_private, alive=still(link.id),
-        )  # fmt: skip
+        return run_stream(request, linked_run(request, slug, run_id))
 
     # -- the Share panel of the server's own pages ---------------------------------------
 
@@ -284,7 +286,7 @@ def mount(app: FastAPI, db: Database, settings: Any, event_stream: Callable[...,
         request: Request,
         entity: str,
         project: str,
-        link_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+        link_id: LinkId,
     ) -> Response:
         caller = page_caller(request)
         if not isinstance(caller, shares.Caller):
