@@ -18,9 +18,11 @@ class DroppingProxy:
     ) -> None:
         self.upstream_port = upstream_port
         self.drop = drop
-        # Past this many drops every answer passes: the uploader's backoff doubles with each
-        # failure in a row, so unbounded drops make a test minutes long, not more thorough.
+        # Past this many drops every answer passes, and the answer after a drop always does:
+        # the uploader's backoff doubles with each failure in a row, so drops in a row make a
+        # test minutes long, not more thorough.
         self.max_drops = max_drops
+        self._dropped_last = False
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.dropped = 0
@@ -71,7 +73,10 @@ class DroppingProxy:
                         self.uploads += upload
                     with self._lock:
                         drop = upload and roll < self.drop
-                        drop = drop and (self.max_drops is None or self.dropped < self.max_drops)
+                        if self.max_drops is not None:
+                            drop = drop and self.dropped < self.max_drops and not self._dropped_last
+                        if upload:
+                            self._dropped_last = drop
                         self.dropped += drop
                     if drop:
                         return
