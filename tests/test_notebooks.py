@@ -36,8 +36,10 @@ def execute(
     )
     monkeypatch.setenv("JUPYTER_PATH", str(specs))
     nb = nbformat.read(path, as_version=4)
+    # A cell's limit, generous: the suite runs on two workers, and a training cell beside a
+    # browser test on two cores takes several times what it takes alone.
     client = NotebookClient(
-        nb, kernel_name=spec, timeout=120, resources={"metadata": {"path": str(tmp)}}
+        nb, kernel_name=spec, timeout=600, resources={"metadata": {"path": str(tmp)}}
     )
     client.execute()
     nbformat.write(nb, tmp / path.name)
