@@ -85,6 +85,34 @@ def check_text_only(page: Any, errors: list[str], where: str, texts: list[str]) 
     assert errors == [], (where, errors)
 
 
+def hover_the_metric(page: Any) -> None:
+    """Hover the chart of the metric whose name is a payload: BokehJS's tooltip shows the
+    line's name (``$name``), and a tooltip takes HTML. It must show the name as text."""
+    cards = page.locator(f"{RUN} .nbtrack-chart")
+    wait_until("the metric's chart", lambda: METRIC in [
+        cards.nth(i).get_attribute("data-metric") for i in range(cards.count())
+    ])  # fmt: skip
+    names = [cards.nth(i).get_attribute("data-metric") for i in range(cards.count())]
+    plot = cards.nth(names.index(METRIC)).locator(".nbt-plot")
+    plot.scroll_into_view_if_needed()
+    plot.locator("canvas").first.wait_for(timeout=60_000)
+
+    shown = page.get_by_text(METRIC, exact=True)
+    before = shown.count()  # the card's own title, say
+
+    def tooltip_shown() -> bool:
+        box = plot.bounding_box()
+        assert box is not None
+        for fx in (0.3, 0.5, 0.7):
+            page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * 0.5)
+            page.wait_for_timeout(200)
+            if shown.count() > before:
+                return True
+        return False
+
+    wait_until("the tooltip naming the metric, as text", tooltip_shown)
+
+
 def wait_run_drawn(page: Any) -> None:
     page.wait_for_selector(f'{RUN} .nbtrack-chart[data-metric="loss"] .nbt-plot canvas',
                            timeout=60_000)  # fmt: skip
@@ -129,6 +157,7 @@ def test_payloads_are_text_on_every_page_and_in_the_exports(
         page.click("form.signin button[type=submit]")
         page.wait_for_url(f"{base}/runs/{run_id}", timeout=30_000)
         wait_run_drawn(page)
+        hover_the_metric(page)
         check_text_only(page, errors, "the run page", run_texts)
         page.goto(base)
         wait_compare_drawn(page)
