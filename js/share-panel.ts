@@ -549,6 +549,7 @@ export class SharePanel {
   private readonly copyButton: HTMLButtonElement;
   private readonly copied: HTMLElement;
   private readonly error: HTMLElement;
+  private readonly exportOffer: HTMLButtonElement;
   private readonly linksBox: HTMLElement;
   private readonly list: HTMLUListElement;
   private readonly onKey = (e: KeyboardEvent): void => {
@@ -602,13 +603,20 @@ export class SharePanel {
     this.copied = el("span", "nbt-share-copied");
     this.fresh.append(this.url, this.copyButton, this.copied);
 
+    // Not logged in: the view's own Export button (beside Share, where the host has one),
+    // offered from the panel too.
+    this.exportOffer = el("button", "nbt-share-export", "Export as one HTML file");
+    this.exportOffer.type = "button";
+    this.exportOffer.hidden = true;
+    this.exportOffer.addEventListener("click", () => this.exportButton()?.click());
+
     this.error = el("div", "nbt-share-error");
     this.error.setAttribute("role", "alert");
     this.linksBox = el("div", "nbt-share-links");
     this.list = el("ul", "nbt-share-list");
     this.linksBox.append(el("div", "nbt-share-title", "Live links"), this.list);
 
-    this.panel.append(title, this.status, this.form, this.fresh, this.error, this.linksBox);
+    this.panel.append(title, this.status, this.exportOffer, this.form, this.fresh, this.error, this.linksBox);
     this.el.append(this.button, this.panel);
 
     this.controller = new ShareController(source, () => this.render());
@@ -639,6 +647,11 @@ export class SharePanel {
     this.render();
   }
 
+  /** The Export button in the same actions bar, if the host put one there. */
+  private exportButton(): HTMLButtonElement | null {
+    return this.el.parentElement?.querySelector<HTMLButtonElement>("button.nbt-export") ?? null;
+  }
+
   private async copy(): Promise<void> {
     const text = this.url.value;
     try {
@@ -660,6 +673,7 @@ export class SharePanel {
     this.el.dataset.busy = c.busy ? "1" : "";
     this.status.textContent = a.kind === "ready" ? (c.busy && !c.loaded ? "Reading the live links…" : "") : a.text;
     this.form.hidden = a.kind !== "ready";
+    this.exportOffer.hidden = a.kind !== "none" || !this.exportButton();
     this.createButton.disabled = c.busy;
     this.linksBox.hidden = a.kind !== "ready" || !c.loaded;
     this.error.textContent = c.error ?? "";

@@ -305,8 +305,12 @@ def test_the_export_button_in_jupyterlab_while_the_cell_trains(
     run_all_cells(page)
     page.wait_for_selector(CHART, timeout=60_000)
     wait_points(page, "> 20", timeout=60_000)
+    # Not logged in: the Share panel says how to log in, and offers the export.
+    page.click(".nbtrack-dashboard .nbt-share-button")
+    page.wait_for_selector(".nbtrack-dashboard .nbt-share[data-access='none']", timeout=60_000)
+    assert "nbtrack.login(" in (page.text_content(".nbtrack-dashboard .nbt-share-status") or "")
     with page.expect_download(timeout=60_000) as dl:
-        page.click(".nbtrack-dashboard .nbt-export")
+        page.click(".nbtrack-dashboard .nbt-share-export")
     assert cell_running(page), "the export was taken while the cell still ran"
     assert dl.value.suggested_filename == "lab-live.html"
     out = tmp_path / "lab-live.html"
