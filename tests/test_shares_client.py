@@ -31,6 +31,7 @@ from nbtrack.sync.shares import (
     parse_expires,
 )
 from tests.helpers import child_env
+from tests.server.copies import wait_until
 from tests.server.servers import ServerProcess, User
 
 pytestmark = pytest.mark.server
@@ -55,13 +56,6 @@ _users = iter(range(10_000))
 @pytest.fixture
 def user(team_server: ServerProcess) -> User:
     return team_server.create_user(f"ada{next(_users)}")
-
-
-def wait_until(what: str, check: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
-        time.sleep(0.05)
 
 
 def synced_run(server: ServerProcess, user: User, project: str = "shared") -> Any:

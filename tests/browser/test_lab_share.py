@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +26,7 @@ import pytest
 
 from tests.browser.helpers import CHART, cell_running, open_notebook, run_all_cells, wait_drawn
 from tests.browser.servers import JupyterServer
+from tests.server.copies import wait_until
 from tests.server.postgres import PostgresCluster
 from tests.server.servers import ServerProcess, User
 
@@ -76,13 +77,6 @@ def team_server(postgres: PostgresCluster, tmp_path: Path) -> Iterator[ServerPro
 @pytest.fixture
 def user(team_server: ServerProcess) -> User:
     return team_server.create_user("ada")
-
-
-def wait_until(what: str, check: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
-        time.sleep(0.1)
 
 
 def points(page: Any, sel: str) -> int:

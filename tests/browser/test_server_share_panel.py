@@ -4,8 +4,6 @@ session cookie, the page's strict Content-Security-Policy violated by nothing.""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -13,6 +11,7 @@ import pytest
 
 import nbtrack
 from tests.browser.test_server_run_page import CSP_LISTENER
+from tests.server.copies import wait_until
 from tests.server.servers import ServerProcess, User, sqlite_server_fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]
@@ -23,13 +22,6 @@ team_server = pytest.fixture(sqlite_server_fixture, name="team_server")
 @pytest.fixture
 def user(team_server: ServerProcess) -> User:
     return team_server.create_user("ada")
-
-
-def wait_until(what: str, check: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
-        time.sleep(0.1)
 
 
 def make_and_revoke(page: Any, share: str, server: ServerProcess, private: bool) -> str:
