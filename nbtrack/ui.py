@@ -287,7 +287,7 @@ def create_app(
     from starlette.concurrency import run_in_threadpool
     from starlette.middleware import Middleware
     from starlette.middleware.trustedhost import TrustedHostMiddleware
-    from starlette.responses import FileResponse, JSONResponse, Response
+    from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
     from nbtrack.api import Api
@@ -312,30 +312,8 @@ def create_app(
     def no_such(what: str) -> Response:
         return JSONResponse({"detail": f"no {what} in this store"}, status_code=404)
 
-    # -- static files, as the server serves them ------------------------------------------
-
-    def site_css(request: Request) -> Response:
-        return Response(
-            pages.SITE_CSS, media_type="text/css", headers={"Cache-Control": "max-age=3600"}
-        )
-
-    def bundle_js(request: Request) -> Response:
-        path = pages.STATIC / "widget.js"
-        if not path.is_file():
-            return Response("the view bundle is not built (npm run build)", 404)
-        return FileResponse(path, media_type="text/javascript")
-
-    def bokeh_js(request: Request) -> Response:
-        from nbtrack.widget._bokeh import bokehjs_dir
-
-        name = request.path_params["name"]
-        if name not in ("bokeh.min.js", "bokeh-api.min.js"):
-            return Response("no such file", 404)
-        return FileResponse(
-            bokehjs_dir() / name,
-            media_type="text/javascript",
-            headers={"Cache-Control": "max-age=86400"},
-        )
+    def static(request: Request) -> Response:
+        return pages.static_response(request.path_params["path"])
 
     # -- pages ----------------------------------------------------------------------------
 
@@ -512,9 +490,7 @@ def create_app(
 
     return Starlette(
         routes=[
-            Route("/static/site.css", site_css),
-            Route(pages.BUNDLE_URL, bundle_js),
-            Route("/static/bokeh/{name}", bokeh_js),
+            Route("/static/{path:path}", static),
             Route("/{path:path}", dispatch),
         ],
         # Only pages asked for by these names: a web page whose own domain resolves to

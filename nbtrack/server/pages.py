@@ -116,6 +116,31 @@ def page_headers(referrer: str = "same-origin") -> dict[str, str]:
 BUNDLE_URL = "/static/widget.js"
 
 
+_BOKEH_FILES = ("bokeh.min.js", "bokeh-api.min.js")
+
+
+def static_response(path: str) -> Response:
+    """The static file `path` (under ``/static/``) of every host's pages: ``site.css``, the
+    bundle ``widget.js``, ``bokeh/bokeh.min.js`` and ``bokeh/bokeh-api.min.js``; a 404 for
+    anything else (and for a bundle not built)."""
+    if path == "site.css":
+        return Response(SITE_CSS, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
+    if path == BUNDLE_URL.removeprefix("/static/"):
+        bundle = STATIC / "widget.js"
+        if not bundle.is_file():
+            return Response("the view bundle is not built (npm run build)", 404)
+        return FileResponse(bundle, media_type="text/javascript")
+    name = path.removeprefix("bokeh/")
+    if name != path and name in _BOKEH_FILES:
+        from nbtrack.widget._bokeh import bokehjs_dir
+
+        return FileResponse(
+            bokehjs_dir() / name, media_type="text/javascript",
+            headers={"Cache-Control": "max-age=86400"},
+        )  # fmt: skip
+    return Response("no such file", 404)
+
+
 def view_scripts() -> str:
     """The bundle, then BokehJS deferred: the bundle opens the live stream while BokehJS
     (deferred, run in order) is still being parsed."""
@@ -310,27 +335,9 @@ def mount(
 
     # -- static files ---------------------------------------------------------------
 
-    @app.get("/static/site.css", include_in_schema=False)
-    def site_css() -> Response:
-        return Response(SITE_CSS, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
-
-    @app.get(BUNDLE_URL, include_in_schema=False)
-    def bundle_js() -> Response:
-        path = STATIC / "widget.js"
-        if not path.is_file():
-            raise HTTPException(404, "the view bundle is not built (npm run build)")
-        return FileResponse(path, media_type="text/javascript")
-
-    @app.get("/static/bokeh/{name}", include_in_schema=False)
-    def bokeh_js(name: str) -> Response:
-        from nbtrack.widget._bokeh import bokehjs_dir
-
-        if name not in ("bokeh.min.js", "bokeh-api.min.js"):
-            raise HTTPException(404, "no such file")
-        return FileResponse(
-            bokehjs_dir() / name, media_type="text/javascript",
-            headers={"Cache-Control": "max-age=86400"},
-        )  # fmt: skip
+    @app.get("/static/{path:path}", include_in_schema=False)
+    def static(path: str) -> Response:
+        return static_response(path)
 
     # -- signing in and out ---------------------------------------------------------
 
