@@ -238,7 +238,10 @@ def test_a_project_file_draws_table_curves_and_parallel_coordinates(
         # A run's name opens nothing: the file holds no run's dashboard.
         url = page.url
         page.locator(f"{COMPARE} a.nbt-run-name").first.click()
-        page.wait_for_timeout(300)
+        # The click's handlers have run by the second frame after it: nothing to wait for.
+        page.evaluate(
+            "() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))"
+        )
         assert page.url == url
         assert page.locator(f"{COMPARE} .nbt-opened").is_hidden()
         page.locator(COMPARE).screenshot(path=str(artifacts / "export_project.png"))
