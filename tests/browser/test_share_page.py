@@ -136,6 +136,9 @@ def test_a_share_link_shows_the_live_run_and_nothing_else(
         assert page.locator("text=Sign in").count() == 0
         assert OWNER not in page.content()
         assert "shared by nbtrack" in (page.text_content("header.top") or "")
+        # The link holder can take the dashboard away as one file (docs/export.md), but not share it.
+        assert page.locator(f"{ROOT} .nbt-export").count() == 1
+        assert page.locator(f"{ROOT} .nbt-share-button").count() == 0
         assert page.text_content(f"{ROOT} .nbt-path") == f"shared/{run_id}"  # no entity
 
         # Every response of the link's pages (the page, its stream, the redirect).
