@@ -6,7 +6,9 @@
 // ingest sequence (an integer that grows from one event to the next) and `data:` the JSON
 // `{"messages": [{"content": <a protocol message>, "buffers": [<base64>, ...]}, ...]}`,
 // each content a "points", "histograms" or "header" message exactly as
-// nbtrack/widget/_protocol.py builds it. `event: ping` keeps idle connections open.
+// nbtrack/widget/_protocol.py builds it. `event: ping` keeps idle connections open. An id that
+// is not an integer (`nbtrack ui` sends "<seq>.<hist_seq>", a store position) is never used to
+// skip events; the browser still sends it back as Last-Event-ID, and the stream resumes there.
 //
 // The browser's EventSource reconnects by itself and sends Last-Event-ID, from which the
 // server resumes with no gap and no duplicate. It gives up for good only when a reconnect
