@@ -46,7 +46,10 @@ npm run --silent build
 stamp=.venv/.nbtrack-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing nbtrack (editable) with its test tools"
-  .venv/bin/pip install -q -e ".[test,dev]"
+  # The test tools include Lightning, Transformers and Keras, which depend on torch: the
+  # constraint keeps the CPU torch installed above, so no resolver swaps in a CUDA build.
+  torch_pin="$(.venv/bin/python -c 'import torch; print(torch.__version__.split("+")[0])')"
+  .venv/bin/pip install -q -e ".[test,dev]" -c <(echo "torch==$torch_pin")
   touch "$stamp"
 fi
 
