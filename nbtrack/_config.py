@@ -46,19 +46,43 @@ def _check_key(what: str, key: str) -> None:
         ) from None
 
 
+class ConfigError(ValueError):
+    """A config value changed after init without ``allow_val_change`` (W&B's ConfigError)."""
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # an object whose == is not a truth value: count it as a change
+        return False
+
+
 class Config:
     """Hyperparameters of a run. Attribute and item access; saved when changed.
 
     >>> run.config.lr
     0.001
     >>> run.config.update({"batch_size": 64})
+    >>> run.config.update({"lr": 3e-4}, allow_val_change=True)  # changing a value: say so
+
+    As in W&B, once `init` has returned, giving an existing key a different value raises
+    `ConfigError` unless ``allow_val_change=True`` (to `update` or to `init`); the same value
+    again is fine. Keys a sweep set keep the sweep's value (an update of one is ignored,
+    with a warning), so a script's defaults never override the trial's parameters.
     """
 
     def __init__(self, data: dict[str, Any], on_change: Callable[[], None]) -> None:
         object.__setattr__(self, "_data", data)
         object.__setattr__(self, "_on_change", on_change)
+        # Set by init once the run exists (see `config_lock`): before it, anything goes.
+        object.__setattr__(self, "_checked", False)
+        object.__setattr__(self, "_allow_val_change", True)
+        object.__setattr__(self, "_locked", frozenset())
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            # Protocol lookups (copy, pickle) must not find config keys.
+            raise AttributeError(name)
         try:
             return self._data[name]
         except KeyError:
@@ -75,8 +99,32 @@ class Config:
             raise TypeError(f"nbtrack: config keys must be strings, got {key!r}")
         _check_key("config", key)
         _check_value("config", key, value)
+        if not self._admits({key: value}, None):
+            return
         self._data[key] = value
         self._on_change()
+
+    def _admits(self, new: dict[str, Any], allow_val_change: bool | None) -> bool:
+        """Check `new` against W&B's rules; drop the sweep's keys from it. False: nothing left."""
+        if not self._checked:
+            return True
+        for key in [k for k in new if k in self._locked]:
+            if not _same(new[key], self._data.get(key)):
+                _warn_locked(key)
+            del new[key]
+        if not new:
+            return False
+        allow = allow_val_change if allow_val_change is not None else self._allow_val_change
+        if not allow:
+            for key, value in new.items():
+                if key in self._data and not _same(value, self._data[key]):
+                    raise ConfigError(
+                        f"nbtrack: config key {key!r} is already {self._data[key]!r}; changing "
+                        f"it to {value!r} needs allow_val_change=True (config.update(..., "
+                        "allow_val_change=True), or nbtrack.init(allow_val_change=True)), "
+                        "as in W&B"
+                    )
+        return True
 
     def __delitem__(self, key: str) -> None:
         del self._data[key]
@@ -110,19 +158,56 @@ class Config:
         return self._data.get(key, default)
 
     def setdefaults(self, d: Any) -> None:
+        """Set the keys of `d` that the config does not have yet (W&B's ``setdefaults``)."""
         for k, v in as_dict(d).items():
             self._data.setdefault(k, v)
         self._on_change()
 
-    def update(self, d: Any = None, allow_val_change: bool = True, **kwargs: Any) -> None:
-        """Merge a dict, an argparse Namespace or a dataclass into the config."""
-        del allow_val_change  # accepted for W&B scripts; values may always change here
+    def update(self, d: Any = None, allow_val_change: bool | None = None, **kwargs: Any) -> None:
+        """Merge a dict, an argparse Namespace or a dataclass into the config.
+
+        >>> run.config.update(args)                                   # argparse Namespace
+        >>> run.config.update({"lr": 1e-4}, allow_val_change=True)
+        """
         new = {**as_dict(d), **as_dict(kwargs)}  # both checked before anything changes
+        if not self._admits(new, allow_val_change):
+            return
         self._data.update(new)
         self._on_change()
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self._data)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Config):
+            return self._data == other._data
+        return isinstance(other, Mapping) and self._data == dict(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+_locked_warned: set[str] = set()
+
+
+def _warn_locked(key: str) -> None:
+    if key in _locked_warned:
+        return
+    _locked_warned.add(key)
+    import warnings
+
+    warnings.warn(
+        f"nbtrack: config key {key!r} was set by the sweep; this update of it is ignored "
+        "(as in W&B)",
+        UserWarning,
+        stacklevel=4,
+    )
+
+
+def config_lock(config: Config, locked: set[str], allow_val_change: bool) -> None:
+    """From now on `config` follows W&B's rules (called by init once the run exists)."""
+    object.__setattr__(config, "_checked", True)
+    object.__setattr__(config, "_allow_val_change", allow_val_change)
+    object.__setattr__(config, "_locked", frozenset(locked))
 
 
 class Summary:
@@ -193,3 +278,66 @@ def user_summary(summary: Summary) -> dict[str, Any]:
 def set_user_summary(summary: Summary, values: dict[str, Any]) -> None:
     """Restore the user's entries (when a run resumes); they came from the store."""
     summary._user.update(values)
+
+
+# The W&B settings init honours, and the init argument each stands for.
+_HONOURED_SETTINGS = {
+    "mode": "mode",
+    "project": "project",
+    "entity": "entity",
+    "run_name": "run_name",
+    "run_notes": "run_notes",
+    "run_tags": "run_tags",
+    "run_group": "run_group",
+    "run_job_type": "run_job_type",
+    "run_id": "run_id",
+    "resume": "resume",
+    "reinit": "reinit",
+    "root_dir": "root_dir",
+    "allow_val_change": "allow_val_change",
+}
+# Settings that change nothing here and need no warning: they tune W&B's own output.
+_QUIET_SETTINGS = frozenset({"silent", "quiet", "show_info", "show_warnings", "show_errors"})
+
+
+class Settings:
+    """W&B's ``wandb.Settings``: any setting is accepted; init honours mode, project, entity,
+    run_name, run_notes, run_tags, run_group, run_job_type, run_id, resume, reinit,
+    root_dir and allow_val_change, and warns once about each other one it ignores.
+
+    >>> nbtrack.init(settings=nbtrack.Settings(start_method="thread", mode="offline"))
+    """
+
+    def __init__(self, **settings: Any) -> None:
+        object.__setattr__(self, "_values", dict(settings))
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._values.get(name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._values[name] = value
+
+    def update(self, settings: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        self._values.update({**(settings or {}), **kwargs})
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._values)
+
+    def __repr__(self) -> str:
+        return f"Settings({', '.join(f'{k}={v!r}' for k, v in self._values.items())})"
+
+
+def honoured(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings init acts on; a one-time warning for each of the others."""
+    from nbtrack._compat import unsupported
+
+    out: dict[str, Any] = {}
+    for key, value in settings.items():
+        if key in _HONOURED_SETTINGS:
+            if value is not None:
+                out[_HONOURED_SETTINGS[key]] = value
+        elif key not in _QUIET_SETTINGS:
+            unsupported(f"wandb.Settings({key}=...)", "this setting is ignored")
+    return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+import time
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -11,6 +13,7 @@ from nbtrack._config import Config, Summary
 
 if TYPE_CHECKING:
     from nbtrack._interface import RunProtocol
+    from nbtrack._metrics import Metric
 
 
 class DisabledRun:
@@ -18,14 +21,61 @@ class DisabledRun:
 
     id = "disabled"
     state = "disabled"
-    notes: str | None = None
-    tags: tuple[str, ...] = ()
+    disabled = True
+    offline = True
+    resumed = False
+    entity: str | None = None
+    url: str | None = None
 
-    def __init__(self, project: str, name: str | None, config: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        project: str,
+        name: str | None,
+        config: dict[str, Any],
+        *,
+        notes: str | None = None,
+        tags: list[str] | tuple[str, ...] = (),
+        group: str | None = None,
+        job_type: str | None = None,
+        sweep_id: str | None = None,
+    ) -> None:
         self.project = project
         self.name = name or "disabled"
+        self.notes = notes
+        self.tags = tuple(tags)
+        self.group = group
+        self.job_type = job_type
+        self.sweep_id = sweep_id
+        self.start_time = time.time()
         self._config = Config(dict(config), lambda: None)
         self._summary = Summary(dict, lambda: None)
+        # W&B's disabled run has a folder too; a temporary one, so that a script writing
+        # checkpoints into run.dir still runs, and nothing lands in the store.
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    @property
+    def dir(self) -> str:
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="nbtrack-disabled-")
+        return self._tmp.name
+
+    def project_name(self) -> str:
+        return self.project
+
+    def define_metric(
+        self,
+        name: str,
+        step_metric: Any = None,
+        step_sync: bool | None = None,
+        hidden: bool | None = None,
+        summary: str | None = None,
+        goal: str | None = None,
+        overwrite: bool | None = None,
+    ) -> Metric:
+        """Checked as on a real run (a typo fails here too), and otherwise a no-op."""
+        from nbtrack import _metrics
+
+        return _metrics.make(name, step_metric, step_sync, hidden, summary, goal, overwrite)
 
     @property
     def config(self) -> Config:

@@ -47,6 +47,7 @@ from nbtrack._values import (
 if TYPE_CHECKING:
     from nbtrack._device import DeviceReadback
     from nbtrack._interface import RunProtocol
+    from nbtrack._metrics import Metric
     from nbtrack.store.writer import Writer
     from nbtrack.sync.uploader import Uploader
 
@@ -62,6 +63,14 @@ FINISH_WAIT_S = float(os.environ.get("NBTRACK_FINISH_WAIT_S", "30"))
 
 STATES = ("running", "finished", "failed", "crashed", "interrupted")
 MODES = ("online", "offline", "disabled")
+
+
+def safe_folder_name(name: str) -> str:
+    """`name` as one folder name: path separators and odd characters become ``_``."""
+    import re
+
+    out = re.sub(r"[^A-Za-z0-9._-]", "_", name).strip(".")
+    return out or "_"
 
 
 class _Refusing(list[Any]):
@@ -105,14 +114,39 @@ class Run:
         start_step: int = 0,
         last: dict[str, Any] | None = None,
         user: dict[str, Any] | None = None,
+        group: str | None = None,
+        job_type: str | None = None,
+        sweep_id: str | None = None,
+        resumed: bool = False,
+        stored_metadata: dict[str, Any] | None = None,
     ) -> None:
+        # The run row's fields changed since the writer last took them.
+        self._dirty: set[str] = set()
         self.id = run_id
-        self.name = name
+        self._name = name
         self.project = project
-        self.notes = notes
-        self.tags = tuple(tags)
-        self.dir = root
+        self._notes = notes
+        self._tags = tuple(tags)
+        self._root = root
+        # A folder of its own, as W&B's run.dir: files saved there by one run never
+        # overwrite another's.
+        run_dir = root / "files" / safe_folder_name(project) / run_id
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.dir = str(run_dir)
         self.created_at = created_at
+        self.start_time = created_at
+        self.resumed = resumed
+        self.disabled = False
+        # Fields W&B has on a run that the store keeps in the metadata column (contract:
+        # metadata["group"], ["job_type"], ["sweep_id"], ["metrics"]).
+        self._meta: dict[str, Any] = {}
+        for key, value in (("group", group), ("job_type", job_type), ("sweep_id", sweep_id)):
+            if value is not None:
+                self._meta[key] = value
+        self._machine: dict[str, Any] | None = None
+        from nbtrack._metrics import Metrics
+
+        self._metrics = Metrics(on_change=lambda: self._dirty.add("metadata"))
         self.state = "running"
         self.error: str | None = None
         self.alerts: list[dict[str, Any]] = []
@@ -140,15 +174,13 @@ class Run:
         self._tick_callbacks: list[Callable[[], None]] = []
         self._uploader: Uploader | None = None
         self._tick_at = 0.0
-        # The run row's fields changed since the writer last took them.
-        self._dirty: set[str] = set()
         self._config = Config(dict(config), lambda: self._dirty.add("config"))
-        self._summary = Summary(self._last_values, lambda: self._dirty.add("user_summary"))
+        self._summary = Summary(self._summary_values, lambda: self._dirty.add("user_summary"))
         if user:
+            user = self._seed_aggregates(user, stored_metadata or {})
             set_user_summary(self._summary, user)
         self._link = RunLink(self)
         # The store (and NumPy with it) loads with the first run, not with `import nbtrack`.
-        from nbtrack import _metadata
         from nbtrack.store.writer import Writer
 
         self._writer: Writer = Writer(
@@ -158,7 +190,7 @@ class Run:
             self._run_fields,
             last_step=start_step - 1,
             last=self._last,
-            on_start=_metadata.collect,
+            on_start=self._collect_metadata,
         )
 
     # -- public surface -----------------------------------------------------------------
@@ -179,6 +211,109 @@ class Run:
     @property
     def path(self) -> str:
         return f"{self.project}/{self.id}"
+
+    @property
+    def name(self) -> str:
+        """The run's display name; settable, and stored: ``run.name = "lr-1e-3"``."""
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"nbtrack: run.name must be a non-empty string, not {value!r}")
+        self._name = value
+        self._dirty.add("name")
+
+    @property
+    def notes(self) -> str | None:
+        """The run's notes; settable, and stored."""
+        return self._notes
+
+    @notes.setter
+    def notes(self, value: str | None) -> None:
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"nbtrack: run.notes must be a string, not {type(value).__name__}")
+        self._notes = value
+        self._dirty.add("notes")
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """The run's tags; settable (``run.tags = run.tags + ("best",)``), and stored."""
+        return self._tags
+
+    @tags.setter
+    def tags(self, value: Any) -> None:
+        if isinstance(value, str) or not isinstance(value, (list, tuple, set, frozenset)):
+            raise TypeError(
+                f"nbtrack: run.tags must be a list or tuple of strings, not {type(value).__name__}"
+            )
+        self._tags = tuple(str(t) for t in value)
+        self._dirty.add("tags")
+
+    @property
+    def group(self) -> str | None:
+        """The group given to `init` (W&B's ``group``), or None."""
+        value = self._meta.get("group")
+        return value if isinstance(value, str) else None
+
+    @property
+    def job_type(self) -> str | None:
+        """The job type given to `init` (W&B's ``job_type``), or None."""
+        value = self._meta.get("job_type")
+        return value if isinstance(value, str) else None
+
+    @property
+    def sweep_id(self) -> str | None:
+        """The id of the sweep this run is a trial of, or None."""
+        value = self._meta.get("sweep_id")
+        return value if isinstance(value, str) else None
+
+    @property
+    def entity(self) -> str | None:
+        """The server's entity this run syncs to; None for a run kept locally only."""
+        up = self._uploader
+        return up.entity if up is not None else None
+
+    @property
+    def url(self) -> str | None:
+        """The run's page on the team server it syncs to; None for a local run."""
+        up = self._uploader
+        return up.status.url if up is not None else None
+
+    @property
+    def offline(self) -> bool:
+        """True when the run is not synced to a server (kept in the local store only)."""
+        return self._uploader is None
+
+    def project_name(self) -> str:
+        """The project's name (W&B's ``run.project_name()``)."""
+        return self.project
+
+    def define_metric(
+        self,
+        name: str,
+        step_metric: Any = None,
+        step_sync: bool | None = None,
+        hidden: bool | None = None,
+        summary: str | None = None,
+        goal: str | None = None,
+        overwrite: bool | None = None,
+    ) -> Metric:
+        """Say what a metric is drawn against and which aggregates its summary keeps.
+
+        >>> run.define_metric("epoch")
+        >>> run.define_metric("val/*", step_metric="epoch", summary="min,last", goal="minimize")
+
+        `name` may end in ``*`` to cover every key with that prefix. `summary`: comma separated
+        among min, max, mean, first, last, best (with `goal`), copy (the last value, the
+        default) and none (no summary). The run's summary then holds
+        ``{"min": ..., "last": ...}`` for each covered key, from the values logged from now on.
+        """
+        from nbtrack import _metrics
+
+        m = _metrics.make(name, step_metric, step_sync, hidden, summary, goal, overwrite)
+        with self._drain_lock:
+            return self._metrics.define(m)
 
     def __repr__(self) -> str:
         return f"<nbtrack.Run {self.path} name={self.name!r} state={self.state}>"
@@ -418,6 +553,69 @@ class Run:
             self._drain()
         return dict(self._last)
 
+    def _summary_values(self) -> dict[str, Any]:
+        """The last values with the defined metrics' aggregates in place (the summary's base)."""
+        last = self._last_values()
+        with self._drain_lock:
+            return self._metrics.apply(last)
+
+    def _stored_summary(self) -> dict[str, Any]:
+        """What the store keeps as the user's summary: the aggregates, then the user's own."""
+        with self._drain_lock:
+            aggregates = self._metrics.aggregates()
+        return {**aggregates, **user_summary(self._summary)}
+
+    def _seed_aggregates(self, user: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
+        """A resumed run: the aggregates the last session stored continue, they are not
+        the user's entries (which would hide new values)."""
+        from nbtrack import _metrics
+
+        defs = stored.get("metrics")
+        if not isinstance(defs, list) or not defs:
+            return user
+        previous = _metrics.Metrics(on_change=lambda: None)
+        for d in defs:
+            try:
+                previous.define(
+                    _metrics.make(
+                        d.get("name"),
+                        d.get("step_metric"),
+                        None,
+                        d.get("hidden"),
+                        ",".join(d.get("summary") or ()) or None,
+                        d.get("goal"),
+                        True,
+                    )
+                )
+            except (ValueError, AttributeError, TypeError):
+                continue  # written by another version: no aggregates to continue
+        out = dict(user)
+        for key, value in user.items():
+            m = previous.definition(key)
+            if m is not None and m.summary and isinstance(value, dict):
+                self._metrics.seed(key, value)
+                del out[key]
+        return out
+
+    def _collect_metadata(self) -> dict[str, Any]:
+        """On the writer thread, before its first commit: the machine facts and the run's."""
+        from nbtrack import _metadata
+
+        try:
+            self._machine = _metadata.collect()
+        finally:
+            self._dirty.discard("metadata")  # written now, with everything else
+        return self._metadata_now()
+
+    def _metadata_now(self) -> dict[str, Any]:
+        with self._drain_lock:
+            metrics = self._metrics.as_list()
+        return {
+            **(self._machine or {}),
+            **self._meta,
+            **({"metrics": metrics} if metrics else {}),
+        }
+
     def _drain(self, pause: Callable[[], None] | None = None) -> Batch:
         """Turn pending rows into a Batch, hand it to every sink, and return it."""
         from nbtrack.store.columns import take_columns
@@ -432,9 +630,15 @@ class Run:
                 _merge(series, self._read_device_values(wait=self._finished))
             batch = Batch(series, hist_taken)
             if batch:
+                metrics = self._metrics
+                aggregated = False
                 for key, (_, vals) in series.items():
                     if key != TIME_KEY and len(vals):
                         self._last[key] = float(vals[-1])
+                        if metrics.defs and metrics.add(key, vals):
+                            aggregated = True
+                if aggregated:
+                    self._dirty.add("user_summary")
                 for q in self._sinks:
                     q.append(batch)
             return batch
@@ -490,8 +694,16 @@ class Run:
                 fields[name] = self._config.as_dict()
             elif name == "alerts":
                 fields[name] = list(self.alerts)
+            elif name == "metadata":
+                fields[name] = self._metadata_now()
+            elif name == "name":
+                fields[name] = self._name
+            elif name == "notes":
+                fields[name] = self._notes
+            elif name == "tags":
+                fields[name] = list(self._tags)
             else:
-                fields[name] = user_summary(self._summary)
+                fields[name] = self._stored_summary()
         return fields
 
     def _end(self, state: str, exit_code: int, error: str | None) -> None:
@@ -523,8 +735,13 @@ class Run:
             "finished_at": time.time(),
             "config": self._config.as_dict(),
             "alerts": list(self.alerts),
-            "user_summary": user_summary(self._summary),
+            "user_summary": self._stored_summary(),
+            "name": self._name,
+            "notes": self._notes,
+            "tags": list(self._tags),
         }
+        if self._machine is not None:  # else the writer never started: its metadata stays
+            fields["metadata"] = self._metadata_now()
         unstored = self._writer.stop(batches, fields, FINISH_WAIT_S)
         if unstored:
             self._report_unstored(unstored)
@@ -546,7 +763,7 @@ class Run:
         why = self._writer.error
         message = (
             f"nbtrack: {n} values of run {self.path}{since} could not be stored in "
-            f"{self.dir} ({why}); waited {FINISH_WAIT_S:.0f} s. Everything before is kept."
+            f"{self._root} ({why}); waited {FINISH_WAIT_S:.0f} s. Everything before is kept."
         )
         self.error = message if self.error is None else f"{self.error}\n{message}"
         warnings.warn(message, RuntimeWarning, stacklevel=3)
@@ -616,6 +833,17 @@ class RunLink:
     @property
     def run(self) -> Run:
         return self._run
+
+    @property
+    def root(self) -> Path:
+        """The store's root folder (`run.dir` is the run's own folder inside it)."""
+        return self._run._root
+
+    def metric_definitions(self) -> list[dict[str, Any]]:
+        """The run's `define_metric` definitions, in define order, as stored in its metadata."""
+        run = self._run
+        with run._drain_lock:
+            return run._metrics.as_list()
 
     @property
     def finished(self) -> bool:
