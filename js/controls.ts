@@ -35,16 +35,19 @@ export function chartControls(smoothing: number): ChartControls {
 
 /**
  * Offer step, relative and wall time, and each metric as the x axis; keep `current` chosen
- * when it is still offered. Nothing happens when the number of choices has not changed.
+ * when it is still offered. With `auto` (its label), a first choice "" that leaves each
+ * chart its own x axis (the run dashboard's metric definitions). Nothing happens when the
+ * choices have not changed.
  */
-export function offerXAxes(select: HTMLSelectElement, metrics: string[], current: string): void {
+export function offerXAxes(select: HTMLSelectElement, metrics: string[], current: string, auto?: string): void {
   const options: [string, string][] = [
+    ...(auto === undefined ? [] : [["", auto] as [string, string]]),
     ["step", "step"],
     ["relative", "relative time"],
     ["wall", "wall time"],
     ...metrics.map((k): [string, string] => [k, k]),
   ];
-  if (select.options.length === options.length) return;
+  if (select.options.length === options.length && select.options[0]?.value === options[0]?.[0]) return;
   select.replaceChildren(
     ...options.map(([v, label]) => {
       const o = document.createElement("option");
@@ -53,5 +56,5 @@ export function offerXAxes(select: HTMLSelectElement, metrics: string[], current
       return o;
     }),
   );
-  select.value = options.some(([v]) => v === current) ? current : "step";
+  select.value = options.some(([v]) => v === current) ? current : (options[0]?.[0] ?? "step");
 }

@@ -3,6 +3,10 @@
 // happens in the browser (the kernel may be busy); the chosen layout goes to the `layout`
 // traitlet, which reaches Python once the kernel is free.
 //
+// The run's metric definitions (`define_metric`, in the header: metric-defs.ts) decide,
+// while the person has not chosen an x axis, which key each chart is drawn against (its
+// metric's step metric), and which metrics get no chart (hidden ones).
+//
 // Charts are built one at a time, those on screen first (top first), each one painted before
 // the next is started: BokehJS takes ~100 ms to build a chart's views, and building twenty at
 // once makes the first wait for the last. A chart far off screen (or in a collapsed section)
@@ -18,6 +22,7 @@ import { LineChart } from "./charts/line-chart";
 import { chartControls, offerXAxes } from "./controls";
 import { Header } from "./header";
 import { HistogramSection } from "./histograms/section";
+import { MetricRules } from "./metric-defs";
 import type { Layout, Model } from "./model";
 import { OVERVIEW_SECTION, OverviewSection } from "./overview";
 import type { RunEvent, RunState } from "./run-state";
@@ -37,6 +42,8 @@ interface Card {
   split: HTMLButtonElement;
   host: HTMLElement;
   chart: LineChart | null;
+  /** What the chart's x axis is (an XMode): see `chartXMode`. */
+  mode: string;
   /** Near the viewport (IntersectionObserver, with a margin): built and drawn when it is;
    *  null until the observer has said (see `buildRank`). */
   near: boolean | null;
@@ -71,6 +78,26 @@ export function groupCharts(keys: string[], merged: Record<string, string>): Map
   return groups;
 }
 
+/**
+ * What the chart of metric `id` is drawn against: the x axis the person chose, if any;
+ * else the step metric its definition names, once that metric has points (a chart against
+ * a key with no points yet would be empty: it is drawn against the step until then); else
+ * the step.
+ *
+ * Example: with `define_metric("val/*", step_metric="epoch")` and "epoch" logged,
+ * `chartXMode(undefined, "val/loss", rules, has)` is "epoch"; `chartXMode("step", ...)` "step".
+ */
+export function chartXMode(
+  chosen: string | undefined,
+  id: string,
+  rules: MetricRules,
+  has: (key: string) => boolean,
+): string {
+  if (chosen) return chosen;
+  const step = rules.stepMetric(id);
+  return step !== null && has(step) ? step : "step";
+}
+
 /** The section a chart goes in: its key's prefix (`train/`, `val/`), else the rest. */
 export function sectionOf(key: string): string {
   const i = key.indexOf("/");
@@ -92,8 +119,11 @@ export class Dashboard {
   private readonly sections = new Map<string, { el: HTMLDetailsElement; grid: HTMLElement; count: HTMLElement }>();
   private readonly cards = new Map<string, Card>();
   private readonly xColumns = new Map<string, XColumn>();
+  /** Every key that has had points: a new one may change the cards (see `onEvent`). */
+  private readonly known = new Set<string>();
   private readonly emas = new Map<string, Ema>();
   private layout: Layout;
+  private rules = new MetricRules();
   private Bokeh: BokehNS = null;
   private readonly unlisten: () => void;
   private noticeTimer = 0;
@@ -160,17 +190,21 @@ export class Dashboard {
     this.smoothing.addEventListener("input", () => this.setSmoothing(Number(this.smoothing.value)));
     this.smoothing.addEventListener("change", () => this.save());
     this.xAxis.addEventListener("change", () => {
-      this.layout.x_axis = this.xAxis.value;
+      // "": as the metric definitions say (the choice offered when they name step metrics).
+      if (this.xAxis.value) this.layout.x_axis = this.xAxis.value;
+      else delete this.layout.x_axis;
       this.xColumns.clear();
-      this.rebuildAll();
+      this.syncCards();
       this.save();
     });
 
     this.unlisten = state.listen((e) => this.onEvent(e));
+    if (state.header) this.rules = new MetricRules(state.header.metrics);
     if (state.header) this.header.update(state.header, root);
     if (state.overview) this.overview.update(state.overview);
     if (state.header) this.overview.updateHeader(state.header);
     this.histograms.push(state.histograms);
+    for (const k of state.store.keys) this.known.add(k);
     this.refreshXOptions();
     this.syncCards();
     this.startBokeh();
@@ -286,6 +320,13 @@ export class Dashboard {
         if (this.state.header) {
           this.header.update(this.state.header, this.root);
           this.overview.updateHeader(this.state.header);
+          // A define_metric call after the dashboard was up: charts come, go or change x.
+          const rules = new MetricRules(this.state.header.metrics);
+          if (rules.signature !== this.rules.signature) {
+            this.rules = rules;
+            this.refreshXOptions();
+            this.syncCards();
+          }
         }
         break;
       case "overview":
@@ -298,7 +339,9 @@ export class Dashboard {
         this.histograms.push(e.entries);
         break;
       case "points": {
-        if (e.keys.some((k) => !this.cardOf(k))) {
+        // A key new to the dashboard: a chart of its own, or a step metric's first points.
+        if (e.keys.some((k) => !this.known.has(k))) {
+          for (const k of e.keys) this.known.add(k);
           this.refreshXOptions();
           this.syncCards();
         }
@@ -309,10 +352,13 @@ export class Dashboard {
           redraw.add(card);
           if (card.id === key) card.el.dataset.points = String(this.state.store.series.get(key)?.length ?? 0);
         }
-        // A new time or x-metric point moves x for every chart.
-        const mode = this.xMode();
-        const xMoved = e.keys.includes(mode === "relative" || mode === "wall" ? TIME_KEY : mode);
-        for (const card of xMoved ? this.cards.values() : redraw) card.chart?.schedule();
+        // A new time or x-metric point moves x for every chart drawn against it.
+        const keys = new Set(e.keys);
+        for (const card of this.cards.values()) {
+          const src = card.mode === "relative" || card.mode === "wall" ? TIME_KEY : card.mode;
+          if (keys.has(src)) redraw.add(card);
+        }
+        for (const card of redraw) card.chart?.schedule();
         break;
       }
     }
@@ -323,17 +369,25 @@ export class Dashboard {
     return undefined;
   }
 
-  private xMode(): string {
-    return this.layout.x_axis ?? "step";
+  /** The x axis the person chose; undefined: each chart's own (see `chartXMode`). */
+  private chosenX(): string | undefined {
+    return this.layout.x_axis || undefined;
+  }
+
+  private modeOf(id: string): string {
+    return chartXMode(this.chosenX(), id, this.rules, (k) => this.state.store.series.has(k));
   }
 
   private refreshXOptions(): void {
-    offerXAxes(this.xAxis, this.state.store.metricKeys(), this.xMode());
+    const auto = this.rules.hasStepMetrics() ? "as defined (define_metric)" : undefined;
+    offerXAxes(this.xAxis, this.state.store.metricKeys(), this.chosenX() ?? (auto ? "" : "step"), auto);
   }
 
-  /** Make the cards match the keys and the layout's merges; rebuild those that changed. */
+  /** Make the cards match the keys, the metric definitions and the layout's merges; rebuild
+   *  those that changed (their lines, or their x axis). */
   private syncCards(): void {
-    const keys = this.state.store.metricKeys();
+    const all = this.state.store.metricKeys();
+    const keys = all.filter((k) => !this.rules.hidden(k));
     const groups = groupCharts(keys, this.layout.merged ?? {});
     for (const [id, card] of this.cards) {
       const g = groups.get(id);
@@ -343,8 +397,9 @@ export class Dashboard {
         this.nearness?.unobserve(card.el);
         card.el.remove();
         this.cards.delete(id);
-      } else if (g.join("\n") !== card.keys.join("\n")) {
+      } else if (g.join("\n") !== card.keys.join("\n") || this.modeOf(id) !== card.mode) {
         card.keys = g;
+        card.mode = this.modeOf(id);
         this.decorate(card);
         this.buildChart(card);
       }
@@ -364,8 +419,8 @@ export class Dashboard {
       s.el.hidden = n === 0;
       void name;
     }
-    if (keys.length && this.Bokeh) this.setNotice("");
-    else if (!keys.length && this.Bokeh) this.setNotice("Waiting for the first log()…");
+    if (all.length && this.Bokeh) this.setNotice("");
+    else if (!all.length && this.Bokeh) this.setNotice("Waiting for the first log()…");
   }
 
   private sectionFor(name: string): { el: HTMLDetailsElement; grid: HTMLElement; count: HTMLElement } {
@@ -420,7 +475,8 @@ export class Dashboard {
     const host = div("nbt-chart-host");
     el.append(bar, host);
     const near = this.nearness ? null : true; // without an observer, every chart is near
-    const card: Card = { id, keys, el, title, logButton, merge, split, host, chart: null, near };
+    const mode = this.modeOf(id);
+    const card: Card = { id, keys, el, title, logButton, merge, split, host, chart: null, mode, near };
     this.cardOfEl.set(el, card);
     (el as HTMLElement & { __nbtrack_card__?: Card }).__nbtrack_card__ = card;
     logButton.addEventListener("click", () => {
@@ -511,8 +567,8 @@ export class Dashboard {
       },
       {
         store: this.state.store,
-        xMode: this.xMode(),
-        xColumn: (key) => this.xColumn(key),
+        xMode: card.mode,
+        xColumn: (key) => this.xColumn(key, card.mode),
         ema: (key) => this.ema(key),
       },
       buildRank(card.el.getBoundingClientRect(), card.near, viewportHeight()) !== null,
@@ -520,12 +576,7 @@ export class Dashboard {
     return card.chart;
   }
 
-  private rebuildAll(): void {
-    for (const card of this.cards.values()) this.buildChart(card);
-  }
-
-  private xColumn(key: string): XColumn {
-    const mode = this.xMode();
+  private xColumn(key: string, mode: string): XColumn {
     const id = `${mode}\n${key}`;
     let c = this.xColumns.get(id);
     const series = this.state.store.series.get(key);

@@ -13,7 +13,7 @@ const fixture = (): RunOverview => decodeOverview(overview.content as OverviewMe
 function header(elapsed: number): RunHeader {
   return {
     id: "a", name: "n", project: "p", state: "running", step: 1, created_at: 0, elapsed,
-    rate: null, last: {}, alerts: [], error: null, sync: null,
+    rate: null, last: {}, alerts: [], error: null, sync: null, metrics: [],
   }; // prettier-ignore
 }
 

@@ -132,6 +132,15 @@ describe("a header message from Python", () => {
     expect(h.alerts).toEqual([{ title: "NaN loss", text: "at step 11", level: "WARN", step: 11 }]);
     expect(h.error).toBeNull();
   });
+
+  it("carries the metric definitions Python checked, in define order", () => {
+    expect(h.metrics).toEqual([
+      { name: "epoch", step_metric: null, hidden: false },
+      { name: "val/*", step_metric: "epoch", hidden: false },
+      { name: "debug", step_metric: null, hidden: true },
+    ]);
+    expect(decodeHeader(headerSync.content as HeaderMessage).metrics).toEqual([]);
+  });
 });
 
 describe("a header message's sync state", () => {

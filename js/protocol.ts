@@ -166,6 +166,19 @@ export interface HeaderMessage {
   error: string | null;
   /** Absent from a Python without a team server client; null for a run without a server. */
   sync?: SyncStatus | null;
+  /**
+   * The run's metric definitions (`define_metric`), in define order; absent from an older
+   * Python. `name` is a key or a W&B glob ("val/*": a trailing `*`), `step_metric` the key
+   * its chart is drawn against (null: the step). See metric-defs.ts.
+   */
+  metrics?: MetricDefinition[];
+}
+
+/** One `define_metric` definition, as far as the charts need it. */
+export interface MetricDefinition {
+  name: string;
+  step_metric: string | null;
+  hidden: boolean;
 }
 
 /** The header's facts, numbers parsed. */
@@ -183,6 +196,8 @@ export interface RunHeader {
   alerts: Alert[];
   error: string | null;
   sync: SyncStatus | null;
+  /** The metric definitions, every field checked; [] when the run has none. */
+  metrics: MetricDefinition[];
 }
 
 export function decodeHeader(msg: HeaderMessage): RunHeader {
@@ -201,7 +216,22 @@ export function decodeHeader(msg: HeaderMessage): RunHeader {
     alerts: msg.alerts,
     error: msg.error,
     sync: decodeSync(msg.sync),
+    metrics: decodeMetrics(msg.metrics),
   };
+}
+
+function decodeMetrics(defs: unknown): MetricDefinition[] {
+  const out: MetricDefinition[] = [];
+  for (const d of Array.isArray(defs) ? defs : []) {
+    const o = record(d);
+    if (typeof o.name !== "string" || !o.name) continue;
+    out.push({
+      name: o.name,
+      step_metric: typeof o.step_metric === "string" && o.step_metric ? o.step_metric : null,
+      hidden: o.hidden === true,
+    });
+  }
+  return out;
 }
 
 function decodeSync(s: SyncStatus | null | undefined): SyncStatus | null {

@@ -95,6 +95,18 @@ def messages() -> dict[str, tuple[dict[str, Any], list[bytes]]]:
         last={"loss": float("nan"), "acc": 0.5, "grad/max": float("inf"), "low": float("-inf")},
         alerts=[{"title": "NaN loss", "text": "at step 11", "level": "WARN", "step": 11}],
         error=None,
+        # define_metric's definitions as the run records them (summary and goal are not sent).
+        metrics=[
+            {"name": "epoch", "step_metric": None, "summary": [], "goal": None, "hidden": False},
+            {
+                "name": "val/*",
+                "step_metric": "epoch",
+                "summary": ["min"],
+                "goal": "minimize",
+                "hidden": False,
+            },
+            {"name": "debug", "step_metric": None, "summary": [], "goal": None, "hidden": True},
+        ],
     )
     # A header with where the run stands with the team server; markup in the reason on
     # purpose (the page must show it as text).

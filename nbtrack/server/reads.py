@@ -294,6 +294,7 @@ def header_content(
     from nbtrack.widget._protocol import header_message
 
     summary = from_json(row.summary, {})
+    metadata = from_json(row.metadata, {})
     end = row.finished_at if row.finished_at is not None else max(row.heartbeat_at, time.time())
     return header_message(
         run_id=row.run_id,
@@ -306,7 +307,9 @@ def header_content(
         rate=None,
         last={k: _num(v) for k, v in summary.items() if _num(v) is not None},
         alerts=[a for a in from_json(row.alerts, []) if isinstance(a, dict)],
-        error=row.error if private else redact_text(row.error, from_json(row.metadata, {})),
+        error=row.error if private else redact_text(row.error, metadata),
+        # define_metric's definitions: no private facts (names of keys the run logged).
+        metrics=metadata.get("metrics") if isinstance(metadata, dict) else None,
     )
 
 

@@ -162,7 +162,7 @@ class LiveFeed:
         deadline = time.monotonic() + _METADATA_WAIT_S
         metadata: dict[str, Any] = {}
         try:
-            with Api(self.run.dir) as api:
+            with Api(self.link.root) as api:
                 while not metadata and time.monotonic() < deadline:
                     # The writer records it before its first commit: once the run has
                     # ended, what the store holds is all there will be.
@@ -197,7 +197,7 @@ class LiveFeed:
         self.link.flush()
         from nbtrack.api import Api
 
-        with Api(run.dir) as api:
+        with Api(self.link.root) as api:
             batch, _, _ = api.run(run.path).read_since(0, 0)
         self.sender.send_batch(batch)
 
@@ -247,6 +247,7 @@ class LiveFeed:
                     alerts=list(run.alerts),
                     error=run.error,
                     sync=self.link.sync_status() or LOCAL_ONLY,
+                    metrics=self._metric_definitions(),
                 )
             )
             self._send_overview(now, finished)
@@ -256,6 +257,13 @@ class LiveFeed:
                 self.link.unsubscribe(q)
         finally:
             self._lock.release()
+
+    def _metric_definitions(self) -> list[dict[str, Any]]:
+        """The run's `define_metric` definitions as they are now: read on every flush, so a
+        definition made after the dashboard is up reaches it with the next header."""
+        # A run of a package older than define_metric has none.
+        defs = getattr(self.link, "metric_definitions", None)
+        return list(defs()) if callable(defs) else []
 
     def _send_overview(self, now: float, finished: bool) -> None:
         """The overview at the start, and again when it changed: notes and tags are looked
@@ -337,6 +345,7 @@ class StoreFeed:
                 last=last,
                 alerts=rec.alerts,
                 error=rec.error,
+                metrics=rec.metadata.get("metrics") if isinstance(rec.metadata, dict) else None,
             )
         )
         # Built every poll and sent when it differs from the last: a dict comparison.

@@ -19,7 +19,11 @@ Messages (the ``type`` field of the content):
 - ``histograms``: one entry per (key, step): its range, stats and, in buffer ``i`` for
   entry ``i``, its counts as float64.
 - ``header``: the run's facts for the header (no buffers), sent when they change; its
-  ``sync`` field says where the run stands with the team server (null when it has none).
+  ``sync`` field says where the run stands with the team server (null when it has none);
+  its ``metrics`` field lists the run's metric definitions (``define_metric``) in define
+  order, each ``{"name": str, "step_metric": str | null, "hidden": bool}``: ``name`` is a
+  key or a W&B glob (``"val/*"``, a trailing ``*``), ``step_metric`` the key the metric's
+  chart is drawn against (null: the step). See `metric_definitions`.
 - ``overview``: what the run is and where it ran, for the Overview section (no buffers):
   notes, tags, the config flattened to ``[key, value]`` pairs, the code (git commit,
   branch, dirty flag, a link to the commit, the notebook or script) and the system (host,
@@ -166,11 +170,13 @@ def header_message(
     alerts: list[dict[str, Any]],
     error: str | None,
     sync: SyncStatus | dict[str, Any] | None = None,
+    metrics: Any = None,
 ) -> dict[str, Any]:
     """The header's facts as JSON (no buffers): small, sent with each update.
 
     ``sync`` is where the run stands with the team server (see `SyncStatus`); None for a
-    run that has no server.
+    run that has no server. ``metrics`` is the run's metric definitions as the run records
+    them (``metadata["metrics"]``; None: there are none), checked by `metric_definitions`.
 
     >>> header_message(run_id="a", name="n", project="p", state="running", step=1,
     ...     created_at=0.0, elapsed=1.0, rate=None, last={"loss": float("nan")},
@@ -199,7 +205,42 @@ def header_message(
         ],
         "error": error,
         "sync": None if sync is None else _sync_field(sync),
+        "metrics": metric_definitions(metrics),
     }
+
+
+# More definitions than this are a loop calling define_metric per key; the rest are dropped.
+_MAX_DEFINITIONS = 1000
+
+
+def metric_definitions(defs: Any) -> list[dict[str, Any]]:
+    """What the charts need of the run's metric definitions (``metadata["metrics"]``, a list
+    of ``{"name", "step_metric", "summary", "goal", "hidden"}`` in define order): each
+    one's name, step metric and hidden flag, checked field by field, since a server passes on
+    what any client recorded. An entry without a name, or anything but a list, is left out.
+
+    >>> defs = metric_definitions([{"name": "epoch", "hidden": True}, {"name": "val/*",
+    ...     "step_metric": "epoch", "summary": ["min"]}, {"step_metric": "x"}, "junk"])
+    >>> [(d["name"], d["step_metric"], d["hidden"]) for d in defs]
+    [('epoch', None, True), ('val/*', 'epoch', False)]
+    """
+    if not isinstance(defs, (list, tuple)):
+        return []
+    out: list[dict[str, Any]] = []
+    for d in defs[:_MAX_DEFINITIONS]:
+        if not isinstance(d, Mapping):
+            continue
+        name, step = d.get("name"), d.get("step_metric")
+        if not isinstance(name, str) or not name:
+            continue
+        out.append(
+            {
+                "name": name,
+                "step_metric": step if isinstance(step, str) and step else None,
+                "hidden": d.get("hidden") is True,
+            }
+        )
+    return out
 
 
 def _sync_field(sync: SyncStatus | dict[str, Any]) -> dict[str, Any]:
