@@ -94,10 +94,12 @@ def log_artifact(
     dirs: Iterable[str | os.PathLike[str]] = (),
     aliases: list[str] | None = None,
     metadata: Mapping[str, Any] | None = None,
+    policy: str = "mutable",
 ) -> Any:
     """Log `files` (path, name in the artifact) and the contents of `dirs` as one artifact
     version of the run; returns what ``log_artifact`` returned, or None when nothing was
     logged (a disabled run, or an nbtrack without artifacts, which says so once).
+    `policy` is W&B's: "mutable" copies the files now, "immutable" reads them when logged.
 
     >>> log_artifact(run, "model-abc", "model", files=[("best.keras", None)], aliases=["latest"])
     """
@@ -114,12 +116,9 @@ def log_artifact(
         return None
     art = artifacts.Artifact(artifact_name(name), type=type, metadata=dict(metadata or {}))
     for path, inside in files:
-        if inside is None:
-            art.add_file(os.fspath(path))
-        else:
-            art.add_file(os.fspath(path), name=inside)
+        art.add_file(os.fspath(path), name=inside, policy=policy)
     for folder in dirs:
-        art.add_dir(os.fspath(folder))
+        art.add_dir(os.fspath(folder), policy=policy)
     method = getattr(run, "log_artifact", None)
     if method is not None:
         return method(art, aliases=list(aliases or []))

@@ -95,7 +95,6 @@ def make_logger(pl: str, fabric: str) -> type:
             self._experiment = experiment
             self._logged_model_time: dict[str, float] = {}
             self._checkpoint_callbacks: dict[int, Any] = {}
-            # Checkpoints are copied into the store's artifacts either way.
             self.add_file_policy = add_file_policy
             where = save_dir if save_dir is not None else dir
             self._save_dir = None if where is None else os.fspath(where)
@@ -260,6 +259,7 @@ def make_logger(pl: str, fabric: str) -> type:
                     files=[(p, "model.ckpt")],
                     aliases=["latest", "best"] if best else ["latest"],
                     metadata=metadata,
+                    policy=self.add_file_policy,
                 )
                 self._logged_model_time[p] = t
 
