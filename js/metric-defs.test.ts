@@ -18,11 +18,11 @@ describe("MetricRules (define_metric by W&B's rules)", () => {
     expect(r.hasStepMetrics()).toBe(true);
   });
 
-  it("takes an exact definition over any glob, and the first glob over later ones", () => {
-    const r = new MetricRules([def("val/*", "epoch"), def("val/loss"), def("*", "global_step"), def("val/a*", "x")]);
+  it("takes an exact definition over any glob, and the longest glob over shorter ones", () => {
+    const r = new MetricRules([def("*", "global_step"), def("val/*", "epoch"), def("val/loss"), def("val/a*", "x")]);
     expect(r.stepMetric("val/loss")).toBeNull(); // defined by name: no glob applies
-    expect(r.stepMetric("val/acc")).toBe("epoch");
-    expect(r.stepMetric("val/abc")).toBe("epoch"); // "val/*" came first
+    expect(r.stepMetric("val/top1")).toBe("epoch"); // "val/*" is longer than "*"
+    expect(r.stepMetric("val/abc")).toBe("x");
     expect(r.stepMetric("lr")).toBe("global_step");
   });
 

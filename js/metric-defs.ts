@@ -2,9 +2,11 @@
 // to its keys, by W&B's rules:
 //
 // - a key defined by its exact name takes that definition, and no glob's;
-// - otherwise the first glob, in define order, that matches it: a glob is a name ending in
-//   `*`, and matches every key that starts with what comes before the `*` ("val/*" matches
-//   "val/loss" and "val/top1/acc"; "*" every key); a key starting with "_" matches none;
+// - otherwise the longest glob that matches it (as the run's summary picks it,
+//   nbtrack/_metrics.py: "val/*" before "*" whatever their order): a glob is a name ending
+//   in `*`, and matches every key that starts with what comes before the `*` ("val/*"
+//   matches "val/loss" and "val/top1/acc"; "*" every key); a key starting with "_" (W&B's
+//   own, such as "_time") matches none;
 // - a name defined twice merges (W&B's default, `overwrite=None`): the later step metric
 //   replaces the earlier one, and a metric once hidden stays hidden.
 //
@@ -15,7 +17,7 @@ import type { MetricDefinition } from "./protocol";
 
 export class MetricRules {
   private readonly exact = new Map<string, MetricDefinition>();
-  /** Globs by their prefix (the name without its `*`), in define order. */
+  /** Globs by their prefix (the name without its `*`). */
   private readonly globs = new Map<string, MetricDefinition>();
   /** The definitions as text, to tell whether a new header changed them. */
   readonly signature: string;
@@ -40,8 +42,11 @@ export class MetricRules {
     const own = this.exact.get(key);
     if (own) return own;
     if (key.startsWith("_")) return null;
-    for (const [prefix, d] of this.globs) if (key.startsWith(prefix)) return d;
-    return null;
+    let best: string | null = null;
+    for (const prefix of this.globs.keys()) {
+      if (key.startsWith(prefix) && (best === null || prefix.length > best.length)) best = prefix;
+    }
+    return best === null ? null : (this.globs.get(best) ?? null);
   }
 
   /**

@@ -68,6 +68,62 @@ def test_no_dashboard_outside_a_notebook(
     assert capsys.readouterr().out == ""
 
 
+def _headers(sent: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [c for c in sent if c.get("type") == "header"]
+
+
+def _capture(run_id: str) -> tuple[Any, list[dict[str, Any]]]:
+    from nbtrack.widget._dashboard import Dashboard
+
+    widget = Dashboard(run_id)
+    sent: list[dict[str, Any]] = []
+    widget.send = lambda content, buffers=None: sent.append(content)  # type: ignore[method-assign]
+    return widget, sent
+
+
+def test_a_live_dashboard_gets_the_metric_definitions_and_each_one_made_later(
+    store_dir: Path,
+) -> None:
+    from nbtrack.widget._dashboard import LiveFeed
+
+    run = nbtrack.init(project="defs", display=False)
+    run.define_metric("epoch")
+    widget, sent = _capture(run.id)
+    feed = LiveFeed(widget, run)
+    assert _headers(sent)[-1]["metrics"] == [
+        {"name": "epoch", "step_metric": None, "hidden": False}
+    ]
+    # After the dashboard is up: the next tick's header carries it.
+    run.define_metric("val/*", step_metric="epoch", summary="min")
+    run.define_metric("debug", hidden=True)
+    run.log({"epoch": 0, "val/loss": 1.0})
+    feed.flush()
+    assert _headers(sent)[-1]["metrics"] == [
+        {"name": "epoch", "step_metric": None, "hidden": False},
+        {"name": "val/*", "step_metric": "epoch", "hidden": False},
+        {"name": "debug", "step_metric": None, "hidden": True},
+    ]
+    run.finish()
+
+
+def test_a_stored_run_shows_its_metric_definitions(store_dir: Path) -> None:
+    from nbtrack.api import Api
+    from nbtrack.widget._dashboard import StoreFeed
+
+    run = nbtrack.init(project="defs", display=False)
+    run.define_metric("epoch")
+    run.define_metric("val/*", step_metric="epoch")
+    run.log({"epoch": 0, "val/loss": 1.0})
+    run.finish()
+    widget, sent = _capture(run.id)
+    with Api(store_dir) as api:
+        StoreFeed(widget, api.run(run.path), follow=False)
+    assert [(m["name"], m["step_metric"]) for m in _headers(sent)[-1]["metrics"]] == [
+        ("epoch", None),
+        ("val/*", "epoch"),
+    ]
+
+
 # -- a real kernel -------------------------------------------------------------------------
 
 
