@@ -180,8 +180,8 @@ class Config:
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Config):
-            return self._data == other._data
-        return isinstance(other, Mapping) and self._data == dict(other)
+            return bool(self._data == other._data)
+        return isinstance(other, Mapping) and bool(self._data == dict(other))
 
     __hash__ = None  # type: ignore[assignment]
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
 import tempfile
 import time
 from collections.abc import Mapping
+from datetime import timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +18,7 @@ from nbtrack._config import Config, Summary
 if TYPE_CHECKING:
     from nbtrack._interface import RunProtocol
     from nbtrack._metrics import Metric
+    from nbtrack._run import AlertLevel
 
 
 class DisabledRun:
@@ -49,15 +54,16 @@ class DisabledRun:
         self.start_time = time.time()
         self._config = Config(dict(config), lambda: None)
         self._summary = Summary(dict, lambda: None)
-        # W&B's disabled run has a folder too; a temporary one, so that a script writing
-        # checkpoints into run.dir still runs, and nothing lands in the store.
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._dir: str | None = None
 
     @property
     def dir(self) -> str:
-        if self._tmp is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="nbtrack-disabled-")
-        return self._tmp.name
+        """A temporary folder, removed when the process exits: a script that writes its
+        checkpoints into run.dir still runs, and nothing lands in the store."""
+        if self._dir is None:
+            self._dir = tempfile.mkdtemp(prefix="nbtrack-disabled-")
+            atexit.register(shutil.rmtree, self._dir, True)
+        return self._dir
 
     def project_name(self) -> str:
         return self.project
@@ -97,8 +103,67 @@ class DisabledRun:
         pass
 
     def alert(
-        self, title: str, text: str = "", level: str = "WARN", data: dict[str, Any] | None = None
+        self,
+        title: str,
+        text: str = "",
+        level: str | AlertLevel | None = None,
+        wait_duration: float | timedelta | None = None,
+        *,
+        data: dict[str, Any] | None = None,
     ) -> None:
+        pass
+
+    def save(
+        self,
+        glob_str: str | os.PathLike[str] | None = None,
+        base_path: str | os.PathLike[str] | None = None,
+        policy: str = "live",
+    ) -> list[str]:
+        """Nothing is kept for a disabled run: no file is linked; an empty list."""
+        return []
+
+    def log_code(self, root: str | None = ".", name: str | None = None, **kwargs: Any) -> None:
+        pass
+
+    def mark_preempting(self) -> None:
+        pass
+
+    def display(self, height: int = 420, hidden: bool = False) -> bool:
+        return False
+
+    def log_artifact(
+        self,
+        artifact_or_path: Any,
+        name: str | None = None,
+        type: str | None = None,
+        aliases: list[str] | None = None,
+        tags: list[str] | None = None,
+    ) -> Any:
+        """Not stored: returns the artifact given (or None for a path)."""
+        return None if isinstance(artifact_or_path, (str, os.PathLike)) else artifact_or_path
+
+    def use_artifact(
+        self,
+        artifact_or_name: Any,
+        type: str | None = None,
+        aliases: list[str] | None = None,
+        use_as: str | None = None,
+    ) -> Any:
+        """A disabled run reads no store: the artifact given, or None for a name."""
+        return None if isinstance(artifact_or_name, str) else artifact_or_name
+
+    def log_model(
+        self,
+        path: str | os.PathLike[str],
+        name: str | None = None,
+        aliases: list[str] | None = None,
+    ) -> Any:
+        return None
+
+    def use_model(self, name: str) -> Any:
+        return None
+
+    def link_model(self, *args: Any, **kwargs: Any) -> None:
         pass
 
     def watch(

@@ -25,6 +25,8 @@ import traceback
 import warnings
 from collections import deque
 from collections.abc import Callable, Mapping
+from datetime import timedelta
+from enum import Enum
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -63,6 +65,90 @@ FINISH_WAIT_S = float(os.environ.get("NBTRACK_FINISH_WAIT_S", "30"))
 
 STATES = ("running", "finished", "failed", "crashed", "interrupted")
 MODES = ("online", "offline", "disabled")
+
+
+class AlertLevel(str, Enum):
+    """W&B's ``wandb.AlertLevel``: the level of `alert`; its values are the strings."""
+
+    INFO = "INFO"
+    WARN = "WARN"
+    ERROR = "ERROR"
+
+
+def _alert_level(level: Any) -> str:
+    if level is None:
+        return "INFO"
+    value = level.value if isinstance(level, AlertLevel) else level
+    if value not in ("INFO", "WARN", "ERROR"):
+        raise ValueError(f"nbtrack.alert: level must be INFO, WARN or ERROR, not {level!r}")
+    return str(value)
+
+
+def _wait_seconds(wait: Any) -> float:
+    if wait is None:
+        return 60.0  # W&B's default: one minute between alerts of the same title
+    if isinstance(wait, timedelta):
+        return wait.total_seconds()
+    if isinstance(wait, bool) or not isinstance(wait, (int, float)):
+        raise TypeError(
+            "nbtrack.alert: wait_duration must be seconds (an int or float) or a timedelta, "
+            f"not {type(wait).__name__}"
+        )
+    return float(wait)
+
+
+def save_files(
+    run_dir: Path,
+    glob_str: str | os.PathLike[str] | None,
+    base_path: str | os.PathLike[str] | None,
+    policy: str,
+) -> list[str]:
+    """`run.save`: link or copy the files matching `glob_str` into `run_dir` (see Run.save)."""
+    import glob
+    import shutil
+
+    if glob_str is None:
+        raise TypeError("nbtrack.save: give the path (or glob) of the files to save")
+    if isinstance(glob_str, bytes):
+        glob_str = glob_str.decode("utf-8")
+    pattern = os.fspath(glob_str)
+    if pattern.startswith(("gs://", "s3://", "http://", "https://")):
+        raise ValueError(f"nbtrack.save: {pattern} is a remote URL; save takes local files")
+    if policy not in ("live", "end", "now"):
+        raise ValueError(f"nbtrack.save: policy must be 'live', 'end' or 'now', not {policy!r}")
+    absolute = Path(os.path.abspath(pattern))
+    if base_path is not None:
+        base = Path(os.path.abspath(base_path))
+    elif not os.path.isabs(pattern):
+        base = Path(os.path.abspath("."))
+    else:
+        base = absolute.parent.parent  # W&B keeps the file's last folder
+    try:
+        absolute.relative_to(base)
+    except ValueError:
+        raise ValueError(f"nbtrack.save: {pattern} is not inside base_path {base}") from None
+    out: list[str] = []
+    run_dir_abs = run_dir.resolve()
+    for found in sorted(glob.glob(str(absolute), recursive=True)):
+        src = Path(found)
+        if not src.is_file():
+            continue
+        if run_dir_abs in src.resolve().parents:
+            out.append(str(src))  # already in the run's folder
+            continue
+        dest = run_dir / src.relative_to(base)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if dest.is_symlink() or dest.exists():
+            dest.unlink()
+        if policy == "now":
+            shutil.copy2(src, dest)
+        else:
+            try:
+                dest.symlink_to(src.resolve())
+            except OSError:  # no symlinks here (Windows without the right): a copy
+                shutil.copy2(src, dest)
+        out.append(str(dest))
+    return out
 
 
 def safe_folder_name(name: str) -> str:
@@ -150,12 +236,14 @@ class Run:
         self.state = "running"
         self.error: str | None = None
         self.alerts: list[dict[str, Any]] = []
+        self._alerted_at: dict[str, float] = {}
         self._rk = rk
         self._pid = os.getpid()
         self._finished = False
         self._step = start_step
         self._open_row: dict[str, Any] | None = None
         self._open_device: list[DeviceValue] = []
+        self._open_hists: list[HistogramEntry] = []
         self._rows: Rows = []
         self._device_values: list[DeviceValue] = []
         from nbtrack._device import DeviceReadback
@@ -365,8 +453,14 @@ class Run:
                     )
             flat = flatten(data)
             device: list[DeviceValue] = []
+            hists: list[HistogramEntry] = []
             row: dict[str, Any] = {}
+            # Loaded only once the user has made a wandb.Histogram (or a media object).
+            data_types = sys.modules.get("nbtrack.data_types")
             for key, value in flat.items():
+                if data_types is not None and isinstance(value, data_types.WBValue):
+                    hists.append(value._entry(key, -1))  # media: a TypeError naming the key
+                    continue
                 v = convert(key, value, device)
                 if v is not None:
                     row[key] = v
@@ -380,7 +474,10 @@ class Run:
                 # More keys for the step that was just committed: a row of its own, same step.
                 for dv in device:
                     dv.step = step
+                for h in hists:
+                    h.step = step
                 self._device_values.extend(device)
+                self._histograms.extend(hists)
                 self._rows.extend((step, _time(), row))
                 return
             if self._open_row is None:
@@ -388,6 +485,7 @@ class Run:
             else:
                 self._open_row.update(row)
             self._open_device.extend(device)
+            self._open_hists.extend(hists)
             if commit:
                 self._commit_row()
 
@@ -398,6 +496,7 @@ class Run:
         row = self._open_row
         assert row is not None
         device, self._open_device = self._open_device, []
+        hists, self._open_hists = self._open_hists, []
         self._open_row = None
         t = _time()
         s = self._step
@@ -405,35 +504,170 @@ class Run:
         for dv in device:
             dv.step = s
         self._device_values.extend(device)
+        if hists:
+            for h in hists:
+                h.step = s
+            self._histograms.extend(hists)
         self._rows.extend((s, t, row))
         if t >= self._tick_at:
             self._tick(t)
 
     def alert(
-        self, title: str, text: str = "", level: str = "WARN", data: dict[str, Any] | None = None
+        self,
+        title: str,
+        text: str = "",
+        level: str | AlertLevel | None = None,
+        wait_duration: float | timedelta | None = None,
+        *,
+        data: dict[str, Any] | None = None,
     ) -> None:
-        """Record an alert on the run; dashboards show it in their header.
+        """Record an alert on the run (W&B's ``run.alert``); dashboards show it in their header.
 
         >>> run.alert("Loss diverged", f"loss={loss} at step {run.step}", level="ERROR")
+        >>> run.alert("Slow epoch", "...", level=nbtrack.AlertLevel.WARN, wait_duration=300)
+
+        `level`: INFO (the default, as in W&B), WARN or ERROR, a string or an `AlertLevel`.
+        Another alert of the same title within `wait_duration` seconds (a number or a
+        timedelta; one minute by default, as in W&B) is dropped, so an alert in a loop does
+        not flood the run.
         """
-        if level not in ("INFO", "WARN", "ERROR"):
-            raise ValueError(f"nbtrack.alert: level must be INFO, WARN or ERROR, not {level!r}")
+        level_str = _alert_level(level)
+        wait_s = _wait_seconds(wait_duration)
         if data:
             from nbtrack import _json
 
             for k, v in data.items():
                 _json.check("alert data", str(k), v)
+        now = time.time()
+        title = str(title)
+        last = self._alerted_at.get(title)
+        if last is not None and now - last < wait_s:
+            return
+        self._alerted_at[title] = now
         self.alerts.append(
             {
-                "title": str(title),
+                "title": title,
                 "text": str(text),
-                "level": level,
+                "level": level_str,
                 "step": self._step,
-                "time": time.time(),
+                "time": now,
                 **({"data": data} if data else {}),
             }
         )
         self._dirty.add("alerts")
+
+    def save(
+        self,
+        glob_str: str | os.PathLike[str] | None = None,
+        base_path: str | os.PathLike[str] | None = None,
+        policy: str = "live",
+    ) -> list[str]:
+        """Put files into the run's folder, `run.dir`, keeping their path below `base_path`.
+
+        >>> run.save("checkpoints/*.pt")          # -> run.dir/checkpoints/<file>.pt
+        >>> run.save("/data/out/model.h5", base_path="/data")  # -> run.dir/out/model.h5
+
+        As W&B does: a relative glob keeps its path from the working directory; an absolute
+        one without `base_path` keeps its last folder. With ``policy="live"`` or ``"end"``
+        each file is linked (a symlink, so the run's copy follows the file as it changes;
+        a copy where the platform cannot link), with ``"now"`` copied as it is now.
+        Returns the paths in the run's folder.
+        """
+        return save_files(Path(self.dir), glob_str, base_path, policy)
+
+    def log_code(self, root: str | None = ".", name: str | None = None, **kwargs: Any) -> None:
+        """W&B's ``run.log_code``: accepted; the program's path and git state are already
+        in the run's metadata, and code is not saved as an artifact."""
+        del root, name, kwargs
+        from nbtrack._compat import unsupported
+
+        unsupported("run.log_code()", "the program's path and git commit are in the metadata")
+
+    def mark_preempting(self) -> None:
+        """W&B's ``run.mark_preempting``: a no-op (there is no scheduler to tell)."""
+
+    def display(self, height: int = 420, hidden: bool = False) -> bool:
+        """W&B's ``run.display`` (an iframe of the run page): here the live dashboard, in a
+        notebook. Returns True when it was shown."""
+        del height
+        if hidden:
+            return False
+        try:
+            from nbtrack.widget import display_run, in_notebook
+        except ImportError:
+            return False
+        if not in_notebook():
+            return False
+        display_run(self)
+        return True
+
+    def to_html(self, height: int = 420, hidden: bool = False) -> str:
+        """W&B's ``run.to_html``: a short HTML note naming the run (no server page here)."""
+        del height, hidden
+        import html
+
+        where = (
+            f' <a href="{html.escape(self.url)}">{html.escape(self.url)}</a>' if self.url else ""
+        )
+        return f"<p>nbtrack run {html.escape(self.path)}{where}</p>"
+
+    # -- artifacts: thin calls into nbtrack.artifacts ----------------------------------
+
+    def log_artifact(
+        self,
+        artifact_or_path: Any,
+        name: str | None = None,
+        type: str | None = None,
+        aliases: list[str] | None = None,
+        tags: list[str] | None = None,
+    ) -> Any:
+        """Store an `Artifact` (or a file or folder) as a new version; see nbtrack.artifacts."""
+        from nbtrack import artifacts
+
+        return artifacts.log_artifact(self, artifact_or_path, name, type, aliases, tags)
+
+    def use_artifact(
+        self,
+        artifact_or_name: Any,
+        type: str | None = None,
+        aliases: list[str] | None = None,
+        use_as: str | None = None,
+    ) -> Any:
+        """An artifact version, recorded as an input of this run: ``"name:latest"``, ``"name:v2"``."""
+        from nbtrack import artifacts
+
+        return artifacts.use_artifact(self, artifact_or_name, type, aliases, use_as)
+
+    def log_model(
+        self,
+        path: str | os.PathLike[str],
+        name: str | None = None,
+        aliases: list[str] | None = None,
+    ) -> Any:
+        """Store a model file or folder as a ``model`` artifact version."""
+        from nbtrack import artifacts
+
+        return artifacts.log_model(self, path, name, aliases)
+
+    def use_model(self, name: str) -> Any:
+        """Download a ``model`` artifact version; returns the local path."""
+        from nbtrack import artifacts
+
+        return artifacts.use_model(self, name)
+
+    def link_model(self, *args: Any, **kwargs: Any) -> None:
+        """W&B's ``run.link_model``: the model registry does not exist locally; accepted."""
+        del args, kwargs
+        from nbtrack._compat import unsupported
+
+        unsupported("run.link_model()", "there is no model registry; use log_model")
+
+    def link_artifact(self, *args: Any, **kwargs: Any) -> None:
+        """W&B's ``run.link_artifact``: the registry does not exist locally; accepted."""
+        del args, kwargs
+        from nbtrack._compat import unsupported
+
+        unsupported("run.link_artifact()", "there is no registry; use log_artifact's aliases")
 
     def watch(
         self,
