@@ -54,7 +54,9 @@ def _learning_rate(model: Any, step: int) -> float | None:
     lr = optimizer.learning_rate
     if callable(lr) and not hasattr(lr, "shape"):
         lr = lr(step)  # a LearningRateSchedule held as it is
-    return float(keras.ops.convert_to_numpy(lr))
+    # float() of a 0-d variable or tensor works on every backend (keras.ops.convert_to_numpy
+    # of a Variable trips NumPy 2's __array__(copy=) deprecation on torch).
+    return float(lr)
 
 
 class MetricsLogger(keras.callbacks.Callback):  # type: ignore[misc]
@@ -404,10 +406,9 @@ class WandbCallback(keras.callbacks.Callback):  # type: ignore[misc]
         )
 
     def _weights(self) -> dict[str, Any]:
-        import nbtrack
-
-        histogram = getattr(nbtrack, "Histogram", None)
-        if histogram is None:
+        try:
+            from nbtrack.data_types import Histogram as histogram
+        except ImportError:
             unsupported("WandbCallback(log_weights=True)", "this nbtrack has no Histogram")
             return {}
         out: dict[str, Any] = {}
