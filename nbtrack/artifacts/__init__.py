@@ -77,10 +77,7 @@ def _store_of(run: Any) -> ArtifactStore:
         return ArtifactStore(default_root())
     from nbtrack._run import link
 
-    lnk = link(run)
-    root = getattr(lnk, "root", None)
-    # Before runs had folders of their own, run.dir was the store's root.
-    return ArtifactStore(Path(root) if root is not None else Path(run.dir))
+    return ArtifactStore(Path(link(run).root))
 
 
 def _running(run: Any, what: str) -> None:
@@ -158,7 +155,6 @@ def log_artifact(
         with s.lock(project, n):
             s.add_run(project, t, n, v, "logged", _who(run))
         return art
-    art.finalize()
     art._commit(
         store, str(run.project), getattr(run, "entity", None), _who(run), alias_list, tag_list
     )

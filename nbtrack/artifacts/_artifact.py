@@ -499,7 +499,16 @@ class Artifact:
 
     def _stage_dir(self) -> Path:
         if self._staging is None:
-            self._staging = Path(tempfile.mkdtemp(prefix="nbtrack-artifact-"))
+            # Beside the blobs of the current run's store when there is one: logging then
+            # renames each staged copy into place instead of copying it a second time (and a
+            # large dataset does not fill a small /tmp).
+            root = _current_root()
+            if root is not None:
+                base = ArtifactStore(root).objects / "staging"
+                base.mkdir(parents=True, exist_ok=True)
+                self._staging = Path(tempfile.mkdtemp(prefix="draft-", dir=base))
+            else:
+                self._staging = Path(tempfile.mkdtemp(prefix="nbtrack-artifact-"))
             # A draft never logged leaves no copies behind.
             self._cleanup = weakref.finalize(self, rmtree_quiet, self._staging)
         return self._staging
@@ -796,7 +805,8 @@ class Artifact:
                 if e._source is None:
                     raise ValueError(f"nbtrack: entry {e.path!r} has no file to store")
                 store.put(e._source, e.digest, move=e._staged)
-                e._source, e._staged = None, False
+                # The blob is its source now: a log refused below can be tried again.
+                e._source, e._staged = store.blob(e.digest), False
         entries = {p: e.to_json() for p, e in self._entries.items()}
         for p, e in self._entries.items():
             if e.extra:
@@ -1087,6 +1097,17 @@ class Artifact:
 
     def json_encode(self) -> dict[str, Any]:
         return {"_type": "artifactVersion", "id": self.id, "name": self.qualified_name}
+
+
+def _current_root() -> Path | None:
+    """The store root of the current run (None: no run, or a disabled one)."""
+    from nbtrack import _current
+    from nbtrack._run import Run, link
+
+    run = _current.current()
+    if not isinstance(run, Run):
+        return None
+    return Path(link(run).root)
 
 
 def _record(art: Artifact, who: list[str]) -> RunRecord | None:

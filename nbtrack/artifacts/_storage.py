@@ -4,6 +4,7 @@ The layout (all under ``<root>/artifacts/``)::
 
     objects/<sha256[:2]>/<sha256[2:]>      every file's bytes, once, whatever its name
     objects/tmp/                           blobs being written (renamed into place when whole)
+    objects/staging/                       the copies drafts keep of their files until logged
     <project>/<type>/<name>/v<N>.json      a version's manifest: path -> digest and size
     <project>/<type>/<name>/aliases.json   alias -> version number ("latest" among them)
     <project>/<type>/<name>/runs.json      the runs that logged and used each version
@@ -106,6 +107,7 @@ def _file_lock(path: Path) -> Iterator[None]:
             import msvcrt
             import time
 
+            f.seek(0)  # the lock is on the file's first byte, wherever "a" mode put us
             while True:
                 try:
                     msvcrt.locking(f.fileno(), msvcrt.LK_LOCK, 1)
@@ -185,13 +187,13 @@ class ArtifactStore:
         return True
 
     def blob_count(self) -> int:
-        """How many distinct file contents the store holds (for tests and `nbtrack` stats)."""
+        """How many distinct file contents the store holds."""
         if not self.objects.is_dir():
             return 0
         return sum(
             1
             for d in self.objects.iterdir()
-            if d.is_dir() and d.name != "tmp"
+            if d.is_dir() and len(d.name) == 2  # not tmp/ nor staging/
             for f in d.iterdir()
             if f.is_file()
         )
