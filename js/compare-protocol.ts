@@ -23,6 +23,10 @@ export interface RunRowJson {
   config: Record<string, unknown>;
   summary: Record<string, unknown>;
   url: string | null;
+  /** Absent from an older Python; null when the run has none. */
+  group?: string | null;
+  job_type?: string | null;
+  sweep?: string | null;
 }
 
 export interface RunsMessage {
@@ -133,6 +137,9 @@ export function decodeRun(r: RunRowJson): CompareRun {
     config: cells(r.config),
     summary: cells(r.summary),
     url: str(r.url),
+    group: str(r.group) || null,
+    job_type: str(r.job_type) || null,
+    sweep: str(r.sweep) || null,
   };
 }
 

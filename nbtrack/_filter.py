@@ -9,6 +9,8 @@ hand-written parser, never ``eval``, compiled to closures over a field lookup.
 True
 >>> keep(run_fields({"config": {}, "tags": ["cnn"]}))  # no lr: the comparison is false
 False
+>>> compile_filter('sweep == "abc123"')(run_fields({"sweep": "abc123"}))  # one sweep's runs
+True
 >>> compile_filter("config.lr < ")
 Traceback (most recent call last):
 ...
@@ -95,6 +97,10 @@ _RECORD_KEYS: Final = {
     "project": "project",
     "created": "created_at",
     "runtime": "runtime",
+    # W&B's run grouping (``init(group=, job_type=)``, a sweep's runs): null when not set.
+    "group": "group",
+    "job_type": "job_type",
+    "sweep": "sweep",
 }
 
 
@@ -102,7 +108,8 @@ def run_fields(record: Mapping[str, Any]) -> Lookup:
     """The lookup of a run's fields: ``record`` has the keys of the compare view's run.
 
     Those are id, name, project, state, created_at, runtime, tags, notes, git (with commit),
-    config and summary (both flattened with "."); a key it lacks is a missing field.
+    group, job_type, sweep (the sweep id), config and summary (both flattened with "."); a
+    key it lacks is a missing field, and so is a group, job type or sweep that is null.
 
     >>> fields = run_fields({"name": "lr-1e-3", "config": {"optimizer.lr": 1e-3}, "git": {}})
     >>> fields("name"), fields("config.optimizer.lr"), fields("commit"), fields("tags")
@@ -117,14 +124,21 @@ def run_fields(record: Mapping[str, Any]) -> Lookup:
             commit = (record.get("git") or {}).get("commit")
             return MISSING if commit is None else commit  # as js/compare/types.ts: null is none
         key = _RECORD_KEYS.get(field)
-        return MISSING if key is None else record.get(key, MISSING)
+        value = MISSING if key is None else record.get(key, MISSING)
+        if value is None and field in _NULL_IS_MISSING:
+            return MISSING  # as js/compare/types.ts: a run outside any group has no group
+        return value
 
     return lookup
 
 
 _MAX_LENGTH: Final = 2000
 _MAX_DEPTH: Final = 50
-_FIELDS: Final = ("name", "id", "state", "tags", "notes", "project", "created", "runtime", "commit")
+_FIELDS: Final = (
+    "name", "id", "state", "tags", "notes", "project", "created", "runtime", "commit",
+    "group", "job_type", "sweep",
+)  # fmt: skip
+_NULL_IS_MISSING: Final = frozenset({"group", "job_type", "sweep"})
 _FIELD_LIST: Final = ", ".join(_FIELDS) + ", config.<key>, summary.<key>"
 
 # [0-9], not \d: \d matches every script's digits, and the JS side reads ASCII ones only.

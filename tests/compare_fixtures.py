@@ -118,6 +118,13 @@ def messages() -> dict[str, tuple[dict[str, Any], list[bytes]]]:
             },
             summary={"val/acc": 0.875, "loss": float("nan")},
             url="https://nbtrack.example/fashion-cnn/runs/3k2j9x0a",
+            # W&B's grouping, with markup on purpose; the other metadata stays out of the row.
+            metadata={
+                "group": "<b>cnn</b>",
+                "job_type": "train",
+                "sweep_id": "abc123",
+                "host": "gpu-7",
+            },
         ),
         run_row(
             run_id="b7",

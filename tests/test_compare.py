@@ -456,6 +456,51 @@ def test_the_snapshot_is_every_row_then_every_curve(sweep_api: Api) -> None:
         assert c["last"].tolist() == values.tolist()
 
 
+def test_run_row_has_the_runs_group_job_type_and_sweep_from_its_metadata() -> None:
+    meta = {"group": "exp-1", "job_type": "train", "sweep_id": "abc123", "host": "gpu-7"}
+    row = _row(metadata=meta)
+    assert (row["group"], row["job_type"], row["sweep"]) == ("exp-1", "train", "abc123")
+    assert "gpu-7" not in json.dumps(row)  # the rest of the metadata stays out
+    none = _row(metadata={"group": "", "job_type": 3, "sweep_id": None})
+    assert (none["group"], none["job_type"], none["sweep"]) == (None, None, None)
+    assert _row()["group"] is None
+
+
+def test_a_feed_shows_a_sweeps_runs_and_their_group_and_a_filter_finds_them(
+    store_dir: Path,
+) -> None:
+    from nbtrack import sweeps
+    from nbtrack._filter import compile_filter, run_fields
+
+    sweep_id = sweeps.sweep(
+        {"method": "grid", "parameters": {"lr": {"values": [0.1, 0.01]}}}, project="grouped"
+    )
+
+    def train() -> None:
+        run = nbtrack.init(group="cnn", job_type="train")
+        run.log({"loss": run.config.lr})
+        run.finish()
+
+    sweeps.agent(sweep_id, train, count=2)
+    other = nbtrack.init(project="grouped", group="baseline", job_type="eval")
+    other.log({"loss": 1.0})
+    other.finish()
+    with Api(store_dir) as api:
+        _, _, msgs = _feed(api, "grouped")
+    rows = {r["id"]: r for r in msgs[0][0]["runs"]}
+    assert len(rows) == 3
+    assert rows[other.id]["group"] == "baseline" and rows[other.id]["job_type"] == "eval"
+    assert rows[other.id]["sweep"] is None
+    swept = [r for r in rows.values() if r["id"] != other.id]
+    assert [(r["group"], r["job_type"], r["sweep"]) for r in swept] == [
+        ("cnn", "train", sweep_id)
+    ] * 2
+    keep = compile_filter(f"sweep == {json.dumps(sweep_id)}")
+    assert {i for i, r in rows.items() if keep(run_fields(r))} == {r["id"] for r in swept}
+    keep = compile_filter('group == "baseline" and job_type == "eval"')
+    assert [i for i, r in rows.items() if keep(run_fields(r))] == [other.id]
+
+
 def test_polling_an_unchanged_project_sends_nothing(sweep_api: Api) -> None:
     feed, rec, _ = _feed(sweep_api)
     feed.poll()

@@ -6,6 +6,15 @@ import { own } from "./types";
 
 export const FIXED_COLUMNS = ["name", "state", "created", "runtime", "tags", "notes", "commit"] as const;
 
+/** W&B's grouping of runs: columns (after "state") only when some run has a value. */
+export const GROUPING_COLUMNS = ["group", "job_type", "sweep"] as const;
+
+/** The fixed columns, with those of `GROUPING_COLUMNS` some run of `runs` has a value in. */
+export function fixedColumns(runs: CompareRun[]): string[] {
+  const grouping = GROUPING_COLUMNS.filter((c) => runs.some((r) => r[c] !== null));
+  return [FIXED_COLUMNS[0], FIXED_COLUMNS[1], ...grouping, ...FIXED_COLUMNS.slice(2)];
+}
+
 /** The value of column `col` for `run` ("config:lr", "summary:val/acc", or a fixed one). */
 export function columnValue(run: CompareRun, col: string): CellValue | undefined {
   if (col.startsWith("config:")) return own(run.config, col.slice(7));
@@ -25,6 +34,10 @@ export function columnValue(run: CompareRun, col: string): CellValue | undefined
       return run.notes || undefined;
     case "commit":
       return run.git.commit ?? undefined;
+    case "group":
+    case "job_type":
+    case "sweep":
+      return run[col] ?? undefined;
     default:
       return undefined;
   }

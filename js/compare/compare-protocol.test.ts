@@ -13,7 +13,7 @@ import runsFixture from "../../tests/fixtures/compare/runs.json";
 import type { CurvesMessage, DecodedCurve, RunRowJson, RunsMessage } from "../compare-protocol";
 import { NO_VALUE, decodeCell, decodeCurves, decodeRun } from "../compare-protocol";
 import { TIME_KEY } from "../series-store";
-import { cellText, compareValues, sortRuns, varyingKeys } from "./cells";
+import { cellText, columnValue, compareValues, fixedColumns, sortRuns, varyingKeys } from "./cells";
 import { RUN_PALETTE, hashString, runColor } from "./colors";
 import { Curve } from "./curve";
 import { groupEnvelope } from "./overlay-chart";
@@ -133,6 +133,7 @@ describe("decodeRun on the runs fixture", () => {
       url: `https://github.com/o/r/commit/${SHA}`,
     });
     expect(run.url).toBe("https://nbtrack.example/fashion-cnn/runs/3k2j9x0a");
+    expect([run.group, run.job_type, run.sweep]).toEqual(["<b>cnn</b>", "train", "abc123"]);
   });
 
   it("reads a row without link, notes or tags", () => {
@@ -144,7 +145,14 @@ describe("decodeRun on the runs fixture", () => {
     expect(run.tags).toEqual([]);
     expect(run.git).toEqual({ commit: "feedbeef", branch: null, dirty: true, url: null });
     expect(run.url).toBeNull();
+    expect([run.group, run.job_type, run.sweep]).toEqual([null, null, null]);
     expect(runsFixture.content.removed).toEqual(["gone"]);
+  });
+
+  it("reads a row of an older Python, without group, job type or sweep, as none", () => {
+    const { group: _g, job_type: _j, sweep: _s, ...older } = rows()[0] as RunRowJson;
+    const run = decodeRun(older as RunRowJson);
+    expect([run.group, run.job_type, run.sweep]).toEqual([null, null, null]);
   });
 
   it("never takes a link that is not http(s) for the commit", () => {
@@ -469,7 +477,7 @@ function mkRun(id: string, config: Record<string, CellValue> = {}, over: Partial
   return {
     id, name: id, project: "p", entity: null, state: "finished", created_at: 0, runtime: 0, tags: [],
     notes: "", git: { commit: null, branch: null, dirty: null, url: null }, config, summary: {}, url: null,
-    ...over,
+    group: null, job_type: null, sweep: null, ...over,
   }; // prettier-ignore
 }
 
@@ -521,6 +529,25 @@ describe("sortRuns", () => {
   it("puts NaN after every number descending too", () => {
     const nan = [mkRun("nan", { acc: NaN }), mkRun("hi", { acc: 0.9 }), mkRun("lo", { acc: 0.1 })];
     expect(order(nan, "config:acc", true)).toEqual(["hi", "lo", "nan"]);
+  });
+});
+
+describe("the group, job type and sweep columns", () => {
+  it("are there (after state) only when some run has one", () => {
+    const plain = [mkRun("a"), mkRun("b")];
+    expect(fixedColumns(plain)).toEqual(["name", "state", "created", "runtime", "tags", "notes", "commit"]);
+    const swept = [mkRun("a", {}, { sweep: "abc123" }), mkRun("b", {}, { group: "g" })];
+    expect(fixedColumns(swept)).toEqual([
+      "name", "state", "group", "sweep", "created", "runtime", "tags", "notes", "commit",
+    ]); // prettier-ignore
+  });
+
+  it("hold the run's values, and sort with the runs outside any group last", () => {
+    const runs = [mkRun("a", {}, { group: "b-grp" }), mkRun("b"), mkRun("c", {}, { group: "a-grp", job_type: "eval" })];
+    expect(columnValue(runs[2] as CompareRun, "job_type")).toBe("eval");
+    expect(columnValue(runs[1] as CompareRun, "group")).toBeUndefined();
+    expect(order(runs, "group", false)).toEqual(["c", "a", "b"]);
+    expect(order(runs, "group", true)).toEqual(["a", "c", "b"]);
   });
 });
 

@@ -13,7 +13,7 @@ import { Dashboard, sectionOf } from "../dashboard";
 import type { Layout, Model } from "../model";
 import { RunState } from "../run-state";
 import { chartControls, offerXAxes } from "../controls";
-import { cellText } from "./cells";
+import { cellText, columnValue } from "./cells";
 import type { OverlayLine } from "./overlay-chart";
 import { OverlayChart } from "./overlay-chart";
 import type { AxisSpec, PcLine, PcState } from "./parallel";
@@ -288,7 +288,7 @@ export class CompareView {
     if (!group) return runs.map((r) => ({ id: r.id, label: r.name, color: this.project.colors.color(r.id), runs: [r.id] }));
     const groups = new Map<string, string[]>();
     for (const r of runs) {
-      const g = cellText(group.startsWith("config:") ? own(r.config, group.slice(7)) : undefined) || "(missing)";
+      const g = cellText(columnValue(r, group)) || "(missing)";
       let ids = groups.get(g);
       if (!ids) groups.set(g, (ids = []));
       ids.push(r.id);

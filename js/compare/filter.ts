@@ -39,7 +39,10 @@ export function filterFields(text: string): string[] {
 
 const MAX_LENGTH = 2000;
 const MAX_DEPTH = 50;
-const FIELDS = ["name", "id", "state", "tags", "notes", "project", "created", "runtime", "commit"];
+const FIELDS = [
+  "name", "id", "state", "tags", "notes", "project", "created", "runtime", "commit",
+  "group", "job_type", "sweep",
+]; // prettier-ignore
 const FIELD_LIST = `${FIELDS.join(", ")}, config.<key>, summary.<key>`;
 
 type Test = (row: FieldLookup) => boolean;

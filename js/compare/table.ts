@@ -1,13 +1,14 @@
-// The runs table: one row a run (its colour, name, state, created, runtime, tags, notes,
-// commit, then config and summary columns as W&B names them), sortable by any column,
-// searchable, filtered by an expression (filter.ts), selectable, groupable by a config key.
+// The runs table: one row a run (its colour, name, state, W&B's group, job type and sweep
+// when some run has them, created, runtime, tags, notes, commit, then config and summary
+// columns as W&B names them), sortable by any column, searchable, filtered by an expression
+// (filter.ts), selectable, groupable by group, job type, sweep or a config key.
 // Everything in a cell is text (textContent): run names, tags, config keys and values are
 // user data and may hold markup.
 //
 // Hooks for tests and users' tooling: rows carry `data-run-id` and `data-selected`, the
 // table `data-visible-rows`.
 
-import { allKeys, cellText, columnValue, FIXED_COLUMNS, sortRuns, varyingKeys } from "./cells";
+import { allKeys, cellText, columnValue, fixedColumns, GROUPING_COLUMNS, sortRuns, varyingKeys } from "./cells";
 import { compileFilter, FilterError } from "./filter";
 import type { CompareRun } from "./types";
 import { runFields } from "./types";
@@ -25,7 +26,7 @@ export interface TableState {
   allConfig: boolean;
   /** "all": every run (new ones too); else the ids checked. */
   selection: "all" | string[];
-  /** A config key ("config:optimizer") to group rows by, or null. */
+  /** A column to group rows by ("group", "job_type", "sweep", "config:optimizer"), or null. */
   group: string | null;
 }
 
@@ -55,7 +56,7 @@ export interface TableHost {
 
 const HEADERS: Record<string, string> = {
   name: "Name", state: "State", created: "Created", runtime: "Runtime", tags: "Tags",
-  notes: "Notes", commit: "Commit",
+  notes: "Notes", commit: "Commit", group: "Group", job_type: "Job type", sweep: "Sweep",
 }; // prettier-ignore
 
 export class RunsTable {
@@ -92,7 +93,7 @@ export class RunsTable {
     this.filterError.setAttribute("role", "alert");
     this.groupSelect = document.createElement("select");
     this.groupSelect.className = "nbt-group";
-    this.groupSelect.title = "group rows by a config key";
+    this.groupSelect.title = "group rows by group, job type, sweep or a config key";
     this.columnsMenu = document.createElement("details");
     this.columnsMenu.className = "nbt-columns";
     const summary = document.createElement("summary");
@@ -245,10 +246,11 @@ export class RunsTable {
     const hidden = new Set(this.state.hidden);
     const config = this.configColumns();
     const summary = this.summaryColumns();
-    const all = [...FIXED_COLUMNS, ...config, ...summary];
+    const fixed = fixedColumns(this.runs);
+    const all = [...fixed, ...config, ...summary];
     this.columns = all.filter((c) => !hidden.has(c));
     this.renderHead();
-    this.renderColumnsMenu(allKeys(this.runs, (r) => r.config).map((k) => `config:${k}`), summary, hidden);
+    this.renderColumnsMenu(fixed, allKeys(this.runs, (r) => r.config).map((k) => `config:${k}`), summary, hidden);
     this.renderGroupOptions();
 
     let runs = this.runs;
@@ -305,7 +307,7 @@ export class RunsTable {
     this.thead.replaceChildren(tr);
   }
 
-  private renderColumnsMenu(config: string[], summary: string[], hidden: Set<string>): void {
+  private renderColumnsMenu(fixed: string[], config: string[], summary: string[], hidden: Set<string>): void {
     const items: HTMLElement[] = [];
     const all = document.createElement("label");
     const allBox = document.createElement("input");
@@ -320,7 +322,7 @@ export class RunsTable {
     all.append(allBox, " every config key (not only those that vary)");
     items.push(all);
     const shownConfig = new Set(this.configColumns());
-    for (const col of [...FIXED_COLUMNS, ...config, ...summary]) {
+    for (const col of [...fixed, ...config, ...summary]) {
       const label = document.createElement("label");
       const box = document.createElement("input");
       box.type = "checkbox";
@@ -349,8 +351,10 @@ export class RunsTable {
   }
 
   private renderGroupOptions(): void {
-    const keys = allKeys(this.runs, (r) => r.config).map((k) => `config:${k}`);
-    const opts: [string, string][] = [["", "no groups"], ...keys.map((k): [string, string] => [k, `group by ${k}`])];
+    const grouping = GROUPING_COLUMNS.filter((c) => this.runs.some((r) => r[c] !== null));
+    const keys = [...grouping, ...allKeys(this.runs, (r) => r.config).map((k) => `config:${k}`)];
+    const label = (k: string): string => `group by ${k.startsWith("config:") ? k : (HEADERS[k] ?? k).toLowerCase()}`;
+    const opts: [string, string][] = [["", "no groups"], ...keys.map((k): [string, string] => [k, label(k)])];
     this.groupSelect.replaceChildren(
       ...opts.map(([v, t]) => {
         const o = document.createElement("option");
@@ -370,7 +374,7 @@ export class RunsTable {
     td.colSpan = this.columns.length + 1;
     const sw = el("span", "nbt-swatch");
     sw.style.background = this.host.groupColor(value);
-    td.append(sw, document.createTextNode(`${col} = ${value} (${n})`));
+    td.append(sw, document.createTextNode(`${HEADERS[col] ?? col} = ${value} (${n})`));
     tr.append(td);
     return tr;
   }

@@ -31,12 +31,17 @@ export interface CompareRun {
   summary: Record<string, CellValue>;
   /** The run's own page (on the server); null in a notebook. */
   url: string | null;
+  /** W&B's grouping of runs (`init(group=, job_type=)`) and the sweep it ran in; null: none. */
+  group: string | null;
+  job_type: string | null;
+  sweep: string | null;
 }
 
 /**
  * What a filter expression reads of a run: a field name as the grammar writes it
  * ("name", "id", "state", "tags", "notes", "project", "created", "runtime", "commit",
- * "config.lr", "summary.val/acc"), or undefined when the run has no such field.
+ * "group", "job_type", "sweep", "config.lr", "summary.val/acc"), or undefined when the run
+ * has no such field (a run outside any group has no "group").
  */
 export type FieldLookup = (field: string) => unknown;
 
@@ -64,6 +69,12 @@ export function runFields(run: CompareRun): FieldLookup {
         return run.runtime;
       case "commit":
         return run.git.commit ?? undefined;
+      case "group":
+        return run.group ?? undefined;
+      case "job_type":
+        return run.job_type ?? undefined;
+      case "sweep":
+        return run.sweep ?? undefined;
       default:
         return undefined;
     }

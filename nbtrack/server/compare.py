@@ -61,6 +61,7 @@ def row_of(
         config=d["config"] if isinstance(d["config"], dict) else {},
         summary={**(d["summary"] or {}), **(d["user_summary"] or {})},
         url=base + quote(str(d["id"]), safe=""),
+        metadata=meta,
     )
 
 

@@ -120,6 +120,7 @@ def row_of(rec: RunRecord, url: str | None = None) -> dict[str, Any]:
         config=rec.config,
         summary=rec.summary,
         url=url,
+        metadata=rec.metadata if isinstance(rec.metadata, dict) else None,
     )
 
 
@@ -197,7 +198,7 @@ class ProjectFeed:
             self.widget.send(content, buffers or [])
 
     def _records(self) -> list[RunRecord]:
-        recs = self.api.runs(self.project)
+        recs: list[RunRecord] = self.api.runs(self.project)
         if self.only is not None:
             recs = [r for r in recs if r.id in self.only or r.name in self.only]
         return recs

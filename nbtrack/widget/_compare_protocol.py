@@ -7,6 +7,8 @@ Messages (the ``type`` field of the content):
   ``removed`` lists ids that are gone. A row's config and summary are flattened with ``"."``
   for nested dicts; a float that JSON cannot carry goes as ``{"$float": "nan"}`` (or
   ``"inf"``, ``"-inf"``): a tag, so a config *string* ``"nan"`` stays a string.
+  ``group``, ``job_type`` and ``sweep`` are the run's W&B group, job type and sweep id
+  (from its metadata, see `grouping`), null when it has none.
 - ``curves``: points of (run, key) curves. Each entry is either ``points`` (the series as it
   is: steps as in the dashboard's points message, values float64), or ``envelope``: the
   series in at most `width` buckets of equal step span, each its last step (the x it is drawn
@@ -90,6 +92,22 @@ def flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def grouping(metadata: Any) -> dict[str, str | None]:
+    """The run's group, job type and sweep id, as its metadata records them (``group``,
+    ``job_type``, ``sweep_id``); None for one it lacks or that is not text.
+
+    >>> grouping({"group": "exp-1", "sweep_id": "abc123", "host": "gpu-7"})
+    {'group': 'exp-1', 'job_type': None, 'sweep': 'abc123'}
+    """
+    m = metadata if isinstance(metadata, Mapping) else {}
+
+    def text(name: str) -> str | None:
+        v = m.get(name)
+        return v if isinstance(v, str) and v else None
+
+    return {"group": text("group"), "job_type": text("job_type"), "sweep": text("sweep_id")}
+
+
 def run_row(
     *,
     run_id: str,
@@ -105,8 +123,9 @@ def run_row(
     config: Mapping[str, Any],
     summary: Mapping[str, Any],
     url: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One row of the runs table.
+    """One row of the runs table; its group, job type and sweep from `metadata` (`grouping`).
 
     >>> run_row(run_id="a", name="n", project="p", entity=None, state="running",
     ...     created_at=0.0, runtime=1.0, tags=[], notes=None, git=None,
@@ -136,6 +155,7 @@ def run_row(
         "config": flatten(config),
         "summary": flatten(summary),
         "url": url,
+        **grouping(metadata),
     }
 
 
