@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -35,8 +36,10 @@ def _number(v: Any) -> Any:
 class RemoteStore:
     """A server, read as if it were a store. Runs are numbered as they are first seen."""
 
-    def __init__(self, host: str, key: str, entity: str | None = None) -> None:
-        self.client = Client(host, key)
+    def __init__(
+        self, host: str, key: str, entity: str | None = None, timeout: float | None = None
+    ) -> None:
+        self.client = Client(host, key) if timeout is None else Client(host, key, timeout)
         try:
             who = self.client.viewer()
         except Refused as e:
@@ -102,6 +105,21 @@ class RemoteStore:
             )
             rows.extend(self._row(r) for r in found)
         return rows
+
+    def update_run(self, rk: int, fields_of: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        """Store changed fields of run `rk` (`Api`'s ``run.update()``): `fields_of` makes
+        them from the run as the server holds it now; the server's PUT of a run takes them."""
+        entity, project, run_id = self._paths[rk]
+        row = self._row(self._get(Client.run_path(entity, project, run_id)))
+        try:
+            self.client.put_run(entity, project, run_id, fields_of(row))
+        except Refused as e:
+            raise PermissionError(
+                f"nbtrack: run.update() of {entity}/{project}/{run_id}: {self.client.host} "
+                f"refused it ({e}); the key must be one that may log to {entity}"
+            ) from None
+        except Unreachable as e:
+            raise ConnectionError(f"nbtrack: run.update(): {e}") from None
 
     def keys(self, rk: int, kind: str = "s") -> list[str]:
         got = self._get(self._base(rk) + "/keys")
