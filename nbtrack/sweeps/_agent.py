@@ -168,9 +168,9 @@ def agent(
             _say(f"nbtrack: Run {trial.run_id} errored:\n{error.rstrip()}")
         finally:
             _active = None
-            if trial._stopper is not None:
-                trial._stopper.detach()
         _end_runs(trial, outcome, error)
+        if trial._stopper is not None:
+            trial._stopper.detach()  # after the run's end: its last tick recorded its bands
         _record_end(path, trial, spec, outcome, error)
         if outcome == "interrupted":
             _say("nbtrack: Ctrl + C detected. Stopping sweep.")
@@ -415,9 +415,11 @@ class _Hyperband:
         self.link.unsubscribe(self.queue)
 
     def tick(self) -> None:
-        if self.done or self.link.finished:
+        if self.done:
             return
-        self.link.drain()  # what was logged since the last tick reaches the queue now
+        final = self.link.finished  # the run's last tick: record its bands, stop nothing
+        if not final:
+            self.link.drain()  # what was logged since the last tick reaches the queue now
         q = self.queue
         for _ in range(len(q)):
             series = q.popleft().series.get(self.metric.name)
@@ -427,7 +429,7 @@ class _Hyperband:
         while self.next_band < len(bands) and bands[self.next_band] <= len(self.values):
             band = bands[self.next_band]
             self.next_band += 1
-            if self._below_cutoff(band):
+            if self._below_cutoff(band) and not final:
                 self.done = True
                 _say(
                     f"nbtrack: Stopping run {self.trial.run_id}: {self.metric.name} is outside the "
@@ -435,6 +437,8 @@ class _Hyperband:
                 )
                 self.link.end("finished", 0, None)
                 raise EarlyTerminated(f"hyperband stopped run {self.trial.run_id} at band {band}")
+        if final:
+            self.done = True
 
     def _below_cutoff(self, band: int) -> bool:
         signed = [self.sign * v for v in self.values]
