@@ -757,9 +757,12 @@ def test_hyperband_stops_a_trial_below_the_cutoff_and_keeps_what_it_logged(
 
 def test_a_sweep_of_8_trials_through_wandb_agent_is_shown_by_the_compare_view() -> None:
     import nbtrack as wandb
+    from nbtrack._filter import compile_filter, run_fields
     from nbtrack.widget._compare import ProjectFeed
     from tests.browser.compare_harness import Recorder
 
+    with wandb.init(project="sweep-demo", name="baseline") as baseline:  # not of the sweep
+        baseline.log({"val_loss": 1.0})
     sweep_config = {
         "method": "random",
         "metric": {"name": "val_loss", "goal": "minimize"},
@@ -779,14 +782,20 @@ def test_a_sweep_of_8_trials_through_wandb_agent_is_shown_by_the_compare_view() 
 
     wandb.agent(sweep_id, function=main, count=8)
     with Api() as api:
-        runs = api.runs("sweep-demo")
+        runs = [r for r in api.runs("sweep-demo") if r.id != baseline.id]
         assert len(runs) == 8
         assert all(r.metadata.get("sweep_id") == sweep_id and r.state == "finished" for r in runs)
+        assert all(r.sweep_id == sweep_id for r in runs)
         rec = Recorder()
         ProjectFeed(rec, api, "sweep-demo", follow=False)  # type: ignore[arg-type]
     content, _ = rec.sent[0]
     assert content["type"] == "runs"
-    assert sorted(row["id"] for row in content["runs"]) == sorted(r.id for r in runs)
+    rows = {row["id"]: row for row in content["runs"]}
+    assert set(rows) == {r.id for r in runs} | {baseline.id}
+    # The table's sweep column, and its filter, pick out the sweep's 8 runs.
+    assert {i for i, row in rows.items() if row["sweep"] == sweep_id} == {r.id for r in runs}
+    keep = compile_filter(f'sweep == "{sweep_id}"')
+    assert {i for i, row in rows.items() if keep(run_fields(row))} == {r.id for r in runs}
     assert sorted(load_sweep(None, "sweep-demo", sweep_id).runs) == sorted(r.id for r in runs)
 
 
