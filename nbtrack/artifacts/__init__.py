@@ -21,17 +21,16 @@ from pathlib import Path
 from typing import Any
 
 from nbtrack._compat import nearest, unsupported
-from nbtrack.artifacts._artifact import (
-    Artifact,
+from nbtrack.artifacts._artifact import Artifact
+from nbtrack.artifacts._manifest import ArtifactManifest, ArtifactManifestEntry
+from nbtrack.artifacts._storage import ArtifactStore
+from nbtrack.artifacts._validate import (
     ArtifactFinalizedError,
-    ArtifactManifest,
-    ArtifactManifestEntry,
     ArtifactNotFoundError,
     ArtifactNotLoggedError,
     resolve_aliases,
     validate_tags,
 )
-from nbtrack.artifacts._storage import ArtifactStore
 
 __all__ = [
     "Artifact",

@@ -10,252 +10,40 @@ logged one: its files come out with `download()`.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import re
 import tempfile
-import time
 import uuid
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
-from nbtrack import _json
 from nbtrack._compat import unsupported
+from nbtrack.artifacts._download import copy_out, default_root, verify_blobs, verify_folder
+from nbtrack.artifacts._manifest import ArtifactManifest, ArtifactManifestEntry
 from nbtrack.artifacts._storage import (
-    FORMAT,
     ArtifactStore,
     copy_hashed,
-    manifest_digest,
+    now,
     remove_tree_files,
     rmtree_quiet,
     sha256_file,
 )
-from nbtrack.errors import NbtrackError
+from nbtrack.artifacts._validate import (
+    ArtifactFinalizedError,
+    ArtifactNotFoundError,
+    ArtifactNotLoggedError,
+    logical_path,
+    validate_aliases,
+    validate_metadata,
+    validate_name,
+    validate_tags,
+    validate_type,
+)
 
 if TYPE_CHECKING:
     from nbtrack.api import RunRecord
-
-_NAME = re.compile(r"^[a-zA-Z0-9_\-.]+$")
-_NAME_MAXLEN = 128
-_SEP = frozenset("/:")
-_VERSION = re.compile(r"^v(\d+)$")
-_TAG = re.compile(r"^[-\w]+( +[-\w]+)*$")
-_MAX_METADATA_KEYS = 100
-
-
-class ArtifactNotFoundError(NbtrackError, LookupError):
-    """No artifact (or no version or alias of it) of that name in the store."""
-
-
-class ArtifactNotLoggedError(NbtrackError, AttributeError):
-    """An attribute or method that only a logged artifact has, used on a draft (as W&B)."""
-
-
-class ArtifactFinalizedError(NbtrackError, AttributeError):
-    """A change to an artifact that is already logged (as W&B: log a new version instead)."""
-
-
-def validate_name(name: Any) -> str:
-    if not isinstance(name, str):
-        raise TypeError(f"nbtrack: an artifact name is a string, not {type(name).__name__}")
-    if len(name) > _NAME_MAXLEN:
-        raise ValueError(
-            f"nbtrack: artifact name is longer than {_NAME_MAXLEN} characters: "
-            f"{name[:_NAME_MAXLEN]!r}..."
-        )
-    if not _NAME.match(name):
-        raise ValueError(
-            "nbtrack: an artifact name may only contain letters, digits, dashes, underscores "
-            f"and dots (as in W&B); invalid name: {name!r}"
-        )
-    return name
-
-
-def validate_type(type: Any, name: str) -> str:
-    if not isinstance(type, str) or not type:
-        raise ValueError(
-            f"nbtrack: artifact {name!r} needs a type (a non-empty string), not {type!r}"
-        )
-    if _SEP.intersection(type) or len(type) > _NAME_MAXLEN:
-        raise ValueError(
-            f"nbtrack: an artifact type has at most {_NAME_MAXLEN} characters and no '/' or "
-            f"':'; invalid type: {type!r}"
-        )
-    if type.startswith("wandb-"):
-        raise ValueError(f"nbtrack: artifact type {type!r} is reserved (as in W&B): use another")
-    return type
-
-
-def validate_aliases(aliases: str | Iterable[str] | None) -> list[str]:
-    out = [aliases] if isinstance(aliases, str) else list(aliases or [])
-    for a in out:
-        if not isinstance(a, str) or not a or _SEP.intersection(a):
-            raise ValueError(
-                f"nbtrack: an artifact alias is a non-empty string without '/' or ':'; got {a!r}"
-            )
-        if _VERSION.match(a):
-            raise ValueError(
-                f"nbtrack: alias {a!r} reads as a version number (versions are named v0, v1, "
-                "... when logged): choose another alias"
-            )
-    return list(dict.fromkeys(out))
-
-
-def validate_tags(tags: str | Iterable[str] | None) -> list[str]:
-    out = [tags] if isinstance(tags, str) else list(tags or [])
-    for t in out:
-        if not isinstance(t, str) or not _TAG.match(t):
-            raise ValueError(
-                "nbtrack: an artifact tag holds only letters, digits, hyphens and underscores, "
-                f"words separated by spaces (as in W&B); got {t!r}"
-            )
-    return list(dict.fromkeys(out))
-
-
-def resolve_aliases(aliases: str | Iterable[str] | None) -> list[str]:
-    """The aliases a log gives its version: the ones asked for, and always ``latest``."""
-    out = validate_aliases(aliases)
-    return [*(a for a in out if a != "latest"), "latest"]
-
-
-def logical_path(path: Any) -> str:
-    """`path` as a path inside an artifact: relative, with ``/``, no ``..``."""
-    text = os.fspath(path)
-    if os.sep != "/":
-        text = text.replace(os.sep, "/")
-    p = PurePosixPath(text)
-    if not text or p.is_absolute() or ".." in p.parts or not p.parts or p.as_posix() == ".":
-        raise ValueError(
-            f"nbtrack: invalid path in an artifact: {path!r} (a relative path, without '..')"
-        )
-    return p.as_posix()
-
-
-def _validate_metadata(metadata: Any) -> dict[str, Any]:
-    if metadata is None:
-        return {}
-    if isinstance(metadata, str):
-        metadata = json.loads(metadata)
-    if not isinstance(metadata, dict):
-        raise TypeError(
-            f"nbtrack: artifact metadata is a dict (or its JSON), not {type(metadata).__name__}"
-        )
-    if len(metadata) > _MAX_METADATA_KEYS:
-        raise ValueError(
-            f"nbtrack: an artifact has at most {_MAX_METADATA_KEYS} metadata keys (as in W&B)"
-        )
-    for k, v in metadata.items():
-        _json.check("artifact metadata", str(k), v)
-    out: dict[str, Any] = json.loads(_json.dumps(metadata))
-    return out
-
-
-def _artifact_dir() -> str:
-    base = (
-        os.environ.get("NBTRACK_ARTIFACT_DIR")
-        or os.environ.get("WANDB_ARTIFACT_DIR")
-        or os.path.join(".", "artifacts")
-    )
-    return os.path.abspath(base)
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-class ArtifactManifestEntry:
-    """One file of an artifact: its path inside it, the sha256 of its bytes, its size.
-
-    A `file://` reference has `ref` set: its bytes stay where they are.
-    """
-
-    def __init__(
-        self,
-        path: str,
-        digest: str,
-        size: int | None,
-        ref: str | None = None,
-        *,
-        source: Path | None = None,
-        staged: bool = False,
-        parent: Artifact | None = None,
-    ) -> None:
-        self.path = path
-        self.digest = digest
-        self.size = size
-        self.ref = ref
-        self.extra: dict[str, Any] = {}
-        # Where a draft's bytes are until logged: a staged copy (ours) or the user's file.
-        self._source = source
-        self._staged = staged
-        self._parent = parent
-
-    @property
-    def name(self) -> str:
-        """The path (W&B's `File.name` and the old `ArtifactManifestEntry.name`)."""
-        return self.path
-
-    @property
-    def local_path(self) -> str | None:
-        return None if self._source is None else str(self._source)
-
-    def __repr__(self) -> str:
-        ref = f", ref={self.ref!r}" if self.ref else ""
-        return f"ArtifactManifestEntry(path={self.path!r}, digest={self.digest!r}, size={self.size!r}{ref})"
-
-    def parent_artifact(self) -> Artifact:
-        if self._parent is None:
-            raise ValueError(f"nbtrack: entry {self.path!r} belongs to no artifact")
-        return self._parent
-
-    def download(self, root: str | os.PathLike[str] | None = None, skip_cache: Any = None) -> str:
-        """Copy this one file out to `root` (default: the artifact's download folder)."""
-        del skip_cache  # there is no cache between the store and the folder
-        art = self.parent_artifact()
-        return art._download_entry(self, Path(root or art._default_root()), False) or ""
-
-    def ref_target(self) -> str:
-        if self.ref is None:
-            raise ValueError("nbtrack: only reference entries have a ref_target()")
-        return self.ref
-
-    def ref_url(self) -> str:
-        unsupported(
-            "ArtifactManifestEntry.ref_url()",
-            "references from one artifact to another's entry are not built; add the file again",
-        )
-        return ""
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"path": self.path, "digest": self.digest, "size": self.size}
-        if self.ref is not None:
-            out["ref"] = self.ref
-        return out
-
-
-class ArtifactManifest:
-    """The entries of an artifact by path (W&B's `artifact.manifest`)."""
-
-    def __init__(self, entries: dict[str, ArtifactManifestEntry]) -> None:
-        self.entries = entries
-
-    def digest(self) -> str:
-        return manifest_digest({p: {"digest": e.digest} for p, e in self.entries.items()})
-
-    def size(self) -> int:
-        return sum(e.size or 0 for e in self.entries.values())
-
-    def get_entry_by_path(self, path: str) -> ArtifactManifestEntry | None:
-        return self.entries.get(path)
-
-    def __len__(self) -> int:
-        return len(self.entries)
-
-    def to_manifest_json(self) -> dict[str, Any]:
-        return {"version": FORMAT, "contents": {p: e.to_json() for p, e in self.entries.items()}}
 
 
 class Artifact:
@@ -284,7 +72,7 @@ class Artifact:
         self._base_name = name
         self._type = validate_type(type, name)
         self._description = description
-        self._metadata = _validate_metadata(metadata)
+        self._metadata = validate_metadata(metadata)
         self._incremental = bool(incremental)
         if use_as is not None:
             unsupported("Artifact(use_as=...)", "deprecated in W&B, it changes nothing")
@@ -458,7 +246,7 @@ class Artifact:
 
     @metadata.setter
     def metadata(self, value: dict[str, Any]) -> None:
-        self._metadata = _validate_metadata(value)
+        self._metadata = validate_metadata(value)
 
     @property
     def aliases(self) -> list[str]:
@@ -811,51 +599,20 @@ class Artifact:
         for p, e in self._entries.items():
             if e.extra:
                 entries[p]["extra"] = e.extra
-        digest = manifest_digest(entries)
-        name, type = self._base_name, self._type
-        with store.lock(project, name):
-            others = [t for t in store.types_of(project, name) if t != type]
-            if others:
-                raise ValueError(
-                    f"nbtrack: artifact {name!r} already exists in project {project!r} with "
-                    f"type {others[0]!r}; cannot create another with type {type!r}"
-                )
-            versions = store.versions(project, type, name)
-            latest = store.manifest(project, type, name, versions[-1]) if versions else None
-            if latest is not None and latest["digest"] == digest:
-                data = latest  # as W&B: the same content again is the latest version again
-                if tags:
-                    data["tags"] = list(dict.fromkeys([*data.get("tags", []), *tags]))
-                    data["updated_at"] = _now()
-                    store.write_manifest(data)
-            else:
-                data = {
-                    "format": FORMAT,
-                    "id": uuid.uuid4().hex[:24],
-                    "project": project,
-                    "entity": entity,
-                    "type": type,
-                    "name": name,
-                    "version": versions[-1] + 1 if versions else 0,
-                    "digest": digest,
-                    "size": sum(e.size or 0 for e in self._entries.values()),
-                    "description": self._description,
-                    "metadata": self._metadata,
-                    "tags": tags or [],
-                    "created_at": _now(),
-                    "updated_at": None,
-                    "logged_by": run,
-                    "incremental": self._incremental,
-                    "entries": entries,
-                }
-                store.write_manifest(data)
-            n = int(data["version"])
-            table = store.aliases(project, type, name)
-            for a in aliases:
-                table[a] = n
-            store.write_aliases(project, type, name, table)
-            if run is not None:
-                store.add_run(project, type, name, n, "logged", run)
+        draft = {
+            "project": project,
+            "entity": entity,
+            "type": self._type,
+            "name": self._base_name,
+            "size": sum(e.size or 0 for e in self._entries.values()),
+            "description": self._description,
+            "metadata": self._metadata,
+            "tags": tags or [],
+            "logged_by": run,
+            "incremental": self._incremental,
+            "entries": entries,
+        }
+        data, table = store.commit(draft, aliases, run)
         self._load(store, data, table)
         if self._staging is not None:
             rmtree_quiet(self._staging)
@@ -913,7 +670,7 @@ class Artifact:
                 description=self._description,
                 metadata=self._metadata,
                 tags=self._tags,
-                updated_at=_now(),
+                updated_at=now(),
             )
             store.write_manifest(data)
             table = {a: v for a, v in store.aliases(project, type, name).items() if v != n}
@@ -930,50 +687,13 @@ class Artifact:
     # -- getting the files out ----------------------------------------------------------------
 
     def _default_root(self, include_version: bool = True) -> str:
-        name = self._name if include_version else self._base_name
-        if os.name == "nt":
-            name = name.replace(":", "-")  # as W&B: a colon is not allowed in a Windows path
-        return os.path.join(_artifact_dir(), name)
+        return default_root(self._name if include_version else self._base_name)
 
     def _download_entry(
         self, entry: ArtifactManifestEntry, root: Path, allow_missing_references: bool
     ) -> str | None:
-        """Copy one entry to `root` (kept if already there with the same content)."""
-        dest = root / entry.path
-        checked = entry.ref is None or entry.extra.get("checksum", True)
-        if dest.is_file() and checked and sha256_file(dest) == entry.digest:
-            return str(dest)
-        if entry.ref is not None:
-            src = Path(unquote(urlparse(entry.ref).path))
-            if not src.is_file():
-                if allow_missing_references:
-                    return None
-                raise FileNotFoundError(
-                    f"nbtrack: {self._name}: the file that reference {entry.path!r} names is "
-                    f"gone: {entry.ref} (download(allow_missing_references=True) skips it)"
-                )
-        else:
-            assert self._store is not None
-            src = self._store.blob(entry.digest)
-            if not src.is_file():
-                raise FileNotFoundError(
-                    f"nbtrack: the stored file of {self._name} at {entry.path!r} is missing "
-                    f"from the store ({src})"
-                )
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
-        try:
-            got = copy_hashed(src, tmp)
-            if checked and got != entry.digest:
-                what = "referenced file" if entry.ref else "stored file"
-                raise ValueError(
-                    f"nbtrack: the {what} of {self._name} at {entry.path!r} changed after it "
-                    f"was logged (its sha256 is not the manifest's): {src}"
-                )
-            os.replace(tmp, dest)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return str(dest)
+        assert self._store is not None
+        return copy_out(self._store, self._name, entry, root, allow_missing_references)
 
     def download(
         self,
@@ -1013,31 +733,10 @@ class Artifact:
         """
         self._logged("verify()")
         assert self._store is not None
-        for entry in self._entries.values():
-            if entry.ref is None:
-                blob = self._store.blob(entry.digest)
-                if not blob.is_file() or sha256_file(blob) != entry.digest:
-                    raise ValueError(
-                        f"nbtrack: digest mismatch for file {entry.path!r} of {self._name}: "
-                        f"the stored file ({blob}) is damaged or missing"
-                    )
+        verify_blobs(self._store, self._name, self._entries.values())
         folder = Path(root) if root is not None else Path(self._default_root())
-        if root is None and not folder.is_dir():
-            return
-        for dirpath, _, files in os.walk(folder):
-            for f in files:
-                rel = (Path(dirpath) / f).relative_to(folder).as_posix()
-                if rel not in self._entries:
-                    raise ValueError(
-                        f"nbtrack: found file {rel!r} in {folder}, which is not a member of "
-                        f"artifact {self._name}"
-                    )
-        for entry in self._entries.values():
-            if entry.ref is not None and not entry.extra.get("checksum", True):
-                continue
-            path = folder / entry.path
-            if not path.is_file() or sha256_file(path) != entry.digest:
-                raise ValueError(f"nbtrack: digest mismatch for file: {entry.path} in {folder}")
+        if root is not None or folder.is_dir():
+            verify_folder(folder, self._name, self._entries)
 
     def file(self, root: str | None = None) -> str:
         """Download an artifact of one file and return that file's path."""

@@ -26,6 +26,7 @@ import re
 import shutil
 import stat
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,6 +80,11 @@ def manifest_digest(entries: dict[str, dict[str, Any]]) -> str:
     for path in sorted(entries):
         h.update(f"{path}:{entries[path]['digest']}\n".encode())
     return h.hexdigest()
+
+
+def now() -> str:
+    """A manifest's time stamps: UTC, to the second, as ISO 8601."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -295,6 +301,52 @@ class ArtifactStore:
         if run not in seen:
             seen.append(run)
             _write_json(self.collection(project, type, name) / "runs.json", data)
+
+    def commit(
+        self, draft: dict[str, Any], aliases: list[str], run: list[str] | None
+    ) -> tuple[dict[str, Any], dict[str, int]]:
+        """Store `draft` (a manifest but for its id, version, digest and times) as the next
+        version of its name, give it `aliases`, and return its manifest and the alias table.
+
+        Its blobs must be stored already. As W&B, content equal to the latest version's is
+        that version again: no new one is made, the aliases (and tags) move to it.
+        """
+        project, type, name = draft["project"], draft["type"], draft["name"]
+        digest = manifest_digest(draft["entries"])
+        with self.lock(project, name):
+            others = [t for t in self.types_of(project, name) if t != type]
+            if others:
+                raise ValueError(
+                    f"nbtrack: artifact {name!r} already exists in project {project!r} with "
+                    f"type {others[0]!r}; cannot create another with type {type!r}"
+                )
+            versions = self.versions(project, type, name)
+            latest = self.manifest(project, type, name, versions[-1]) if versions else None
+            if latest is not None and latest["digest"] == digest:
+                data = latest
+                if draft["tags"]:
+                    data["tags"] = list(dict.fromkeys([*data.get("tags", []), *draft["tags"]]))
+                    data["updated_at"] = now()
+                    self.write_manifest(data)
+            else:
+                data = {
+                    "format": FORMAT,
+                    "id": uuid.uuid4().hex[:24],
+                    "version": versions[-1] + 1 if versions else 0,
+                    "digest": digest,
+                    "created_at": now(),
+                    "updated_at": None,
+                    **draft,
+                }
+                self.write_manifest(data)
+            n = int(data["version"])
+            table = self.aliases(project, type, name)
+            for a in aliases:
+                table[a] = n
+            self.write_aliases(project, type, name, table)
+            if run is not None:
+                self.add_run(project, type, name, n, "logged", run)
+        return data, table
 
     def all_collections(self) -> Iterator[tuple[str, str, str]]:
         """(project, type, name) of every artifact name of every project."""
