@@ -243,7 +243,8 @@ def make_logger(pl: str, fabric: str) -> type:
                 metadata = {
                     "score": s.item() if isinstance(s, torch.Tensor) else s,
                     "original_filename": Path(p).name,
-                    type(checkpoint_callback).__name__: {
+                    # __class__, not type(): the Trainer hands over a proxy of the callback.
+                    checkpoint_callback.__class__.__name__: {
                         k: _common.config_value(getattr(checkpoint_callback, k))
                         for k in (*keys, "_every_n_train_steps")
                         if hasattr(checkpoint_callback, k)
