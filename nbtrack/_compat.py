@@ -54,7 +54,6 @@ STUB_REASONS: dict[str, str] = {
     "sync": "runs are stored as they log; there is nothing to sync afterwards",
     "tensorboard": "TensorBoard logs are not read",
     "finish_all": "use nbtrack.finish()",
-    "controller": "sweeps run with nbtrack.agent(), not a controller",
     "jupyter_login": "nbtrack.login() works in notebooks",
     "link_model": "the model registry does not exist locally",
     "attach": "a run is not shared between processes",
@@ -72,3 +71,114 @@ def nearest(name: str, choices: list[str] | tuple[str, ...] | set[str]) -> str |
 
     found = difflib.get_close_matches(name, sorted(choices), n=1, cutoff=0.6)
     return found[0] if found else None
+
+
+# ``import wandb.<name>`` under `alias_wandb`: the nbtrack module that answers.
+ALIASED_MODULES: dict[str, str] = {
+    "wandb.integration": "nbtrack.integration",
+    "wandb.integration.keras": "nbtrack.integration.keras",
+    "wandb.integration.lightning": "nbtrack.integration.lightning",
+    "wandb.integration.transformers": "nbtrack.integration.transformers",
+    "wandb.keras": "nbtrack.integration.keras",
+    "wandb.errors": "nbtrack.errors",
+    "wandb.data_types": "nbtrack.data_types",
+    "wandb.sweeps": "nbtrack.sweeps",
+    "wandb.apis.public": "nbtrack.api",
+}
+
+_alias_lock = threading.Lock()
+
+
+class _AliasLoader:
+    """Loads ``wandb.<name>`` as the nbtrack module it stands for (the same object)."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def create_module(self, spec: Any) -> Any:
+        import importlib
+
+        module = importlib.import_module(self.target)
+        self._spec = module.__spec__
+        return module
+
+    def exec_module(self, module: Any) -> None:
+        # The import system gave the module the alias's spec: it keeps its own.
+        module.__spec__ = self._spec
+
+
+class _AliasFinder:
+    """A meta path finder for the ``wandb.*`` names of `ALIASED_MODULES`."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        module = ALIASED_MODULES.get(fullname)
+        if module is None:
+            return None
+        import importlib.machinery
+        import importlib.util
+
+        if importlib.util.find_spec(module) is None:
+            return None
+        return importlib.machinery.ModuleSpec(fullname, _AliasLoader(module))  # type: ignore[arg-type]
+
+
+def _synthetic_modules() -> dict[str, Any]:
+    """The few ``wandb.sdk`` modules that libraries import names from."""
+    import types
+
+    import nbtrack
+    from nbtrack import _config
+
+    sdk = types.ModuleType("wandb.sdk", "nbtrack's stand-in for wandb.sdk (alias_wandb)")
+    lib = types.ModuleType("wandb.sdk.lib")
+    config_util = types.ModuleType("wandb.sdk.lib.config_util")
+    config_util.ConfigError = _config.ConfigError  # type: ignore[attr-defined]
+    wandb_run = types.ModuleType("wandb.sdk.wandb_run")
+    wandb_run.Run = nbtrack.Run  # type: ignore[attr-defined]
+    settings = types.ModuleType("wandb.sdk.wandb_settings")
+    settings.Settings = _config.Settings  # type: ignore[attr-defined]
+    lib.config_util = config_util  # type: ignore[attr-defined]
+    sdk.lib = lib  # type: ignore[attr-defined]
+    sdk.wandb_run = wandb_run  # type: ignore[attr-defined]
+    sdk.wandb_settings = settings  # type: ignore[attr-defined]
+    sdk.Settings = _config.Settings  # type: ignore[attr-defined]
+    return {
+        "wandb.sdk": sdk,
+        "wandb.sdk.lib": lib,
+        "wandb.sdk.lib.config_util": config_util,
+        "wandb.sdk.wandb_run": wandb_run,
+        "wandb.sdk.wandb_settings": settings,
+        "wandb.wandb_run": wandb_run,
+    }
+
+
+def install_alias() -> None:
+    """`nbtrack.alias_wandb`: ``wandb`` in sys.modules is nbtrack from now on."""
+    import sys
+
+    import nbtrack
+
+    with _alias_lock:
+        present = sys.modules.get("wandb")
+        if present is nbtrack:
+            return
+        if present is not None:
+            raise RuntimeError(
+                "nbtrack.alias_wandb: the real wandb package is imported in this process "
+                f"already ({getattr(present, '__file__', present)!r}); call alias_wandb() "
+                "before anything imports wandb (first thing in the script or notebook), or "
+                "use wandb itself"
+            )
+        for name, module in _synthetic_modules().items():
+            sys.modules.setdefault(name, module)
+        if not any(isinstance(f, _AliasFinder) for f in sys.meta_path):
+            sys.meta_path.insert(0, _AliasFinder())
+        sys.modules["wandb"] = nbtrack
+    from nbtrack import _env
+
+    if not _env.flag("SILENT"):
+        print(
+            "nbtrack: `import wandb` gives nbtrack in this process (nbtrack.alias_wandb()); "
+            "the installed wandb package, if any, is left as it is",
+            file=sys.stderr,
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 
@@ -221,6 +221,21 @@ class Summary:
     def as_dict(self) -> dict[str, Any]:
         return {**self._last(), **self._user}
 
+    def __getattr__(self, name: str) -> Any:
+        # Only for names that are not attributes: W&B's ``run.summary.best_acc``.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"summary has no key {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+        else:
+            self[name] = value
+
     def __getitem__(self, key: str) -> Any:
         if key in self._user:
             return self._user[key]
@@ -238,8 +253,9 @@ class Summary:
         del self._user[key]
         self._on_change()
 
-    def update(self, d: Mapping[str, Any]) -> None:
-        items = dict(d)
+    def update(self, d: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        """Set several entries at once: ``run.summary.update({"best_acc": 0.93})``."""
+        items = {**dict(d or {}), **kwargs}
         for k, v in items.items():  # all checked before anything changes
             if not isinstance(k, str):
                 raise TypeError(f"nbtrack: summary keys must be strings, got {k!r}")
@@ -266,8 +282,23 @@ class Summary:
     def items(self) -> Any:
         return self.as_dict().items()
 
+    def values(self) -> Any:
+        return self.as_dict().values()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Summary):
+            return self.as_dict() == other.as_dict()
+        return isinstance(other, Mapping) and self.as_dict() == dict(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
     def __repr__(self) -> str:
         return f"Summary({self.as_dict()!r})"
+
+
+# Both are dict-like for code that asks (``isinstance(wandb.config, Mapping)``).
+MutableMapping.register(Config)
+MutableMapping.register(Summary)
 
 
 def user_summary(summary: Summary) -> dict[str, Any]:

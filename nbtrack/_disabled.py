@@ -99,7 +99,13 @@ class DisabledRun:
     def path(self) -> str:
         return f"{self.project}/{self.id}"
 
-    def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool = True) -> None:
+    def log(
+        self,
+        data: Mapping[str, Any],
+        step: int | None = None,
+        commit: bool | None = True,
+        sync: bool | None = None,
+    ) -> None:
         pass
 
     def alert(
@@ -126,6 +132,9 @@ class DisabledRun:
         pass
 
     def mark_preempting(self) -> None:
+        pass
+
+    def _label(self, code: str | None = None, repo: str | None = None, **kwargs: Any) -> None:
         pass
 
     def display(self, height: int = 420, hidden: bool = False) -> bool:

@@ -73,7 +73,11 @@ class RunProtocol(Protocol):
     def project_name(self) -> str: ...
 
     def log(
-        self, data: Mapping[str, Any], step: int | None = None, commit: bool = True
+        self,
+        data: Mapping[str, Any],
+        step: int | None = None,
+        commit: bool | None = True,
+        sync: bool | None = None,
     ) -> None: ...
 
     def alert(

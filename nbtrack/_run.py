@@ -406,7 +406,13 @@ class Run:
     def __repr__(self) -> str:
         return f"<nbtrack.Run {self.path} name={self.name!r} state={self.state}>"
 
-    def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool = True) -> None:
+    def log(
+        self,
+        data: Mapping[str, Any],
+        step: int | None = None,
+        commit: bool | None = True,
+        sync: bool | None = None,
+    ) -> None:
         """Log numbers for one step.
 
         >>> run.log({"train/loss": 0.31, "train/acc": 0.89})
@@ -433,7 +439,8 @@ class Run:
             if t >= self._tick_at:
                 self._tick(t)
             return
-        self._log_slow(data, step, commit)
+        # W&B's commit=None: commit (an explicit later step still closes an open row).
+        self._log_slow(data, step, True if commit is None else commit)
 
     def _log_slow(self, data: Any, step: Any, commit: bool) -> None:
         with self._lock:
@@ -585,6 +592,10 @@ class Run:
 
     def mark_preempting(self) -> None:
         """W&B's ``run.mark_preempting``: a no-op (there is no scheduler to tell)."""
+
+    def _label(self, code: str | None = None, repo: str | None = None, **kwargs: Any) -> None:
+        """W&B's private telemetry label, which libraries call (the Trainer's callback): a no-op."""
+        del code, repo, kwargs
 
     def display(self, height: int = 420, hidden: bool = False) -> bool:
         """W&B's ``run.display`` (an iframe of the run page): here the live dashboard, in a

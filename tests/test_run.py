@@ -31,7 +31,7 @@ def test_log_round_trips_through_the_store(api: nbtrack.Api) -> None:
         ["a", "b"],
         "finished",
     )
-    h = rec.history()
+    h = rec.history(pandas=False)
     np.testing.assert_array_equal(h["_step"], np.arange(100))
     np.testing.assert_allclose(h["loss"], 1.0 / (np.arange(100) + 1))
     assert np.all(np.diff(h["_time"]) >= 0)
@@ -44,7 +44,7 @@ def test_nested_dicts_flatten_and_missing_keys_are_nan(api: nbtrack.Api) -> None
     run.log({"train": {"loss": 1.0, "acc": 0.5}})
     run.log({"train": {"loss": 0.5}, "val": {"loss": 0.7}})
     run.finish()
-    h = record(api, run).history()
+    h = record(api, run).history(pandas=False)
     assert set(h) == {"_step", "_time", "train/loss", "train/acc", "val/loss"}
     np.testing.assert_array_equal(h["train/acc"], [0.5, np.nan])
     np.testing.assert_array_equal(h["val/loss"], [np.nan, 0.7])
@@ -57,7 +57,7 @@ def test_explicit_and_repeated_steps(api: nbtrack.Api) -> None:
     run.log({"a": 3.0})  # auto step continues after the explicit one
     run.log({"a": 4.0}, step=20)
     run.finish()
-    h = record(api, run).history()
+    h = record(api, run).history(pandas=False)
     np.testing.assert_array_equal(h["_step"], [10, 11, 20])
     np.testing.assert_array_equal(h["a"], [1.0, 3.0, 4.0])
     np.testing.assert_array_equal(h["b"], [2.0, np.nan, np.nan])
@@ -70,7 +70,7 @@ def test_commit_false_accumulates_one_row(api: nbtrack.Api) -> None:
     run.log({"c": 3.0})
     run.log({"a": 9.0})
     run.finish()
-    h = record(api, run).history()
+    h = record(api, run).history(pandas=False)
     np.testing.assert_array_equal(h["_step"], [0, 1])
     assert (h["a"][0], h["b"][0], h["c"][0], h["a"][1]) == (1.0, 2.0, 3.0, 9.0)
 
@@ -82,7 +82,7 @@ def test_decreasing_step_is_refused_and_nothing_is_lost(api: nbtrack.Api) -> Non
         run.log({"a": 2.0}, step=3)
     run.log({"a": 3.0}, step=6)
     run.finish()
-    h = record(api, run).history()
+    h = record(api, run).history(pandas=False)
     np.testing.assert_array_equal(h["_step"], [5, 6])
     np.testing.assert_array_equal(h["a"], [1.0, 3.0])
 
@@ -92,7 +92,7 @@ def test_nan_and_inf_are_kept(api: nbtrack.Api) -> None:
     for v in (1.0, math.nan, math.inf, -math.inf, np.float32("nan")):
         run.log({"x": v})
     run.finish()
-    h = record(api, run).history()
+    h = record(api, run).history(pandas=False)
     x = h["x"]
     assert x[0] == 1.0 and math.isnan(x[1]) and x[2] == math.inf and x[3] == -math.inf
     assert math.isnan(x[4])
@@ -116,7 +116,7 @@ def test_bad_values_are_refused_naming_the_key(api: nbtrack.Api, value: object, 
     assert words in str(err.value)
     run.log({"good": 3.0})
     run.finish()
-    h = record(api, run).history()
+    h = record(api, run).history(pandas=False)
     # The refused call logged nothing: not even its good value.
     np.testing.assert_array_equal(h["good"], [1.0, 3.0])
     assert "train/bad" not in h
@@ -157,7 +157,7 @@ def test_numpy_scalars_and_cpu_tensors_are_accepted(api: nbtrack.Api) -> None:
     arr[()] = 99.0  # changing them afterwards does not change what was logged
     t += 1
     run.finish()
-    h = record(api, run).history()
+    h = record(api, run).history(pandas=False)
     assert {k: float(v[0]) for k, v in h.items() if not k.startswith("_")} == {
         "f32": 1.5,
         "i64": 2.0,
@@ -186,7 +186,7 @@ def test_a_mutated_dict_is_copied() -> None:
     run.log(metrics)
     run.finish()
     with nbtrack.Api() as api:
-        np.testing.assert_array_equal(api.run(run.path).history()["a"], [1.0, 2.0])
+        np.testing.assert_array_equal(api.run(run.path).history(pandas=False)["a"], [1.0, 2.0])
 
 
 def test_unicode_and_slashes_round_trip(api: nbtrack.Api) -> None:
@@ -287,7 +287,7 @@ def test_context_manager_marks_failure_with_traceback(api: nbtrack.Api) -> None:
     rec = api.run(run.path)
     assert rec.state == "failed"
     assert rec.error is not None and "ZeroDivisionError" in rec.error
-    assert rec.history()["a"].tolist() == [1.0]
+    assert rec.history(pandas=False)["a"].tolist() == [1.0]
 
 
 def test_finish_with_exit_code_fails_the_run(api: nbtrack.Api) -> None:
@@ -338,7 +338,7 @@ def test_resume_continues_steps_and_config(api: nbtrack.Api) -> None:
     assert again.step == 2 and again.config.lr == 1 and again.name == run.name
     again.log({"a": 3.0})
     again.finish()
-    h = api.run("p/abc123").history()
+    h = api.run("p/abc123").history(pandas=False)
     np.testing.assert_array_equal(h["_step"], [0, 1, 2])
     np.testing.assert_array_equal(h["a"], [1.0, 2.0, 3.0])
 
@@ -375,7 +375,7 @@ def test_device_values_are_read_back_in_batches_and_merged_in_step_order(
     run.log({})  # the row of step 1, whose values all live on the device
     run.log({"loss": 3.0})
     run.finish()
-    h = api.run(run.path).history()
+    h = api.run(run.path).history(pandas=False)
     np.testing.assert_array_equal(h["_step"], [0, 1, 2])
     np.testing.assert_array_equal(h["loss"], [1.0, 2.0, 3.0])
     np.testing.assert_array_equal(h["acc"], [np.nan, 0.5, np.nan])
@@ -389,7 +389,7 @@ def test_a_bad_value_under_a_known_key_is_refused(api: nbtrack.Api, bad: object)
         run.log({"a": 1.5, "b": bad})
     run.log({"a": 3.0, "b": 4.0})
     run.finish()
-    h = api.run(run.path).history()
+    h = api.run(run.path).history(pandas=False)
     np.testing.assert_array_equal(h["a"], [1.0, 3.0])
 
 
@@ -399,7 +399,9 @@ def test_values_of_every_number_type_under_known_keys(api: nbtrack.Api) -> None:
     for v in (1.0, 2, True, np.float32(4), np.int8(5), np.array(6.0), torch.tensor(7.0), 8.0):
         run.log({"a": 0.5, "v": v})
     run.finish()
-    np.testing.assert_array_equal(api.run(run.path).history()["v"], [1, 2, 1, 4, 5, 6, 7, 8])
+    np.testing.assert_array_equal(
+        api.run(run.path).history(pandas=False)["v"], [1, 2, 1, 4, 5, 6, 7, 8]
+    )
 
 
 def test_run_and_disabled_run_satisfy_the_run_protocol(store_dir: Path) -> None:
