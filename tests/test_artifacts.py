@@ -587,3 +587,29 @@ def test_the_wandb_quickstart_as_written(workdir: Path) -> None:
     wandb.log_artifact(str(workdir / "dataset.h5"), name="copy", type="dataset")
     assert wandb.use_artifact("copy:v0").file().endswith("dataset.h5")
     run.finish()
+
+
+def test_read_back_through_the_api(workdir: Path, store_dir: Path) -> None:
+    run = nbtrack.init(project="p", display=False)
+    run.log_model(str(write(workdir / "m.pt", b"abc")), name="cnn", aliases=["best"])
+    producer = run.id
+    run.finish()
+    with nbtrack.Api(store_dir) as api:
+        if not hasattr(api, "artifact"):
+            pytest.skip("Api.artifact is not there yet")
+        art = api.artifact("p/cnn:best")
+        assert art.name == "cnn:v0" and sorted(art.aliases) == ["best", "latest"]
+        assert api.artifact("entity/p/cnn:latest").id == art.id
+        assert [a.name for a in api.run(f"p/{producer}").logged_artifacts()] == ["cnn:v0"]
+        assert Path(art.download(root=str(workdir / "dl"))).joinpath("m.pt").read_bytes() == b"abc"
+
+
+def test_download_folder_follows_the_environment(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = nbtrack.init(project="p", display=False)
+    art = run.log_artifact(str(write(workdir / "f.txt", "x")), name="a", type="t")
+    monkeypatch.setenv("WANDB_ARTIFACT_DIR", str(workdir / "wandb-dir"))
+    assert Path(art.download()) == workdir / "wandb-dir" / "a:v0"
+    monkeypatch.setenv("NBTRACK_ARTIFACT_DIR", str(workdir / "ours"))  # ours wins
+    assert Path(art.file()) == workdir / "ours" / "a:v0" / "f.txt"

@@ -17,10 +17,16 @@ import weakref
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 from nbtrack._compat import unsupported
-from nbtrack.artifacts._download import copy_out, default_root, verify_blobs, verify_folder
+from nbtrack.artifacts._download import (
+    copy_out,
+    default_root,
+    ref_path,
+    verify_blobs,
+    verify_folder,
+)
 from nbtrack.artifacts._manifest import ArtifactManifest, ArtifactManifestEntry
 from nbtrack.artifacts._storage import (
     ArtifactStore,
@@ -433,7 +439,7 @@ class Artifact:
                 "only file:// references are kept; this one is not stored",
             )
             return []
-        local = Path(unquote(url.netloc + url.path) if url.netloc else unquote(url.path))
+        local = ref_path(str(uri))
         limit = max_objects if max_objects is not None else 10_000_000
         out = []
         if local.is_dir():

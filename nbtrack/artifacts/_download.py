@@ -6,7 +6,8 @@ import os
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from nbtrack.artifacts._manifest import ArtifactManifestEntry
 from nbtrack.artifacts._storage import ArtifactStore, copy_hashed, sha256_file
@@ -27,6 +28,13 @@ def default_root(name: str) -> str:
     if os.name == "nt":
         name = name.replace(":", "-")  # as W&B: a colon is not allowed in a Windows path
     return os.path.join(artifact_dir(), name)
+
+
+def ref_path(uri: str) -> Path:
+    """The local path a ``file://`` URI names (``file://dir/x`` read as relative, as W&B)."""
+    url = urlparse(uri)
+    host = "" if url.netloc in ("", "localhost") else url.netloc
+    return Path(url2pathname(host + url.path))
 
 
 def _checked(entry: ArtifactManifestEntry) -> bool:
@@ -51,7 +59,7 @@ def copy_out(
     if dest.is_file() and checked and sha256_file(dest) == entry.digest:
         return str(dest)
     if entry.ref is not None:
-        src = Path(unquote(urlparse(entry.ref).path))
+        src = ref_path(entry.ref)
         if not src.is_file():
             if allow_missing_references:
                 return None
