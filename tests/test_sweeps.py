@@ -424,6 +424,10 @@ def test_a_bayes_sweep_through_the_agent_records_each_trials_metric() -> None:
             {"method": "random", "parameters": {"a": {"value": 1}}, "paramters": {}},
             "unknown key 'paramters'",
         ),
+        (
+            {"method": "random", "parameters": {"lr": {"min": "1e-4", "max": 0.1}}},
+            r"'min' must be a finite number, not '1e-4' \(in YAML write 1.0e-4",
+        ),
         ("no-such-file.yaml", "no file"),
         (42, "must be a dict"),
     ],
@@ -597,6 +601,40 @@ def test_a_function_that_raises_before_init_is_a_failed_trial_without_a_run() ->
     s = load_sweep(None, "noinit", sid)
     assert [t["state"] for t in s.trials] == ["failed", "finished"]
     assert len(_runs("noinit")) == 1
+
+
+def test_ctrl_c_in_the_function_stops_the_agent_and_marks_the_run_interrupted(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sid = sweep({"method": "grid", "parameters": {"lr": {"values": [1, 2, 3]}}}, project="ctrlc")
+
+    def train() -> None:
+        run = nbtrack.init()
+        run.log({"loss": 1.0})
+        if run.config["lr"] == 2:
+            raise KeyboardInterrupt
+
+    agent(sid, function=train)  # returns, as W&B's agent does, without raising
+    assert "Ctrl + C detected" in capsys.readouterr().err
+    s = load_sweep(None, "ctrlc", sid)
+    assert [t["state"] for t in s.trials] == ["finished", "interrupted"]
+    assert sorted(r.state for r in _runs("ctrlc")) == ["finished", "interrupted"]
+    assert s.state == "RUNNING"  # lr 3 is still to run, by the next agent
+    agent(sid, function=train)
+    assert len(_runs("ctrlc")) == 3
+
+
+def test_the_sweep_goes_to_the_store_init_writes_to(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("NBTRACK_DIR")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wb"))
+    sid = sweep({"method": "grid", "parameters": {"lr": {"values": [1]}}}, project="wbdir")
+    assert (tmp_path / "wb" / "sweeps" / "wbdir" / f"{sid}.json").is_file()
+    agent(sid, function=_trainer())
+    (t,) = load_sweep(None, "wbdir", sid).trials
+    with Api(tmp_path / "wb") as api:
+        assert api.run(f"wbdir/{t['run_id']}").metadata["sweep_id"] == sid
 
 
 def test_count_limits_each_agent_call_and_run_cap_the_whole_sweep() -> None:

@@ -113,7 +113,6 @@ def agent(
     """
     global _active
     from nbtrack import _compat
-    from nbtrack.store.db import default_root
 
     if function is None:
         _compat.unsupported(
@@ -132,7 +131,7 @@ def agent(
     _entity, path_project, bare = split_path(sweep_id)
     from nbtrack import _env
 
-    root = default_root()
+    root = _store.default_root()
     path = _store.find(root, bare, path_project or project or _env.get("PROJECT"))
     data = _store.read(path)
     spec = _config.parse(data["config"])

@@ -308,7 +308,11 @@ def _check(where: str, dist: str, s: dict[str, Any]) -> None:
         return
     for key in ("min", "max", "mu", "sigma", "q", "a", "b"):
         if key in s and not _is_number(s[key]):
-            raise SweepConfigError(f"{where}: {key!r} must be a finite number, not {s[key]!r}")
+            # YAML 1.1 (PyYAML) reads 1e-4 as text: only 1.0e-4 is a number there.
+            hint = " (in YAML write 1.0e-4, not 1e-4)" if isinstance(s[key], str) else ""
+            raise SweepConfigError(
+                f"{where}: {key!r} must be a finite number, not {s[key]!r}{hint}"
+            )
     if "min" in s:
         if dist == "int_uniform" and not (_is_int(s["min"]) and _is_int(s["max"])):
             raise SweepConfigError(

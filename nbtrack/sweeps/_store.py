@@ -38,6 +38,16 @@ def safe_name(project: str) -> str:
     return safe_folder_name(project)
 
 
+def default_root() -> Path:
+    """The store a sweep goes to: the one `nbtrack.init()` opens without ``dir=``
+    (``NBTRACK_DIR``, else ``WANDB_DIR``, else ``./nbtrack``)."""
+    from nbtrack import _env
+    from nbtrack.store import db
+
+    value = _env.get("DIR")
+    return Path(value) if value else db.default_root()
+
+
 def sweeps_dir(root: Path) -> Path:
     return root / "sweeps"
 

@@ -38,7 +38,6 @@ def sweep(
     """
     from nbtrack import _env
     from nbtrack._names import new_id
-    from nbtrack.store.db import default_root
 
     config = _config.load(sweep)
     spec = _config.parse(config)
@@ -46,7 +45,7 @@ def sweep(
     if not isinstance(project, str) or not project.strip():
         raise ValueError(f"nbtrack.sweep: project must be a non-empty string, not {project!r}")
     entity = entity or config.get("entity") or _env.get("ENTITY")
-    root = default_root()
+    root = _store.default_root()
     trials = _prior_trials(root, project, spec, prior_runs)
     for _ in range(20):
         sweep_id = new_id()
@@ -206,9 +205,8 @@ def load_sweep(root: Path | str | None, project: str | None, sweep_id: str) -> S
     `sweep_id` may also be ``"project/id"`` or ``"entity/project/id"``; `project` None looks
     in every project. A sweep that is not there raises `SweepNotFoundError` (a LookupError).
     """
-    from nbtrack.store.db import default_root
 
-    base = Path(root) if root is not None else default_root()
+    base = Path(root) if root is not None else _store.default_root()
     _entity, path_project, bare = split_path(sweep_id)
     path = _store.find(base, bare, path_project or project)
     data = _store.read(path)
