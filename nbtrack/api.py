@@ -1039,7 +1039,9 @@ class Api:
     def sweep(self, path: str = "") -> Sweep:
         """A sweep by ``"entity/project/sweep_id"``, ``"project/sweep_id"``,
         ``"entity/project/sweeps/sweep_id"``, or its bare id; ``.runs`` are its runs."""
-        parts = [p for p in _path_parts(path) if p not in ("sweeps", "sweep")]
+        parts = _path_parts(path)
+        if len(parts) >= 3 and parts[-2] == "sweeps":
+            del parts[-2]  # entity/project/sweeps/id, W&B's URL form
         if not parts:
             raise ValueError(f"nbtrack: {path!r} names no sweep")
         sweep_id = parts[-1]
