@@ -295,7 +295,7 @@ def test_filters_by_id_and_creation_time(made: list[nbtrack.Run], api: nbtrack.A
 
 
 def test_a_field_filters_do_not_know_is_an_error(made: list[nbtrack.Run], api: nbtrack.Api) -> None:
-    with pytest.raises(ValueError, match="unknown run field 'lr'.*config.<key>"):
+    with pytest.raises(ValueError, match=r"unknown run field 'lr'.*config\.<key>"):
         api.runs("sweep", {"lr": 0.1})
     with pytest.raises(ValueError, match="unknown run field 'bogus'"):
         api.runs("sweep", order="-bogus")
@@ -488,7 +488,7 @@ def test_assignments_and_update_errors(made: list[nbtrack.Run], api: nbtrack.Api
     rec.display_name = "via display"  # type: ignore[misc]
     assert rec.name == "via display"
     rec.tags = "solo"  # type: ignore[misc]
-    with pytest.raises(TypeError, match="run.tags must be a list of strings"):
+    with pytest.raises(TypeError, match=r"run\.tags must be a list of strings"):
         rec.update()
     rec.tags = ["ok"]  # type: ignore[misc]
     rec.config["bad"] = "\ud800"  # a lone surrogate: no UTF-8 for it
@@ -496,9 +496,9 @@ def test_assignments_and_update_errors(made: list[nbtrack.Run], api: nbtrack.Api
         rec.update()
     del rec.config["bad"]
     rec.name = ""  # type: ignore[misc]
-    with pytest.raises(ValueError, match="run.name must be a non-empty string"):
+    with pytest.raises(ValueError, match=r"run\.name must be a non-empty string"):
         rec.update()
-    with pytest.raises(TypeError, match="run.summary must be a dict"):
+    with pytest.raises(TypeError, match=r"run\.summary must be a dict"):
         rec.summary = 3  # type: ignore[misc]
 
 
@@ -530,7 +530,7 @@ def test_files_of_the_runs_folder(
         assert f.read() == "weights"
     with pytest.raises(ValueError, match="replace=True"):
         rec.file("model.txt").download(root=str(tmp_path / "out"))
-    with pytest.raises(FileNotFoundError, match="has no file 'nope'.*model.txt"):
+    with pytest.raises(FileNotFoundError, match=r"has no file 'nope'.*model\.txt"):
         rec.file("nope")
 
 
