@@ -113,11 +113,11 @@ def _prepare(run: Any, artifact_or_path: Any, name: str | None, type: str | None
         return art
     raise TypeError(
         "nbtrack.log_artifact: pass an nbtrack.Artifact or the path of a file or folder, not "
-        f"{type_name(artifact_or_path)}"
+        f"{_type_name(artifact_or_path)}"
     )
 
 
-def type_name(obj: Any) -> str:
+def _type_name(obj: Any) -> str:
     return type(obj).__name__
 
 
@@ -186,7 +186,7 @@ def use_artifact(
     else:
         raise ValueError(
             'nbtrack.use_artifact: pass an artifact name (e.g. "pedestrian-dataset:v1"), an '
-            f"nbtrack.Artifact, or Api().artifact(...), not {type_name(artifact_or_name)}"
+            f"nbtrack.Artifact, or Api().artifact(...), not {_type_name(artifact_or_name)}"
         )
     if not _disabled(run):
         _running(run, "use_artifact")
@@ -207,7 +207,7 @@ def log_model(
     _need_run(run, "log_model")
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(
-            f"nbtrack.log_model: path is the model's file or folder, not {type_name(path)} "
+            f"nbtrack.log_model: path is the model's file or folder, not {_type_name(path)} "
             "(save the model first, e.g. torch.save(model.state_dict(), 'model.pt'))"
         )
     return log_artifact(run, path, name=name, type="model", aliases=aliases)
