@@ -768,14 +768,14 @@ def test_hyperband_stops_a_trial_below_the_cutoff_and_keeps_what_it_logged(
     logged: dict[float, int] = {}
 
     def train() -> None:
-        run = nbtrack.init()
-        lr = run.config["lr"]
-        logged[lr] = 0
-        for _ in range(10 if lr == 1.0 else 40):
-            run.log({"loss": lr})
-            logged[lr] += 1
-            if lr == 5.0:
-                time.sleep(0.12)  # log() checks the bands at most every 0.1 s
+        with nbtrack.init() as run:  # its __exit__ sees the stop, and leaves the run finished
+            lr = run.config["lr"]
+            logged[lr] = 0
+            for _ in range(10 if lr == 1.0 else 40):
+                run.log({"loss": lr})
+                logged[lr] += 1
+                if lr == 5.0:
+                    time.sleep(0.12)  # log() checks the bands at most every 0.1 s
 
     agent(sid, function=train)
     assert logged[1.0] == 10

@@ -94,7 +94,7 @@ def _prior_trials(
         for i, run_id in enumerate(prior_runs):
             try:
                 rec = api.run(f"{project}/{run_id}")
-            except RunNotFoundError:
+            except (RunNotFoundError, ValueError):  # no such run, or no such project
                 raise ValueError(
                     f"nbtrack.sweep: prior run {run_id!r} is not a run of project {project!r}"
                 ) from None
