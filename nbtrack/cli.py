@@ -80,7 +80,12 @@ def _runs(args: argparse.Namespace) -> int:
     from nbtrack._runs_table import format_runs_table
 
     with nbtrack.Api(args.dir) as api:  # no store there: main() says so
-        print(format_runs_table(api.runs(args.project)))
+        try:
+            runs = api.runs(args.project)
+        except ValueError as e:  # no such project: the message names the ones there are
+            print(e, file=sys.stderr)
+            return 1
+        print(format_runs_table(runs))
     return 0
 
 

@@ -196,7 +196,7 @@ def line_command(line: str) -> Any:
     if cmd == "runs" and len(rest) <= 1:
         try:
             print(runs_table(rest[0] if rest else None))
-        except StoreError as e:  # no store there, or one this nbtrack cannot read: say so
+        except (StoreError, ValueError) as e:  # no store, or no such project there: say so
             raise UsageError(str(e)) from None
         return None
 

@@ -50,3 +50,13 @@ def test_runs_without_a_store_says_so(tmp_path: Path) -> None:
     assert out.returncode == 1
     assert f"no nbtrack store at {tmp_path / 'none'}" in out.stderr
     assert not (tmp_path / "none").exists()  # a read creates nothing
+
+
+def test_runs_of_a_project_the_store_lacks_names_the_ones_it_has(
+    tmp_path: Path, store_dir: Path
+) -> None:
+    with nbtrack.init(project="kept", display=False) as run:
+        run.log({"a": 1.0})
+    out = nbtrack_cli("runs", "kpet", cwd=tmp_path)
+    assert out.returncode == 1
+    assert "'kpet'" in out.stderr and "'kept'" in out.stderr
