@@ -31,6 +31,12 @@ def store_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     monkeypatch.setenv("NBTRACK_CONFIG_DIR", str(tmp_path / "config"))
     for name in ("NBTRACK_HOST", "NBTRACK_API_KEY", "NBTRACK_ENTITY"):
         monkeypatch.delenv(name, raising=False)
+    # Nor the developer's W&B settings: nbtrack reads every WANDB_* twin of its own.
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("WANDB_"):
+            monkeypatch.delenv(name)
     yield root
     run = _current.current()
     if run is not None:
