@@ -237,7 +237,7 @@ def _finish_current() -> None:
 
     run = _current.current()
     if run is not None:
-        _say(f"nbtrack: finishing run {run.path} before the sweep's first trial")
+        _say(f"nbtrack: finishing run {getattr(run, 'path', run)} before the sweep's first trial")
         run.finish()
 
 
