@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import shutil
 import sys
 import warnings
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,15 @@ import nbtrack
 from nbtrack import _mongo
 from nbtrack.errors import RunNotFoundError
 from nbtrack.store.db import Store
+
+
+@pytest.fixture(autouse=True)
+def _fresh_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A W&B name warns once per process: each test here sees its own first warning.
+    from nbtrack import _compat
+
+    monkeypatch.setattr(_compat, "_warned", set())
+
 
 # -- the matcher, alone ---------------------------------------------------------------------
 
@@ -162,9 +173,30 @@ def _project(store_dir: Path) -> list[nbtrack.Run]:
     return runs
 
 
+@pytest.fixture(scope="module")
+def _template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[nbtrack.Run]]:
+    # Made once: each test takes a copy of the store (the runs are finished and closed).
+    root = tmp_path_factory.mktemp("template") / "store"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NBTRACK_DIR", str(root))
+        return root, _project(root)
+
+
 @pytest.fixture
-def made(api: nbtrack.Api, store_dir: Path) -> list[nbtrack.Run]:
-    return _project(store_dir)
+def made(store_dir: Path, _template: tuple[Path, list[nbtrack.Run]]) -> list[nbtrack.Run]:
+    root, runs = _template
+    shutil.copytree(root, store_dir)
+    return runs
+
+
+@pytest.fixture
+def api(store_dir: Path, request: pytest.FixtureRequest) -> Iterator[nbtrack.Api]:
+    """conftest's `api`, on the copy of the project when the test takes `made`."""
+    if "made" in request.fixturenames:
+        request.getfixturevalue("made")
+    Store(store_dir).close()
+    with nbtrack.Api(store_dir) as a:
+        yield a
 
 
 def _names(runs: list[Any]) -> list[str]:
@@ -512,12 +544,12 @@ def test_delete_is_accepted_and_warns(made: list[nbtrack.Run], api: nbtrack.Api)
 # -- files, sweeps, artifacts ---------------------------------------------------------------
 
 
-def test_files_of_the_runs_folder(
-    made: list[nbtrack.Run], api: nbtrack.Api, tmp_path: Path
-) -> None:
-    rec = api.run(made[0].path)
+def test_files_of_the_runs_folder(api: nbtrack.Api, tmp_path: Path) -> None:
+    run = nbtrack.init(project="f/iles", display=False)
+    run.finish()
+    rec = api.run(run.path)
     assert rec.files() == []
-    folder = Path(made[0].dir)
+    folder = Path(run.dir)
     if folder == api.dir:  # before each run had its own folder (contract 3)
         pytest.skip("run.dir is not the run's own folder yet")
     (folder / "sub").mkdir(parents=True, exist_ok=True)
@@ -585,3 +617,59 @@ def test_artifacts_through_the_api(api: nbtrack.Api, tmp_path: Path) -> None:
     assert api.artifact("art/ds:v0").type == "dataset"
     logged = api.run(run.path).logged_artifacts()
     assert len(logged) == 1
+
+
+# -- from a server ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def team_server(tmp_path: Path) -> Any:
+    pytest.importorskip("fastapi")
+    from tests.server.servers import sqlite_server_fixture
+
+    yield from sqlite_server_fixture(tmp_path)
+
+
+@pytest.mark.server
+@pytest.mark.slow
+def test_a_server_reads_and_updates_in_w_and_b_forms(team_server: Any) -> None:
+    from nbtrack.sync.client import Client
+
+    user = team_server.create_user("ada")
+    client = Client(team_server.url, user.key)
+    try:
+        for rid, lr, group in (("run1", 0.1, "g"), ("run2", 0.01, "h")):
+            fields = {
+                "name": f"lr-{lr}",
+                "config": {"lr": lr},
+                "tags": ["a"],
+                "state": "finished",
+                "metadata": {"group": group, "host": "box"},
+                "summary": {"acc": lr * 5},
+            }
+            client.put_run("ada", "proj", rid, fields)
+    finally:
+        client.close()
+    url = team_server.url
+    with nbtrack.Api(overrides={"base_url": url}, api_key=user.key, timeout=30) as api:
+        assert api.default_entity == "ada"
+        rec = api.run("ada/proj/runs/run1")
+        assert rec.url == f"{api.host}/ada/proj/runs/run1"
+        assert (rec.group, rec.summary._json_dict) == ("g", {"acc": 0.5})
+        assert [r.id for r in api.runs("ada/proj", {"config.lr": {"$lt": 0.05}})] == ["run2"]
+        assert [r.id for r in api.runs("proj", order="-summary_metrics.acc")] == ["run1", "run2"]
+        assert [p.name for p in api.projects()] == ["proj"]
+        with pytest.raises(ValueError, match="no project 'ada/nope'"):
+            api.runs("ada/nope")
+        rec.config["lr"] = 0.2
+        rec.summary["best"] = 1
+        rec.tags.append("b")
+        rec.group = "k"
+        rec.update()
+    with nbtrack.Api(host=url, key=user.key) as api:
+        back = api.run("ada/proj/run1")
+        assert back.config == {"lr": 0.2} and back.tags == ["a", "b"]
+        assert back.summary == {"acc": 0.5, "best": 1}
+        assert back.group == "k" and back.metadata["host"] == "box"
+        with pytest.warns(UserWarning, match="files.. from a server is not supported"):
+            assert back.files() == []
