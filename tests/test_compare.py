@@ -698,6 +698,16 @@ def test_compare_without_a_project_shows_the_latest_runs(store_dir: Path) -> Non
         view.close()
 
 
+def test_a_feed_of_a_project_with_no_run_yet_waits_for_its_first(api: Api) -> None:
+    feed, rec, msgs = _feed(api, "not-yet")
+    assert msgs[0][0]["runs"] == []
+    run = nbtrack.init(project="not-yet", name="first", display=False)
+    run.log({"loss": 1.0})
+    run.finish()
+    feed.poll()
+    assert [r["name"] for c, _ in rec.take() if c["type"] == "runs" for r in c["runs"]] == ["first"]
+
+
 def test_compare_of_an_empty_store_says_to_name_a_project(api: Api) -> None:
     with pytest.raises(ValueError, match=r"no runs .* pass project="):
         nbtrack.compare()

@@ -198,7 +198,10 @@ class ProjectFeed:
             self.widget.send(content, buffers or [])
 
     def _records(self) -> list[RunRecord]:
-        recs: list[RunRecord] = self.api.runs(self.project)
+        try:
+            recs: list[RunRecord] = self.api.runs(self.project)
+        except ValueError:  # no run of the project yet: the Api says so, as W&B's does
+            return []
         if self.only is not None:
             recs = [r for r in recs if r.id in self.only or r.name in self.only]
         return recs
