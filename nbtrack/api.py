@@ -199,19 +199,10 @@ class Sweep:
         self.name = sweep_id
         loaded = _load_sweep(api, project, sweep_id)
         if loaded is not None:
-            cfg = (
-                loaded.get("config")
-                if isinstance(loaded, Mapping)
-                else getattr(loaded, "config", None)
-            )
-            state = (
-                loaded.get("state")
-                if isinstance(loaded, Mapping)
-                else getattr(loaded, "state", None)
-            )
-            self.config = dict(cfg or {})
+            self.config = dict(_attr(loaded, "config") or {})
+            state, name = _attr(loaded, "state"), _attr(loaded, "name")
             self.state = state if isinstance(state, str) else None
-            self.name = str(self.config.get("name") or sweep_id)
+            self.name = name if isinstance(name, str) and name else sweep_id
 
     def __repr__(self) -> str:
         return f"<Sweep {self.project}/{self.id} ({len(self.runs)} runs)>"
@@ -244,7 +235,11 @@ class Sweep:
         return None
 
 
-def _load_sweep(api: Api, project: str, sweep_id: str) -> Any:
+def _attr(obj: Any, name: str) -> Any:
+    return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+
+
+def _load_sweep(api: Api, project: str | None, sweep_id: str) -> Any:
     """The sweeps package's record of the sweep, when it has a `load_sweep` (and the store
     is local); None otherwise."""
     if api.host is not None:
@@ -1046,12 +1041,17 @@ class Api:
             raise ValueError(f"nbtrack: {path!r} names no sweep")
         sweep_id = parts[-1]
         if len(parts) == 1:
-            projects = [self._project] if self._project else None
-            if projects is None:
+            # A bare id: the sweeps package knows its project; else the runs that carry it.
+            loaded = _load_sweep(self, self._project, sweep_id)
+            if loaded is not None and isinstance(_attr(loaded, "project"), str):
+                projects = [_attr(loaded, "project")]
+            elif self._project is not None:
+                projects = [self._project]
+            else:
                 projects = sorted({r.project for r in self.runs(None) if r.sweep_id == sweep_id})
         else:
             projects = [self._project_name("/".join(parts[:-1]))]
-        found = [p for p in projects if p and self._sweep_exists(p, sweep_id)]
+        found = [p for p in projects if self._sweep_exists(p, sweep_id)]
         if not found:
             raise ValueError(f"nbtrack: no sweep {path!r} in {self._store.path}")
         if len(found) > 1:

@@ -594,6 +594,7 @@ def test_a_real_sweep_reads_back(api: nbtrack.Api) -> None:
         warnings.simplefilter("ignore")  # the agent's own notices are not under test here
         nbtrack.agent(sweep_id, function=train, count=3)
     s = api.sweep(f"sw/{sweep_id}")
+    assert api.sweep(sweep_id).project == "sw"  # a bare id: its project is found
     assert s.config["metric"]["name"] == "score"
     assert sorted(r.config["x"] for r in s.runs) == [1, 2, 3]
     best = s.best_run()
