@@ -7,12 +7,17 @@ step_metric="epoch")``, a hidden ``debug/*`` and a ``Histogram`` under a key of 
 run's file draws its val chart against epoch (axis label and x values), its train chart
 against the step, no chart for the hidden metric, and the histogram panel with a heat map.
 The project's file shows the Group, Job type and Sweep columns, and the filter
-``sweep == "<id>"`` keeps the sweep's runs only.
+``sweep == "<id>"`` keeps the sweep's runs only. On a live page (the page harness's event
+stream), a definition that comes after the charts are drawn redraws them by it.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +26,8 @@ import pytest
 
 import nbtrack
 from nbtrack import export
+from nbtrack.widget._protocol import header_message, points_message
+from tests.browser.page_harness import RUN_ID, T0, PageServer, _handler
 from tests.browser.test_export import (
     COMPARE,
     RUN,
@@ -119,6 +126,77 @@ def test_a_runs_file_draws_val_against_epoch_hides_debug_and_shows_the_histogram
         row = page.locator(f'.nbt-hist-section [data-key="{HIST}"]')
         assert row.get_attribute("data-points") == str(STEPS // 10)
         o.check_clean()
+
+
+def _header(step: int, metrics: list[dict[str, Any]] | None) -> tuple[dict[str, Any], list[bytes]]:
+    header = header_message(
+        run_id=RUN_ID, name="defined-later", project="p", state="running", step=step,
+        created_at=T0, elapsed=1.0, rate=None, last={}, alerts=[], error=None, metrics=metrics,
+    )  # fmt: skip
+    return header, []
+
+
+@contextmanager
+def _serve(events: list[list[tuple[dict[str, Any], list[bytes]]]]) -> Iterator[PageServer]:
+    """The page harness's run page (`tests/browser/page_harness.py`) with these events."""
+    server = PageServer(events)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(server))
+    httpd.daemon_threads = True
+    server.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=10)
+
+
+def test_a_definition_made_while_the_dashboard_is_up_takes_effect(page: Any) -> None:
+    steps = np.arange(40, dtype=np.int64)
+    ends = steps[steps % 10 == 9]
+    points = points_message(
+        {
+            "train/loss": (steps, 1.0 / (steps + 1.0)),
+            "epoch": (ends, (ends // 10).astype(np.float64)),
+            "val/loss": (ends, 2.0 / (ends + 1.0)),
+        },
+        t0=T0,
+    )
+    epoch = {"name": "epoch"}
+    val = {"name": "val/*", "step_metric": "epoch"}
+    events = [
+        [points, _header(40, None)],  # no definition yet
+        [_header(40, [epoch, val])],  # define_metric after the dashboard is up
+        [_header(40, [epoch, val, {"name": "train/*", "hidden": True}])],
+    ]
+    root = "[data-nbtrack-run]"
+    with _serve(events) as site:
+        site.allow(1)
+        page.goto(site.url + "/")
+        label, xs = until(page, X_AXIS, card("val/loss", root), what="the val chart")
+        assert label == "step" and max(xs) == 39
+        site.allow(2)
+        until(
+            page,
+            f"(sel) => {{ const r = ({X_AXIS})(sel); return r && r[0] === 'epoch' && r; }}",
+            card("val/loss", root),
+            what="the val chart against epoch",
+        )
+        label, xs = until(page, X_AXIS, card("val/loss", root))
+        assert sorted(set(xs)) == [0.0, 1.0, 2.0, 3.0]
+        assert page.locator(card("train/loss", root)).count() == 1
+        site.allow(3)
+        until(
+            page,
+            "(sel) => document.querySelectorAll(sel).length === 0",
+            card("train/loss", root),
+            what="the hidden train chart gone",
+        )
+        assert page.locator(card("val/loss", root)).count() == 1
+        assert page.page_errors == []
 
 
 CELL = """([id, col]) => document.querySelector(
