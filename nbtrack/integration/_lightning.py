@@ -131,8 +131,8 @@ def make_logger(pl: str, fabric: str) -> type:
             state["_experiment"] = None
             return state
 
-        @property  # type: ignore[misc]
-        @rank_zero_experiment  # type: ignore[misc]
+        @property
+        @rank_zero_experiment  # type: ignore[untyped-decorator]
         def experiment(self) -> Any:
             """The nbtrack run (started on first use)."""
             if self._experiment is None:
@@ -167,14 +167,14 @@ def make_logger(pl: str, fabric: str) -> type:
             """Histograms of the model's gradients (and/or parameters) every `log_freq` steps."""
             self.experiment.watch(model, log=log, log_freq=log_freq, log_graph=log_graph)
 
-        @rank_zero_only  # type: ignore[misc]
+        @rank_zero_only  # type: ignore[untyped-decorator]
         def log_hyperparams(self, params: dict[str, Any] | Namespace) -> None:
             params = fabric_logger._convert_params(params)
             params = fabric_logger._sanitize_callable_params(params)
             params = fabric_logger._convert_json_serializable(params)
             self.experiment.config.update(params, allow_val_change=True)
 
-        @rank_zero_only  # type: ignore[misc]
+        @rank_zero_only  # type: ignore[untyped-decorator]
         def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
             assert rank_zero_only.rank == 0, "experiment tried to log from global_rank != 0"
             metrics = fabric_logger._add_prefix(metrics, self._prefix, self.LOGGER_JOIN_CHAR)
@@ -206,7 +206,7 @@ def make_logger(pl: str, fabric: str) -> type:
                 self._checkpoint_callbacks[id(checkpoint_callback)] = checkpoint_callback
 
         @staticmethod
-        @rank_zero_only  # type: ignore[misc]
+        @rank_zero_only  # type: ignore[untyped-decorator]
         def download_artifact(
             artifact: str,
             save_dir: str | os.PathLike[str] | None = None,
@@ -218,9 +218,9 @@ def make_logger(pl: str, fabric: str) -> type:
 
             run = _common.current_run()
             if run is not None and use_artifact:
-                art = run.use_artifact(artifact)  # type: ignore[attr-defined]
+                art = run.use_artifact(artifact)
             else:
-                art = nbtrack.Api().artifact(artifact, type=artifact_type)  # type: ignore[attr-defined]
+                art = nbtrack.Api().artifact(artifact, type=artifact_type)
             root = None if save_dir is None else os.fspath(save_dir)
             return str(art.download(root=root))
 
@@ -228,7 +228,7 @@ def make_logger(pl: str, fabric: str) -> type:
             """Record that the run uses `artifact`; returns it."""
             return self.experiment.use_artifact(artifact, type=artifact_type)
 
-        @rank_zero_only  # type: ignore[misc]
+        @rank_zero_only  # type: ignore[untyped-decorator]
         def finalize(self, status: str) -> None:
             if status != "success":
                 return  # checkpoints are logged after a training that succeeded only

@@ -26,7 +26,10 @@ from typing import Any, Literal
 from nbtrack._compat import unsupported
 from nbtrack.integration import _common
 
-keras = _common.import_framework("keras")
+_common.import_framework("keras")  # an ImportError naming the pip package, when missing
+
+import keras  # type: ignore[import-untyped]  # noqa: E402 (Keras ships no type hints)
+
 if int(keras.version().split(".")[0]) < 3:
     raise ImportError(
         f"nbtrack.integration.keras needs Keras 3 (keras.version() is {keras.version()}); "
@@ -198,13 +201,13 @@ class ModelCheckpoint(keras.callbacks.ModelCheckpoint):  # type: ignore[misc]
         # Keras (3.2 on) decides here whether a save happens (save_best_only): noted, so
         # that only the saves that happened are logged.
         decided = bool(super()._should_save_model(*args, **kwargs))
-        self._decided = decided
+        self._decided: bool | None = decided
         return decided
 
     def _save_model(self, epoch: int, batch: int | None, logs: dict[str, Any] | None) -> None:
         path = self._get_file_path(epoch, batch, logs or {})
         before = _mtime(path)
-        self._decided: bool | None = None
+        self._decided = None
         super()._save_model(epoch=epoch, batch=batch, logs=logs)
         after = _mtime(path)
         # An older Keras decides inside _save_model: the file's change tells instead.
@@ -431,8 +434,11 @@ class WandbEvalCallback(keras.callbacks.Callback):  # type: ignore[misc]
     """
 
     def __init__(
-        self, data_table_columns: list[str] | None = None, pred_table_columns: list[str] | None = None,
-        *args: Any, **kwargs: Any
+        self,
+        data_table_columns: list[str] | None = None,
+        pred_table_columns: list[str] | None = None,
+        *args: Any,
+        **kwargs: Any,
     ) -> None:
         super().__init__()
         del data_table_columns, pred_table_columns, args, kwargs

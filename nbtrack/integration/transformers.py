@@ -97,7 +97,7 @@ def _numbers_of(summary: Any) -> dict[str, Any]:
     }
 
 
-class Callback(TrainerCallback):  # type: ignore[misc]
+class Callback(TrainerCallback):
     """Log a Hugging Face Trainer's metrics to nbtrack: HF's `WandbCallback` (see the module).
 
     >>> trainer = Trainer(model, args, train_dataset=ds, callbacks=[Callback()])
@@ -125,7 +125,9 @@ class Callback(TrainerCallback):  # type: ignore[misc]
 
         combined = {**args.to_dict()}
         if getattr(model, "config", None) is not None:
-            model_config = model.config if isinstance(model.config, dict) else model.config.to_dict()
+            model_config = (
+                model.config if isinstance(model.config, dict) else model.config.to_dict()
+            )
             combined = {**model_config, **combined}
         if getattr(model, "peft_config", None) is not None:
             combined = {"peft_config": model.peft_config, **combined}
@@ -144,7 +146,9 @@ class Callback(TrainerCallback):  # type: ignore[misc]
         run = _common.current_run()
         if run is None:
             project = (
-                os.environ.get("NBTRACK_PROJECT") or os.environ.get("WANDB_PROJECT") or "huggingface"
+                os.environ.get("NBTRACK_PROJECT")
+                or os.environ.get("WANDB_PROJECT")
+                or "huggingface"
             )
             run = nbtrack.init(project=project, **init_args)
         self._run = run

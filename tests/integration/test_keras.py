@@ -95,7 +95,8 @@ def test_metrics_logger_every_n_batches_and_epoch_only(api: nbtrack.Api) -> None
     _fit(_model(), [nbkeras.MetricsLogger()])
     run.finish()
     rec = _record(api, run)
-    assert not [k for k in rec.keys() if k.startswith("batch/")]
+    logged = rec.keys()  # a RunRecord's keys: a method, not a dict's
+    assert not [k for k in logged if k.startswith("batch/")]
     assert rec.series("epoch/epoch")[0].tolist() == [0, 1]
 
 
@@ -195,7 +196,9 @@ def test_legacy_wandb_callback_logs_epochs_keeps_the_best_and_saves_the_model(
     assert f"epoch_{int(np.argmin(val))}" in versions[max(versions)]
     # log_weights: a histogram of each Dense layer's kernel and bias, every epoch.
     hist_keys = set(rec.histogram_keys())
-    assert hist_keys == {f"parameters/{k}" for k in ("hidden.weights", "hidden.bias", "out.weights", "out.bias")}
+    assert hist_keys == {
+        f"parameters/{k}" for k in ("hidden.weights", "hidden.bias", "out.weights", "out.bias")
+    }
     hsteps, _, counts = rec.histograms("parameters/hidden.weights")
     assert hsteps.tolist() == steps.tolist()
     assert counts.sum(axis=1).tolist() == [4 * 3] * 3
@@ -204,7 +207,9 @@ def test_legacy_wandb_callback_logs_epochs_keeps_the_best_and_saves_the_model(
 def test_legacy_wandb_callback_batches_and_unsupported_arguments(api: nbtrack.Api) -> None:
     run = nbtrack.init(project="keras")
     x, y = _data()
-    with pytest.warns(UserWarning, match=r"WandbCallback\(validation_data=\.\.\.\) is not supported"):
+    with pytest.warns(
+        UserWarning, match=r"WandbCallback\(validation_data=\.\.\.\) is not supported"
+    ):
         cb = nbkeras.WandbCallback(
             monitor="val_mae", log_batch_frequency=1, save_model=False, validation_data=(x, y)
         )
@@ -212,7 +217,7 @@ def test_legacy_wandb_callback_batches_and_unsupported_arguments(api: nbtrack.Ap
     run.finish()
     rec = _record(api, run)
     # Batch rows (loss, mae: Keras' running means) and epoch rows, in one step sequence.
-    steps, loss = rec.series("loss")
+    steps, _ = rec.series("loss")
     assert len(steps) == 2 * BATCHES + 2
     assert rec.series("epoch")[0].tolist() == [BATCHES, 2 * BATCHES + 1]
     assert "best_val_mae" in rec.summary

@@ -51,7 +51,9 @@ class Tiny(L.LightningModule):  # type: ignore[misc]
 
 def _loader() -> Any:
     g = torch.Generator().manual_seed(0)
-    ds = torch.utils.data.TensorDataset(torch.randn(32, 4, generator=g), torch.randn(32, 1, generator=g))
+    ds = torch.utils.data.TensorDataset(
+        torch.randn(32, 4, generator=g), torch.randn(32, 1, generator=g)
+    )
     return torch.utils.data.DataLoader(ds, batch_size=8)
 
 
@@ -95,9 +97,13 @@ def test_a_fit_logs_steps_and_epochs_against_the_trainers_global_step(
     rec = api.run(run.path)
     assert (rec.name, rec.tags) == ("tiny", ["cpu"])
     assert rec.config == {"lr": 0.1, "hidden": 3}
-    assert {"train/loss_step", "train/loss_epoch", "val/loss", "epoch", "trainer/global_step"} <= set(
-        rec.keys()
-    )
+    assert {
+        "train/loss_step",
+        "train/loss_epoch",
+        "val/loss",
+        "epoch",
+        "trainer/global_step",
+    } <= set(rec.keys())
     steps, gs = rec.series("trainer/global_step")
     _, step_loss = rec.series("train/loss_step")
     assert len(step_loss) == 2 * STEPS  # every optimizer step (log_every_n_steps=1)
@@ -109,7 +115,7 @@ def test_a_fit_logs_steps_and_epochs_against_the_trainers_global_step(
     epoch_rows = rec.series("train/loss_epoch")[0].tolist()
     assert [rows[s] for s in epoch_rows] == [STEPS - 1, 2 * STEPS - 1]
     assert rec.series("epoch")[1].tolist()[-1] == 1
-    val_steps, val_loss = rec.series("val/loss")
+    _, val_loss = rec.series("val/loss")
     assert len(val_loss) == 2
     assert rec.summary["val/loss"] == pytest.approx(float(trainer.callback_metrics["val/loss"]))
     defs = {m["name"]: m for m in rec.metadata["metrics"]}
@@ -120,7 +126,7 @@ def test_a_fit_logs_steps_and_epochs_against_the_trainers_global_step(
     assert sorted(arts) == [f"model-{run.id}:v0", f"model-{run.id}:v1"]
     latest = arts[f"model-{run.id}:v1"]
     assert sorted(latest.aliases) == ["best", "latest"]
-    assert [e for e in latest.manifest.entries] == ["model.ckpt"]
+    assert list(latest.manifest.entries) == ["model.ckpt"]
     assert latest.metadata["original_filename"] == "epoch=1-step=8.ckpt"
     assert latest.metadata["ModelCheckpoint"]["save_top_k"] == 1
 
@@ -142,11 +148,14 @@ def test_log_model_true_logs_the_kept_checkpoints_when_training_ends(
     assert seen == [0, 0]  # nothing while training
     assert sorted(arts) == ["tiny-ckpt:v0"]
     assert sorted(arts["tiny-ckpt:v0"].aliases) == ["best", "latest"]
+    # W&B's download_artifact, with no run active: through the Api; the checkpoint loads.
+    folder = nblightning.Logger.download_artifact("lit/tiny-ckpt:best", save_dir=tmp_path / "dl")
+    state = torch.load(Path(folder) / "model.ckpt", weights_only=False)
+    assert state["global_step"] == 2 * STEPS
+    assert Tiny.load_from_checkpoint(Path(folder) / "model.ckpt").hparams.lr == 0.1
 
 
-def test_prefix_offline_an_active_run_and_hyperparameters(
-    api: nbtrack.Api, tmp_path: Path
-) -> None:
+def test_prefix_offline_an_active_run_and_hyperparameters(api: nbtrack.Api, tmp_path: Path) -> None:
     active = nbtrack.init(project="mine", config={"seed": 1})
     logger = nblightning.NbtrackLogger(project="ignored", prefix="fold0", offline=True)
     with pytest.warns(UserWarning, match="reuse this run"):
@@ -166,6 +175,14 @@ def test_prefix_offline_an_active_run_and_hyperparameters(
     assert rec.config["layers"] == [3, 1]
 
 
+def test_the_names_wandb_scripts_use_resolve() -> None:
+    import nbtrack as wandb
+
+    assert wandb.integration.lightning.WandbLogger is nblightning.Logger
+    assert nblightning.NbtrackLogger is nblightning.Logger
+    assert issubclass(nblightning.Logger, L.loggers.Logger)
+
+
 def test_media_methods_warn_and_arguments_are_checked() -> None:
     logger = nblightning.Logger(project="lit")
     with pytest.warns(UserWarning, match=r"WandbLogger\.log_image is not supported"):
@@ -183,7 +200,10 @@ def test_save_dir_is_the_stores_folder_and_the_checkpoints(tmp_path: Path) -> No
     logger = nblightning.Logger(project="lit", save_dir=folder, id="fixed-id")
     trainer = _fit(logger, tmp_path)
     logger.experiment.finish()
-    assert Path(trainer.checkpoint_callback.best_model_path).parent == folder / "lit" / "fixed-id" / "checkpoints"
+    assert (
+        Path(trainer.checkpoint_callback.best_model_path).parent
+        == folder / "lit" / "fixed-id" / "checkpoints"
+    )
     with nbtrack.Api(folder) as api:
         assert api.run("lit/fixed-id").state == "finished"
 
