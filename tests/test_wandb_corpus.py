@@ -772,8 +772,22 @@ CASES: dict[str, Callable[[Path, Path], None]] = {
     )
 }
 
+# The scripts that import torch or Keras and train: 15-40 s each on two busy cores (Keras'
+# import alone is seconds). The fast loop runs the rest; CI runs them all.
+HEAVY = {
+    "pytorch_simple",
+    "pytorch_sweeps",
+    "pytorch_cnn_fashion",
+    "artifacts_pipeline",
+    "keras_intro",
+    "nanogpt",
+    "sweeps_python",
+}
 
-@pytest.mark.parametrize("case", list(CASES))
+
+@pytest.mark.parametrize(
+    "case", [pytest.param(c, marks=[pytest.mark.slow] if c in HEAVY else []) for c in CASES]
+)
 def test_corpus_script_runs_and_reads_back(case: str, tmp_path: Path) -> None:
     CASES[case](tmp_path, tmp_path / "corpus-store")
 
