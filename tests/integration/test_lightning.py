@@ -195,17 +195,26 @@ def test_media_methods_warn_and_arguments_are_checked() -> None:
         nblightning.Logger(anonymous=True)
 
 
-def test_save_dir_is_the_stores_folder_and_the_checkpoints(tmp_path: Path) -> None:
+def test_save_dir_is_the_stores_folder_and_the_checkpoints_and_watch(tmp_path: Path) -> None:
     folder = tmp_path / "logs"
     logger = nblightning.Logger(project="lit", save_dir=folder, id="fixed-id")
-    trainer = _fit(logger, tmp_path)
+    torch.manual_seed(0)
+    module = Tiny()
+    logger.watch(module, log="all", log_freq=2, log_graph=False)
+    trainer = _trainer(logger, tmp_path)
+    trainer.fit(module, _loader(), _loader())
     logger.experiment.finish()
+    with nbtrack.Api(folder) as api:
+        rec = api.run("lit/fixed-id")
+        assert rec.state == "finished"
+        # watch through the logger: W&B's names, histograms as training goes (at the
+        # run's steps, which count log_metrics rows, not optimizer steps).
+        assert {"gradients/net.0.weight", "parameters/net.2.bias"} <= set(rec.histogram_keys())
+        assert len(rec.histograms("gradients/net.0.weight")[0]) >= 2
     assert (
         Path(trainer.checkpoint_callback.best_model_path).parent
         == folder / "lit" / "fixed-id" / "checkpoints"
     )
-    with nbtrack.Api(folder) as api:
-        assert api.run("lit/fixed-id").state == "finished"
 
 
 def test_the_older_pytorch_lightning_package(api: nbtrack.Api, tmp_path: Path) -> None:

@@ -96,13 +96,15 @@ def test_the_callback_logs_as_hugging_faces_wandb_callback(
     monkeypatch.setenv("WANDB_PROJECT", "hf")
     monkeypatch.setenv("NBTRACK_LOG_MODEL", "end")
     monkeypatch.setenv("WANDB_LOG_MODEL", "false")  # NBTRACK_ wins
-    _train(tmp_path, [nbhf.NbtrackCallback()], run_name="tiny-bert")
+    trainer = _train(tmp_path, [nbhf.NbtrackCallback()], run_name="tiny-bert")
+    trainer.predict(_ns["tiny_data"]()[:4])  # on_predict: test/ keys
     run = nbtrack.run
     assert run is not None and run.state == "running"  # left open, as HF's callback does
     run.finish()
     rec = api.run(run.path)
     assert (rec.project, rec.name) == ("hf", "tiny-bert")
     _check_trainer_run(rec)
+    assert "test/loss" in set(rec.keys())
     # "end": the model's architecture when training begins, the trained model at its end.
     arts = {a.name: a for a in logged_artifacts(store_dir, "hf", run.id)}
     assert sorted(arts) == ["model-tiny-bert:v0", "model-tiny-bert:v1"]
