@@ -233,9 +233,10 @@ def test_a_disabled_run_takes_the_callbacks_and_stores_nothing(tmp_path: Path) -
 
 
 def test_the_names_wandb_scripts_use_resolve() -> None:
-    import nbtrack.integration
+    import nbtrack as wandb
 
-    assert nbtrack.integration.keras is nbkeras
+    assert wandb.integration.keras is nbkeras
+    assert wandb.keras.WandbCallback is nbkeras.WandbCallback  # W&B's old wandb.keras
     assert nbkeras.WandbMetricsLogger is nbkeras.MetricsLogger
     assert nbkeras.WandbModelCheckpoint is nbkeras.ModelCheckpoint
     assert issubclass(nbkeras.ModelCheckpoint, keras.callbacks.ModelCheckpoint)
