@@ -124,6 +124,24 @@ def test_a_stored_run_shows_its_metric_definitions(store_dir: Path) -> None:
     ]
 
 
+def test_a_server_run_pages_header_has_the_definitions_its_client_uploaded() -> None:
+    pytest.importorskip("sqlalchemy", reason="the server extra")
+    from types import SimpleNamespace
+
+    from nbtrack.server import reads
+
+    meta = {"host": "gpu-7", "metrics": [{"name": "val/*", "step_metric": "epoch", "goal": 1}]}
+    row = SimpleNamespace(
+        run_id="r1", name="n", state="finished", last_step=9, created_at=0.0, finished_at=1.0,
+        heartbeat_at=1.0, summary="{}", alerts="[]", error=None, metadata=json.dumps(meta),
+    )  # fmt: skip
+    for private in (True, False):  # a share link's page too: key names are no private fact
+        header = reads.header_content(row, "team", "p", private=private)
+        assert header["metrics"] == [{"name": "val/*", "step_metric": "epoch", "hidden": False}]
+    row.metadata = "not json"
+    assert reads.header_content(row, "team", "p")["metrics"] == []
+
+
 # -- a real kernel -------------------------------------------------------------------------
 
 
