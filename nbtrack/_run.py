@@ -244,6 +244,7 @@ class Run:
         self._open_row: dict[str, Any] | None = None
         self._open_device: list[DeviceValue] = []
         self._open_hists: list[HistogramEntry] = []
+        self._hist_bins: dict[str, int] = {}
         self._rows: Rows = []
         self._device_values: list[DeviceValue] = []
         from nbtrack._device import DeviceReadback
@@ -466,7 +467,12 @@ class Run:
             data_types = sys.modules.get("nbtrack.data_types")
             for key, value in flat.items():
                 if data_types is not None and isinstance(value, data_types.WBValue):
-                    hists.append(value._entry(key, -1))  # media: a TypeError naming the key
+                    entry = value._entry(key, -1)  # media: a TypeError naming the key
+                    # One bin count a key, as the store and the panels keep a series.
+                    bins = self._hist_bins.setdefault(key, len(entry.counts))
+                    if len(entry.counts) != bins:
+                        entry.counts = data_types.rebin(entry.counts, bins)
+                    hists.append(entry)
                     continue
                 v = convert(key, value, device)
                 if v is not None:

@@ -125,6 +125,27 @@ class Histogram(WBValue):
         return f"Histogram(bins={len(self.histogram)})"
 
 
+def rebin(counts: Any, bins: int) -> Any:
+    """`counts` over equal bins, spread over `bins` equal bins of the same range (each old
+    bin's count shared in proportion to its overlap; the total kept exactly)."""
+    import numpy as np
+
+    old = np.asarray(counts, dtype=np.float64)
+    n = len(old)
+    edges_old = np.linspace(0.0, 1.0, n + 1)
+    edges_new = np.linspace(0.0, 1.0, bins + 1)
+    out = np.zeros(bins)
+    for i in range(n):
+        lo, hi = edges_old[i], edges_old[i + 1]
+        overlap = np.clip(np.minimum(edges_new[1:], hi) - np.maximum(edges_new[:-1], lo), 0, None)
+        out += old[i] * overlap / (hi - lo)
+    whole = np.floor(out).astype(np.int64)
+    short = round(float(old.sum())) - int(whole.sum())
+    if short > 0:  # largest remainders first, so the counts still add up
+        whole[np.argsort(-(out - whole), kind="stable")[:short]] += 1
+    return whole
+
+
 def _as_floats(sequence: Any) -> Any:
     import numpy as np
 

@@ -58,7 +58,8 @@ def saved() -> Credentials | None:
     """The credentials in effect now (environment first, then the file), if any."""
     data = _read_file()
     host = os.environ.get("NBTRACK_HOST") or data.get("host")
-    key = os.environ.get("NBTRACK_API_KEY") or data.get("key")
+    # W&B's WANDB_API_KEY stands in last: a key saved by nbtrack login wins over it.
+    key = os.environ.get("NBTRACK_API_KEY") or data.get("key") or os.environ.get("WANDB_API_KEY")
     if not host or not key:
         return None
     same = data.get("host") == host and data.get("key") == key
@@ -95,8 +96,10 @@ def key_for(host: str) -> str | None:
     """The key in effect for `host` (already normalized): ``NBTRACK_API_KEY``, else the
     saved one when it was saved for this host."""
     known = saved()
-    return os.environ.get("NBTRACK_API_KEY") or (
-        known.key if known is not None and known.host == host else None
+    return (
+        os.environ.get("NBTRACK_API_KEY")
+        or (known.key if known is not None and known.host == host else None)
+        or os.environ.get("WANDB_API_KEY")
     )
 
 
