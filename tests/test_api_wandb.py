@@ -25,7 +25,7 @@ def _fresh_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
     # A W&B name warns once per process: each test here sees its own first warning.
     from nbtrack import _compat
 
-    monkeypatch.setattr(_compat, "_warned", set())
+    monkeypatch.setattr(_compat, "_warned", set(), raising=False)
 
 
 # -- the matcher, alone ---------------------------------------------------------------------
