@@ -117,7 +117,7 @@ def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
     """Finish the current run (no-op when there is none)."""
     r = current()
     if r is not None:
-        r.finish(exit_code or 0, quiet=bool(quiet))
+        r.finish(exit_code, quiet)
 
 
 def watch(models: Any, *args: Any, **kwargs: Any) -> Any:

@@ -189,7 +189,7 @@ class DisabledRun:
     def unwatch(self, models: Any = None) -> None:
         pass
 
-    def finish(self, exit_code: int = 0, *, quiet: bool = False) -> None:
+    def finish(self, exit_code: int | None = None, quiet: bool | None = None) -> None:
         _current.clear_current(self)
 
     def dashboard(self) -> None:

@@ -92,6 +92,7 @@ def init(
     if unknown:
         raise TypeError(_unknown_args(unknown))
     opts = _settings_dict(settings)
+    given_mode = mode if mode is not None else opts.get("mode")
     given = {
         "sync_tensorboard": sync_tensorboard,
         "tensorboard": tensorboard,
@@ -107,6 +108,9 @@ def init(
     del save_code, force  # W&B's: the program's path is in the metadata; no login needed
     mode = mode if mode is not None else opts.get("mode")
     mode = _normal_mode(mode) if mode is not None else _env.mode()
+    if mode == "online" and given_mode is None and not os.environ.get("NBTRACK_MODE"):
+        # WANDB_MODE=online is W&B's default spelled out: sync when logged in, else local.
+        mode = None
     if mode is not None and mode not in MODES:
         raise ValueError(f"nbtrack.init: mode must be one of {', '.join(MODES)}, not {mode!r}")
     entity = entity or opts.get("entity") or _env.get("ENTITY")
@@ -277,6 +281,8 @@ def _config_of(
 ) -> dict[str, Any]:
     if include and exclude:
         raise ValueError("nbtrack.init: pass config_include_keys or config_exclude_keys, not both")
+    if isinstance(config, (str, os.PathLike)):
+        config = _config_file(Path(config))
     out = as_dict(config)
     if include:
         keep = set(include)
@@ -284,6 +290,35 @@ def _config_of(
     if exclude:
         drop = set(exclude)
         out = {k: v for k, v in out.items() if k not in drop}
+    return out
+
+
+def _config_file(path: Path) -> dict[str, Any]:
+    """W&B's ``init(config="config.yaml")``: a YAML file of ``key: value`` or, in W&B's
+    config-defaults form, ``key: {value: ..., desc: ...}``."""
+    if path.suffix not in (".yaml", ".yml"):
+        raise ValueError(f"nbtrack.init: config {str(path)!r} is not a .yaml file")
+    import importlib
+
+    try:
+        yaml = importlib.import_module("yaml")  # optional: only a YAML config needs it
+    except ImportError:
+        raise ImportError(
+            "nbtrack.init: reading a YAML config needs PyYAML: pip install pyyaml"
+        ) from None
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise FileNotFoundError(f"nbtrack.init: no config file {str(path)!r}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"nbtrack.init: config file {str(path)!r} does not hold a mapping")
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in ("wandb_version", "_wandb"):
+            continue  # W&B's own bookkeeping in files it wrote
+        if isinstance(value, dict) and "value" in value:
+            value = value["value"]
+        out[str(key)] = value
     return out
 
 

@@ -717,11 +717,13 @@ class Run:
 
         _unwatch(self, models)
 
-    def finish(self, exit_code: int = 0, *, quiet: bool = False) -> None:
-        """End the run: flush everything to the store and mark it finished (or failed)."""
+    def finish(self, exit_code: int | None = None, quiet: bool | None = None) -> None:
+        """End the run: flush everything to the store and mark it finished (failed for a
+        nonzero `exit_code`, as in W&B; None is 0)."""
         del quiet
-        state = "finished" if exit_code == 0 else "failed"
-        self._end(state, exit_code, None)
+        code = exit_code or 0
+        state = "finished" if code == 0 else "failed"
+        self._end(state, code, None)
 
     def dashboard(self) -> Any:
         """A live dashboard widget of this run (the last expression of a cell shows it).

@@ -774,3 +774,34 @@ def test_run_artifact_methods_reach_nbtrack_artifacts(api: nbtrack.Api, tmp_path
 
 def test_no_run_outlives_a_test() -> None:
     assert _current.current() is None
+
+
+def test_config_from_a_yaml_file_as_wandb_reads_it(api: nbtrack.Api, tmp_path: Path) -> None:
+    path = tmp_path / "config-defaults.yaml"
+    path.write_text("wandb_version: 1\nlr:\n  desc: learning rate\n  value: 0.01\nepochs: 3\n")
+    run = wandb.init(project="p", config=str(path), display=False)
+    run.finish()
+    assert api.run(run.path).config == {"lr": 0.01, "epochs": 3}
+    with pytest.raises(ValueError, match=r"is not a \.yaml file"):
+        wandb.init(project="p", config="params.txt", display=False)
+
+
+def test_finish_takes_wandb_arguments(api: nbtrack.Api) -> None:
+    run = wandb.init(project="p", display=False)
+    run.finish(None, True)
+    assert api.run(run.path).state == "finished"
+    run = wandb.init(project="p", display=False)
+    wandb.finish(exit_code=2, quiet=None)
+    assert api.run(run.path).state == "failed" and api.run(run.path).exit_code == 2
+
+
+def test_wandb_mode_online_without_a_server_logs_locally(
+    api: nbtrack.Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WANDB_MODE", "online")
+    run = wandb.init(project="p", display=False)
+    assert run.offline
+    run.finish()
+    assert api.run(run.path).state == "finished"
+    with pytest.raises(ValueError, match=r"nbtrack\.login"):
+        wandb.init(project="p", mode="online", display=False)  # asked for in the script: said
