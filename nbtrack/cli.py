@@ -33,7 +33,9 @@ def _demo(args: argparse.Namespace) -> int:
         dir=args.dir,
         display=False,
     )
-    where = f" logging to {run.dir}" if isinstance(run, nbtrack.Run) else " (disabled)"
+    from nbtrack._run import link
+
+    where = f" logging to {link(run).root}" if isinstance(run, nbtrack.Run) else " (disabled)"
     print(f"nbtrack: run {run.path} ({run.name}){where}")
     t0 = time.perf_counter()
     with run:
@@ -49,7 +51,7 @@ def _demo(args: argparse.Namespace) -> int:
         from nbtrack.export import export_run
 
         # The dashboard in any browser, with no Jupyter: one file that needs no network.
-        out = export_run(run.path, args.html, dir=run.dir)
+        out = export_run(run.path, args.html, dir=link(run).root)
         print(f"  in a browser, offline: {out}\n  {out.as_uri()}")
     return 0
 
