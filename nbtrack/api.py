@@ -257,6 +257,43 @@ def _load_sweep(api: Api, project: str | None, sweep_id: str) -> Any:
         return None
 
 
+def _stub(name: str, result: Any) -> Callable[..., Any]:
+    """A W&B method nbtrack does not build: it warns once, and returns what W&B returns
+    when there is nothing (an empty list for a listing, else None)."""
+
+    def stub(*args: Any, **kwargs: Any) -> Any:
+        del args, kwargs
+        _unsupported(name, "nbtrack has no such thing; nothing was done")
+        return [] if result == "list" else None
+
+    stub.__name__ = name
+    return stub
+
+
+# W&B's public-API methods with no nbtrack counterpart, and what each gives back.
+_API_STUBS = {
+    **dict.fromkeys(
+        ["create_project", "create_run", "create_run_queue", "create_custom_chart",
+         "upsert_run_queue", "create_user", "sync_tensorboard", "queued_run", "run_queue",
+         "artifact_type", "artifact_collection", "job", "registry", "create_registry",
+         "automation", "create_automation", "update_automation", "delete_automation",
+         "create_team", "team", "organization", "user", "artifact_collection_exists"],
+        "none",
+    ),
+    **dict.fromkeys(
+        ["artifact_types", "artifact_collections", "artifact_versions", "artifacts",
+         "list_jobs", "registries", "integrations", "webhook_integrations",
+         "slack_integrations", "automations", "reports", "users"],
+        "list",
+    ),
+}  # fmt: skip
+_RUN_STUBS = {
+    **dict.fromkeys(["upload_file", "use_artifact", "log_artifact", "update_state", "stop",
+                     "download_history_exports", "to_html", "create"], "none"),
+    "console_logs": "list",
+}  # fmt: skip
+
+
 # Fields of a record that W&B's public API lets a script change before `run.update()`.
 _EDITABLE = frozenset({"name", "notes", "tags", "config", "summary", "group", "job_type"})
 
@@ -542,6 +579,38 @@ class RunRecord:
             f"nbtrack: run {self.path} has no file {name!r} in its folder"
             + (f" (it has: {', '.join(there)})" if there else " (it has none)")
         )
+
+    # -- the rest of W&B's public Run -------------------------------------------------------
+
+    @property
+    def lastHistoryStep(self) -> int:  # W&B's name
+        return self.last_step
+
+    @property
+    def rawconfig(self) -> dict[str, Any]:
+        return dict(self.config)
+
+    @property
+    def json_config(self) -> str:
+        """The config in W&B's stored form, ``{"lr": {"value": 0.001}}``, as JSON."""
+        from nbtrack._json import dumps
+
+        return dumps({k: {"value": v} for k, v in self.config.items()})
+
+    @property
+    def system_metrics(self) -> dict[str, Any]:
+        _unsupported("Run.system_metrics", "no system metrics are recorded; empty")
+        return {}
+
+    def beta_scan_history(self, *args: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        return self.scan_history(*args, **kwargs)
+
+    if not TYPE_CHECKING:  # at run time only: type checkers still catch a misspelt name
+
+        def __getattr__(self, name: str) -> Any:
+            if name in _RUN_STUBS:
+                return _stub(f"Run.{name}()", _RUN_STUBS[name])
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def logged_artifacts(self) -> list[Any]:
         return self._artifacts("logged_artifacts")
@@ -1012,6 +1081,21 @@ class Api:
         if not rows:
             raise RunNotFoundError(f"nbtrack: no run {path!r} in {self._store.path}")
         return self._record(rows[0])
+
+    if not TYPE_CHECKING:  # at run time only: type checkers still catch a misspelt name
+
+        def __getattr__(self, name: str) -> Any:
+            if name in _API_STUBS:
+                return _stub(f"Api.{name}()", _API_STUBS[name])
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def artifact_exists(self, name: str, type: str | None = None) -> bool:
+        """Whether `artifact` finds that version (W&B's ``api.artifact_exists``)."""
+        try:
+            self.artifact(name, type)
+        except LookupError:
+            return False
+        return True
 
     def from_path(self, path: str) -> Any:
         """W&B's `from_path`: a project, a run or a sweep, by the form of its path."""

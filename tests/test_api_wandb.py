@@ -616,6 +616,7 @@ def test_artifacts_through_the_api(api: nbtrack.Api, tmp_path: Path) -> None:
     got = api.artifact("me/art/ds:latest")
     assert got.name.startswith("ds") and got.type == "dataset"
     assert api.artifact("art/ds:v0").type == "dataset"
+    assert api.artifact_exists("art/ds:v0") and not api.artifact_exists("art/ds:v7")
     logged = api.run(run.path).logged_artifacts()
     assert len(logged) == 1
 
@@ -674,3 +675,24 @@ def test_a_server_reads_and_updates_in_w_and_b_forms(team_server: Any) -> None:
         assert back.group == "k" and back.metadata["host"] == "box"
         with pytest.warns(UserWarning, match="files.. from a server is not supported"):
             assert back.files() == []
+
+
+def test_the_rest_of_w_and_b_names_answer(made: list[nbtrack.Run], api: nbtrack.Api) -> None:
+    rec = api.run(made[0].path)
+    assert rec.lastHistoryStep == rec.last_step == 9
+    assert rec.rawconfig == rec.config
+    assert '"lr": {"value": 0.1}' in rec.json_config
+    assert [r["_step"] for r in rec.beta_scan_history(keys=["val/acc"])] == [0, 3, 6, 9]
+    with pytest.warns(UserWarning, match="Run.system_metrics is not supported"):
+        assert rec.system_metrics == {}
+    with pytest.warns(UserWarning, match=r"Run.upload_file\(\) is not supported"):
+        assert rec.upload_file("x") is None
+    with pytest.warns(UserWarning, match=r"Api.reports\(\) is not supported"):
+        assert api.reports("sweep") == []
+    with pytest.warns(UserWarning, match=r"Api.create_project\(\) is not supported"):
+        assert api.create_project("x", "me") is None
+    with pytest.raises(AttributeError, match="no attribute 'hitsory'"):
+        rec.hitsory()  # type: ignore[attr-defined]
+    with pytest.raises(AttributeError, match="no attribute 'runz'"):
+        api.runz()  # type: ignore[attr-defined]
+    assert not api.artifact_exists("sweep/nothing:v0")
