@@ -344,12 +344,14 @@ def _sweep_trial() -> Any:
 
 
 def _in_notebook() -> bool:
-    if "ipykernel" not in sys.modules:  # never import IPython just to find out
+    """True under IPython (a Jupyter kernel, or the IPython shell), as W&B's `in_notebook`."""
+    if "IPython" not in sys.modules:  # never import IPython just to find out
         return False
-    from IPython import get_ipython
-
-    ip = get_ipython()
-    return ip is not None and getattr(ip, "kernel", None) is not None
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    return get_ipython() is not None
 
 
 def _say(message: str) -> None:

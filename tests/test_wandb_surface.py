@@ -805,3 +805,23 @@ def test_wandb_mode_online_without_a_server_logs_locally(
     assert api.run(run.path).state == "finished"
     with pytest.raises(ValueError, match=r"nbtrack\.login"):
         wandb.init(project="p", mode="online", display=False)  # asked for in the script: said
+
+
+def test_under_ipython_a_new_init_finishes_the_previous_run(store_dir: Path) -> None:
+    import subprocess
+
+    code = (
+        "import nbtrack as wandb\n"
+        "a = wandb.init(project='nb', display=False)\n"
+        "b = wandb.init(project='nb', display=False)\n"
+        "print('STATES', a.state, b.state, a is not b)\n"
+        "b.finish()\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "IPython", "--quick", "--no-banner", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NBTRACK_DIR": str(store_dir)},
+    )
+    assert "STATES finished running True" in out.stdout, out.stdout + out.stderr
