@@ -220,7 +220,7 @@ def worker_read(spec: dict[str, Any]) -> dict[str, Any]:
     hist, series = [], []
     for _ in range(spec["rounds"]):
         t = time.perf_counter()
-        h = api.run(path).history(keys=["train/loss"])
+        h = api.run(path).history(keys=["train/loss"], pandas=False)  # the arrays, as before
         hist.append(time.perf_counter() - t)
         rec = api.run(path)
         t = time.perf_counter()
