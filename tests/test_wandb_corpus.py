@@ -843,6 +843,23 @@ def resume_tags(tmp: Path, store: Path) -> None:
             check_run(rec, tags=rec.tags, config={}, steps={})
 
 
+def model_logging(tmp: Path, store: Path) -> None:
+    run_script(tmp, store, "model_logging.py")
+    with nbtrack.Api(store) as api:
+        (rec,) = runs_of(api, "new_model_logging")
+        # 32 images in batches of 32: one train/loss an epoch, five epochs.
+        check_run(rec, job_type="training", config={}, steps={"train/loss": list(range(5))})
+        name = f"new_model_logging/model_vit-{rec.id}"
+        # log_model each epoch: versions v0..v4 of one model artifact; "best" stays on v0 (the
+        # only epoch whose 0.5 beats the best so far), each version has its epoch's alias.
+        for alias, version in [("best", "v0"), ("latest", "v4")] + [
+            (f"epoch_{e}", f"v{e}") for e in range(5)
+        ]:
+            art = api.artifact(f"{name}:{alias}")
+            assert (art.type, art.version) == ("model", version), alias
+        assert _artifact_files(api, f"{name}:best", tmp) == ["model_vit.pth"]
+
+
 CASES: dict[str, Callable[[Path, Path], None]] = {
     f.__name__: f
     for f in (
@@ -867,6 +884,7 @@ CASES: dict[str, Callable[[Path, Path], None]] = {
         multiple_runs,
         config_experiment,
         resume_tags,
+        model_logging,
     )
 }
 
@@ -880,6 +898,7 @@ HEAVY = {
     "keras_intro",
     "nanogpt",
     "sweeps_python",
+    "model_logging",
 }
 
 
