@@ -6,6 +6,12 @@
 >>> run.finish()
 
 `log`, `config`, `summary`, `finish` and `run` act on the current run, as in W&B.
+
+The common part of W&B's API answers under ``import nbtrack as wandb``: `init` with W&B's
+arguments, `define_metric`, `alert`, `save`, `Histogram`, `sweep` / `agent`, `Artifact`,
+`login`, the ``WANDB_*`` environment variables... A W&B name nbtrack accepts but does not
+build warns once (`nbtrack._compat.unsupported`); `alias_wandb()` makes ``import wandb``
+itself give nbtrack in this process.
 """
 
 from __future__ import annotations
@@ -68,7 +74,6 @@ __all__ = [
     "finish",
     "init",
     "integration",
-    "keras",
     "link_model",
     "load_ipython_extension",
     "log",
