@@ -6,6 +6,7 @@ No framework is imported here; each integration module imports its own.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import re
 import sys
@@ -28,6 +29,13 @@ def import_framework(submodule: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError as e:
+        if module == "keras" and importlib.util.find_spec("keras") is not None:
+            # Installed, but its backend is not: Keras 3 defaults to TensorFlow.
+            raise ImportError(
+                f"nbtrack.integration.keras: Keras is installed but does not import ({e}): "
+                "its backend is missing. Set KERAS_BACKEND=torch (or jax) before Keras is "
+                "first imported, or install TensorFlow"
+            ) from e
         raise ImportError(
             f"nbtrack.integration.{submodule} needs {module!r}, which is not installed "
             f"(or does not import: {e}); install it with: pip install {pip}"

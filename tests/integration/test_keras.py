@@ -263,3 +263,19 @@ def test_importing_the_package_imports_no_framework_and_a_missing_one_names_pip(
     assert first == "[]"
     assert "nbtrack.integration.keras needs 'keras'" in second
     assert "pip install keras>=3.0" in second
+
+
+def test_keras_without_a_backend_says_to_set_one(tmp_path: Path) -> None:
+    # Keras 3 defaults to TensorFlow, which is not installed here: the error says what to do.
+    env = {k: v for k, v in child_env().items() if k != "KERAS_BACKEND"}
+    out = subprocess.run(
+        [PYTHON, "-c", "import nbtrack.integration.keras"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    if out.returncode == 0:
+        pytest.skip("TensorFlow is installed: Keras imports without a backend chosen")
+    assert "Set KERAS_BACKEND=torch" in out.stderr, out.stderr
