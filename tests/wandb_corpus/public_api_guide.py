@@ -2,16 +2,19 @@
 #   commit 594808511148c68c9a81b3a7487731680a79d63f: the guide's Python snippets, in the guide's
 #   order: "Understanding the Different Attributes" (its run, made twice so that "Compare two
 #   runs" has two), "Querying Multiple Runs" (DataFrame and CSVs, then MongoDB style), "Read
-#   metrics from a run", "Read specific metrics from a run", "Compare two runs", "Rename a
+#   metrics from a run", "Compare two runs", "Rename a
 #   metric in a completed run", "Update config for an existing run", "Get unsampled metric
 #   data", "Get the starting time for a run". Licence: the repository states none.
 # Changed: `import wandb` -> `import nbtrack as wandb`. The guide's placeholders are filled with
 #   this script's own runs: "<entity>/<project>/<run_id>" (and "username/project", "entity/
 #   project/run_id") are the first run's, `project` is "public-api-guide", the metric
-#   "accuracy" of the two "Read metrics" snippets is this run's "loss", "old_name" is "val",
+#   "accuracy" of "Read metrics from a run" is this run's "loss", "old_name" is "val",
 #   `updated_value` is 0.5. Left out: the snippets that need a W&B server's files, sweeps,
 #   system-metrics stream or media (file(), files(), upload_file, history(stream="events"),
-#   api.sweep, a Histogram in a summary). Every W&B call is as the guide writes it.
+#   api.sweep, a Histogram in a summary), and "Read specific metrics from a run", which fails
+#   in W&B itself: `history(keys=[...])` rows hold `_step` and the keys only (W&B's
+#   `_sampled_history`), so its `row["_timestamp"]` is a KeyError. Every W&B call is as the
+#   guide writes it.
 import random
 
 import nbtrack as wandb
@@ -77,16 +80,6 @@ api = wandb.Api()
 run = api.run(f"{ENTITY}/{PROJECT}/{RUN_ID}")
 if run.state == "finished":
     for i, row in run.history().iterrows():
-        print(row["_timestamp"], row["loss"])
-
-# --- Read specific metrics from a run
-import nbtrack as wandb
-
-api = wandb.Api()
-
-run = api.run(f"{ENTITY}/{PROJECT}/{RUN_ID}")
-if run.state == "finished":
-    for i, row in run.history(keys=["loss"]).iterrows():
         print(row["_timestamp"], row["loss"])
 
 # --- Compare two runs
