@@ -115,7 +115,7 @@ def log(
     if r is None:
         require_run("log()")  # raises, saying why
     else:
-        r.log(data, step, True if commit is None else commit, sync)
+        r.log(data, step, commit, sync)
 
 
 def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:

@@ -103,7 +103,7 @@ class DisabledRun:
         self,
         data: Mapping[str, Any],
         step: int | None = None,
-        commit: bool | None = True,
+        commit: bool | None = None,
         sync: bool | None = None,
     ) -> None:
         pass

@@ -76,7 +76,7 @@ class RunProtocol(Protocol):
         self,
         data: Mapping[str, Any],
         step: int | None = None,
-        commit: bool | None = True,
+        commit: bool | None = None,
         sync: bool | None = None,
     ) -> None: ...
 

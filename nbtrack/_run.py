@@ -244,6 +244,8 @@ class Run:
         self._open_row: dict[str, Any] | None = None
         self._open_device: list[DeviceValue] = []
         self._open_hists: list[HistogramEntry] = []
+        # The open row is an empty stand-in for a step already stored (see _commit_row).
+        self._held = False
         self._hist_bins: dict[str, int] = {}
         self._rows: Rows = []
         self._device_values: list[DeviceValue] = []
@@ -411,17 +413,24 @@ class Run:
         self,
         data: Mapping[str, Any],
         step: int | None = None,
-        commit: bool | None = True,
+        commit: bool | None = None,
         sync: bool | None = None,
     ) -> None:
         """Log numbers for one step.
 
         >>> run.log({"train/loss": 0.31, "train/acc": 0.89})
         >>> run.log({"val": {"loss": 0.4}}, step=100)   # logged as val/loss at step 100
+
+        Steps follow W&B's rule. Without `step`, each call is the next step. With an explicit
+        `step` (and `commit` not given), that step stays the current one: the next call
+        without `step` adds to it and then moves on, so ``log({...}, step=n)`` followed by
+        ``log({"test/acc": a})`` puts both at step n. (What is logged is stored at once all
+        the same: the dashboards do not wait for the step to end.) ``commit=False`` gathers
+        keys into the current step until a call that commits; ``commit=True`` ends it.
         """
         if (
             step is None
-            and commit is True
+            and (commit is None or commit is True)
             and self._open_row is None
             and type(data) is dict
             # Exact types, checked by C-level set operations: a float, int or bool (or a
@@ -440,10 +449,9 @@ class Run:
             if t >= self._tick_at:
                 self._tick(t)
             return
-        # W&B's commit=None: commit (an explicit later step still closes an open row).
-        self._log_slow(data, step, True if commit is None else commit)
+        self._log_slow(data, step, commit)
 
-    def _log_slow(self, data: Any, step: Any, commit: bool) -> None:
+    def _log_slow(self, data: Any, step: Any, commit: bool | None) -> None:
         with self._lock:
             if isinstance(self._rows, _Refusing):
                 raise RuntimeError(self._rows.message)
@@ -499,21 +507,34 @@ class Run:
                 self._open_row.update(row)
             self._open_device.extend(device)
             self._open_hists.extend(hists)
-            if commit:
-                self._commit_row()
+            if commit is None or commit:
+                # W&B: an explicit step without commit= stays the current step.
+                self._commit_row(hold=step is not None and commit is None)
 
     def _jump_to(self, step: int) -> None:
         self._step = step
 
-    def _commit_row(self) -> None:
+    def _commit_row(self, hold: bool = False) -> None:
+        """Store the open row at the current step; then move to the next step, or with
+        `hold` stay at this one, with an empty open row standing for it (W&B's explicit
+        step, which the next log() without a step adds to)."""
         row = self._open_row
         assert row is not None
         device, self._open_device = self._open_device, []
         hists, self._open_hists = self._open_hists, []
         self._open_row = None
-        t = _time()
         s = self._step
-        self._step = s + 1
+        if not row and not device and not hists and self._held:
+            self._held = False  # the held step got nothing more: it is stored already
+            self._step = s + 1
+            return
+        t = _time()
+        if hold:
+            self._open_row = {}
+            self._held = True
+        else:
+            self._step = s + 1
+            self._held = False
         for dv in device:
             dv.step = s
         self._device_values.extend(device)

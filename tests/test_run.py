@@ -54,13 +54,19 @@ def test_explicit_and_repeated_steps(api: nbtrack.Api) -> None:
     run = nbtrack.init(project="p", display=False)
     run.log({"a": 1.0}, step=10)
     run.log({"b": 2.0}, step=10)  # more keys for the same step: merged into one row
-    run.log({"a": 3.0})  # auto step continues after the explicit one
+    # W&B's rule: after an explicit step the next call without one adds to that step
+    # (here a is given again: the last value is kept), then the steps go on from there.
+    run.log({"a": 3.0})
+    run.log({"c": 5.0})
     run.log({"a": 4.0}, step=20)
+    run.log({"a": 6.0}, step=21, commit=True)  # commit=True ends the step at once
+    run.log({"a": 7.0})
     run.finish()
     h = record(api, run).history(pandas=False)
-    np.testing.assert_array_equal(h["_step"], [10, 11, 20])
-    np.testing.assert_array_equal(h["a"], [1.0, 3.0, 4.0])
-    np.testing.assert_array_equal(h["b"], [2.0, np.nan, np.nan])
+    np.testing.assert_array_equal(h["_step"], [10, 11, 20, 21, 22])
+    np.testing.assert_array_equal(h["a"], [3.0, np.nan, 4.0, 6.0, 7.0])
+    np.testing.assert_array_equal(h["b"], [2.0, np.nan, np.nan, np.nan, np.nan])
+    np.testing.assert_array_equal(h["c"], [np.nan, 5.0, np.nan, np.nan, np.nan])
 
 
 def test_commit_false_accumulates_one_row(api: nbtrack.Api) -> None:

@@ -825,3 +825,24 @@ def test_under_ipython_a_new_init_finishes_the_previous_run(store_dir: Path) -> 
         env={**os.environ, "NBTRACK_DIR": str(store_dir)},
     )
     assert "STATES finished running True" in out.stdout, out.stdout + out.stderr
+
+
+def test_an_explicit_step_stays_current_as_in_wandb(api: nbtrack.Api) -> None:
+    # W&B's PyTorch tutorial: train logs at step=example_ct, then test logs without a step.
+    run = wandb.init(project="p", display=False)
+    for example_ct in (100, 200):
+        wandb.log({"epoch": 0, "loss": 1.0 / example_ct}, step=example_ct)
+    assert run.step == 200  # what the next log() without step= writes to
+    link(run).flush()
+    assert api.run(run.path).history(pandas=False)["_step"].tolist() == [100, 200]  # stored now
+    wandb.log({"test_accuracy": 0.9})
+    assert run.step == 201
+    with pytest.raises(ValueError, match="steps must not decrease"):
+        wandb.log({"loss": 0.0}, step=150)
+    wandb.log({"loss": 0.1}, step=201)
+    with pytest.raises(ValueError, match="lower than the last logged step 201"):
+        wandb.log({"loss": 0.0}, step=200)
+    run.finish()
+    h = api.run(run.path).history(pandas=False)
+    assert h["_step"].tolist() == [100, 200, 201]
+    assert h["test_accuracy"][1] == 0.9 and h["loss"][2] == 0.1
