@@ -29,7 +29,6 @@ class DisabledRun:
     disabled = True
     offline = True
     resumed = False
-    entity: str | None = None
     url: str | None = None
 
     def __init__(
@@ -43,6 +42,7 @@ class DisabledRun:
         group: str | None = None,
         job_type: str | None = None,
         sweep_id: str | None = None,
+        entity: str | None = None,
     ) -> None:
         self.project = project
         self.name = name or "disabled"
@@ -52,6 +52,9 @@ class DisabledRun:
         self.job_type = job_type
         self.sweep_id = sweep_id
         self.start_time = time.time()
+        from nbtrack._run import local_entity
+
+        self.entity = entity or local_entity()
         self._config = Config(dict(config), lambda: None)
         self._summary = Summary(dict, lambda: None)
         self._dir: str | None = None

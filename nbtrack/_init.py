@@ -190,6 +190,7 @@ def init(
                 group=group,
                 job_type=job_type,
                 sweep_id=sweep_id,
+                entity=entity,
             )
             if make_current:
                 _current.set_current(disabled)
@@ -219,6 +220,7 @@ def init(
         finally:
             store.close()
         config_lock(run.config, locked, allow_change)
+        run._local_entity = entity
         if make_current:
             _current.set_current(run)
         lnk = link(run)

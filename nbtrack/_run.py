@@ -151,6 +151,16 @@ def save_files(
     return out
 
 
+def local_entity() -> str:
+    """The entity of a run with no server: the user's login name (W&B's is the user's)."""
+    import getpass
+
+    try:
+        return getpass.getuser() or "local"
+    except Exception:  # no user name in this environment (a container without one)
+        return "local"
+
+
 def safe_folder_name(name: str) -> str:
     """`name` as one folder name: path separators and odd characters become ``_``."""
     import re
@@ -230,6 +240,7 @@ class Run:
             if value is not None:
                 self._meta[key] = value
         self._machine: dict[str, Any] | None = None
+        self._local_entity: str | None = None  # init's entity= for a run kept locally
         from nbtrack._metrics import Metrics
 
         self._metrics = Metrics(on_change=lambda: self._dirty.add("metadata"))
@@ -360,10 +371,15 @@ class Run:
         return value if isinstance(value, str) else None
 
     @property
-    def entity(self) -> str | None:
-        """The server's entity this run syncs to; None for a run kept locally only."""
+    def entity(self) -> str:
+        """The server's entity this run syncs to. A local run has none on a server: it is the
+        entity given to init (or ``WANDB_ENTITY``), else the user's login name, so that W&B
+        code that builds ``entity + "/" + project`` paths runs (`nbtrack.Api` passes an
+        entity over in a local store's paths)."""
         up = self._uploader
-        return up.entity if up is not None else None
+        if up is not None and up.entity:
+            return str(up.entity)
+        return self._local_entity or local_entity()
 
     @property
     def url(self) -> str | None:

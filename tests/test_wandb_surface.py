@@ -73,7 +73,9 @@ def read(api: nbtrack.Api, run: Any) -> nbtrack.RunRecord:
 def test_group_job_type_and_run_attributes_are_kept(api: nbtrack.Api, store_dir: Path) -> None:
     run = wandb.init(project="mnist", group="exp-1", job_type="train", display=False)
     assert (run.group, run.job_type, run.sweep_id) == ("exp-1", "train", None)
-    assert run.entity is None and run.url is None
+    # No server: the entity is the user's name (W&B code builds paths from it), no URL.
+    assert isinstance(run.entity, str) and run.entity and run.url is None
+    assert api.run(f"{run.entity}/{run.project}/{run.id}").id == run.id
     assert run.offline is True and run.disabled is False and run.resumed is False
     assert isinstance(run.start_time, float) and run.start_time > 0
     assert run.project_name() == "mnist"
@@ -275,7 +277,9 @@ def test_wandb_environment_variables_are_honoured(
         "WANDB_CONSOLE": "off",
     }.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv("WANDB_ENTITY", "my-team")
     run = wandb.init(display=False)
+    assert run.entity == "my-team"
     run.finish()
     rec = api.run("envproj/envid1")
     assert (rec.name, rec.notes, rec.tags) == ("envname", "from the env", ["a", "b", "c"])
@@ -699,13 +703,8 @@ def test_media_are_constructible_and_refused_by_log(api: nbtrack.Api) -> None:
 def test_a_disabled_run_has_the_whole_surface(store_dir: Path) -> None:
     run = wandb.init(project="p", mode="disabled", group="g", job_type="t")
     assert run.disabled and run.offline and not run.resumed
-    assert (run.group, run.job_type, run.sweep_id, run.entity, run.url) == (
-        "g",
-        "t",
-        None,
-        None,
-        None,
-    )
+    assert (run.group, run.job_type, run.sweep_id, run.url) == ("g", "t", None, None)
+    assert isinstance(run.entity, str)
     assert os.path.isdir(run.dir) and run.project_name() == "p"
     assert run.define_metric("val/*", summary="min").name == "val/*"
     with pytest.raises(ValueError, match="median"):
