@@ -215,12 +215,11 @@ def init(
                 config_dict,
                 id,
                 resume,
-                {"group": group, "job_type": job_type, "sweep_id": sweep_id},
+                {"group": group, "job_type": job_type, "sweep_id": sweep_id, "entity": entity},
             )
         finally:
             store.close()
         config_lock(run.config, locked, allow_change)
-        run._local_entity = entity
         if make_current:
             _current.set_current(run)
         lnk = link(run)
@@ -435,6 +434,7 @@ def _open_run(
         group=meta.get("group"),
         job_type=meta.get("job_type"),
         sweep_id=meta.get("sweep_id"),
+        entity=meta.get("entity"),
     )
 
 
@@ -494,6 +494,7 @@ def _resume(
         sweep_id=meta.get("sweep_id") or _str_or_none(row["metadata"].get("sweep_id")),
         resumed=True,
         stored_metadata=row["metadata"],
+        entity=meta.get("entity"),
     )
 
 

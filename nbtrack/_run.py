@@ -215,6 +215,7 @@ class Run:
         sweep_id: str | None = None,
         resumed: bool = False,
         stored_metadata: dict[str, Any] | None = None,
+        entity: str | None = None,
     ) -> None:
         # The run row's fields changed since the writer last took them.
         self._dirty: set[str] = set()
@@ -240,7 +241,7 @@ class Run:
             if value is not None:
                 self._meta[key] = value
         self._machine: dict[str, Any] | None = None
-        self._local_entity: str | None = None  # init's entity= for a run kept locally
+        self._local_entity = entity  # init's entity=, shown while the run is not synced
         from nbtrack._metrics import Metrics
 
         self._metrics = Metrics(on_change=lambda: self._dirty.add("metadata"))
@@ -1023,15 +1024,10 @@ class Run:
             "exit_code": exit_code,
             "error": error,
             "finished_at": time.time(),
-            "config": self._config.as_dict(),
-            "alerts": list(self.alerts),
-            "user_summary": self._stored_summary(),
-            "name": self._name,
-            "notes": self._notes,
-            "tags": list(self._tags),
         }
-        if self._machine is not None:  # else the writer never started: its metadata stays
-            fields["metadata"] = self._metadata_now()
+        # Config, summary, name, tags... go with it only where they changed (the writer's
+        # last cycle takes the changed fields): an edit made meanwhile through the Api
+        # (``api.run(path).config[...] = ...; run.update()``) is not overwritten, as in W&B.
         unstored = self._writer.stop(batches, fields, FINISH_WAIT_S)
         if unstored:
             self._report_unstored(unstored)

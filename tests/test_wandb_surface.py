@@ -845,3 +845,14 @@ def test_an_explicit_step_stays_current_as_in_wandb(api: nbtrack.Api) -> None:
     h = api.run(run.path).history(pandas=False)
     assert h["_step"].tolist() == [100, 200, 201]
     assert h["test_accuracy"][1] == 0.9 and h["loss"][2] == 0.1
+
+
+def test_an_api_edit_of_a_running_run_is_not_overwritten_at_finish(api: nbtrack.Api) -> None:
+    # W&B's "configs" notebook edits the run it is still logging, through the public API.
+    run = wandb.init(project="p", config={"lr": 0.1}, display=False)
+    wandb.log({"loss": 1.0})
+    rec = wandb.Api().run(f"{run.entity}/{run.project}/{run.id}")
+    rec.config["bar"] = 32
+    rec.update()
+    run.finish()
+    assert api.run(run.path).config == {"lr": 0.1, "bar": 32}
