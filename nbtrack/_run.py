@@ -277,7 +277,7 @@ class Run:
         self._tick_callbacks: list[Callable[[], None]] = []
         self._uploader: Uploader | None = None
         self._tick_at = 0.0
-        self._config = Config(dict(config), lambda: self._dirty.add("config"))
+        self._config = Config(dict(config), self._config_changed)
         self._summary = Summary(self._summary_values, lambda: self._dirty.add("user_summary"))
         if user:
             user = self._seed_aggregates(user, stored_metadata or {})
@@ -843,6 +843,15 @@ class Run:
         if not self._finished:
             self._drain()
         return dict(self._last)
+
+    def _config_changed(self) -> None:
+        self._dirty.add("config")
+        # Stored now rather than at the next cycle: a config changes a few times a run, and
+        # the Api (or a teammate's dashboard) reading it right after should see it, as W&B
+        # sends it at once.
+        writer = getattr(self, "_writer", None)
+        if writer is not None:
+            writer.wake()
 
     def _summary_values(self) -> dict[str, Any]:
         """The last values with the defined metrics' aggregates in place (the summary's base)."""
