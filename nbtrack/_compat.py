@@ -55,11 +55,9 @@ STUB_REASONS: dict[str, str] = {
     "tensorboard": "TensorBoard logs are not read",
     "finish_all": "use nbtrack.finish()",
     "jupyter_login": "nbtrack.login() works in notebooks",
-    "link_model": "the model registry does not exist locally",
     "attach": "a run is not shared between processes",
     "init_launch": "W&B Launch is not part of nbtrack",
     "launch": "W&B Launch is not part of nbtrack",
-    "wandb_sdk": "use nbtrack's own names",
 }
 
 STUBS: dict[str, Callable[..., Any]] = {n: _stub(n, w) for n, w in STUB_REASONS.items()}
