@@ -117,7 +117,7 @@ def test_unstorable_values_are_refused_at_log_and_the_run_goes_on(
 
 def test_the_largest_step_and_auto_steps_after_it(api: nbtrack.Api) -> None:
     run = nbtrack.init(project="p", display=False)
-    run.log({"x": 1.0}, step=2**53 - 2)
+    run.log({"x": 1.0}, step=2**53 - 2, commit=True)  # committed: the next log moves on
     run.log({"x": 2.0})  # auto step 2**53 - 1: the last one there is
     run.finish()
     steps, values = api.run(run.path).series("x")

@@ -856,3 +856,14 @@ def test_an_api_edit_of_a_running_run_is_not_overwritten_at_finish(api: nbtrack.
     rec.update()
     run.finish()
     assert api.run(run.path).config == {"lr": 0.1, "bar": 32}
+
+
+def test_the_api_reads_the_store_wandb_dir_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NBTRACK_DIR")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wandb-store"))
+    with nbtrack.init(project="w", display=False) as run:
+        run.log({"a": 1.0})
+    with nbtrack.Api() as api:  # no dir: the same WANDB_DIR init wrote to
+        assert api.run(run.path).summary["a"] == 1.0

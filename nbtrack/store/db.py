@@ -72,7 +72,11 @@ _MESSAGES = {
 
 
 def default_root() -> Path:
-    return Path(os.environ.get("NBTRACK_DIR") or "nbtrack")
+    """``NBTRACK_DIR`` (or W&B's ``WANDB_DIR``), else ``./nbtrack``: where init writes and
+    the Api reads."""
+    from nbtrack import _env
+
+    return Path(_env.get("DIR") or "nbtrack")
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -127,9 +131,10 @@ def _code(e: sqlite3.Error) -> int | None:
 
 def _named(root: Path) -> str:
     """How the user named this folder, for messages that tell them what to change."""
-    env = os.environ.get("NBTRACK_DIR")
-    if env and Path(env) == root:
-        return f"NBTRACK_DIR={env}"
+    for name in ("NBTRACK_DIR", "WANDB_DIR"):
+        env = os.environ.get(name)
+        if env and Path(env) == root:
+            return f"{name}={env}"
     if root == Path("nbtrack"):
         return "the default store folder ./nbtrack"
     return f"the store folder {root}"
