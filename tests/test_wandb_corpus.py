@@ -902,9 +902,28 @@ HEAVY = {
 }
 
 
-@pytest.mark.parametrize(
-    "case", [pytest.param(c, marks=[pytest.mark.slow] if c in HEAVY else []) for c in CASES]
-)
+# What nbtrack does not yet do as W&B does, found by the corpus (strict: a fix makes them pass,
+# and this list must then lose them).
+GAPS = {
+    "pytorch_cnn_fashion": (
+        "watch(log_freq=1000) logs its first histograms at step 0; W&B's hook logs when its "
+        "count of passes reaches log_freq, so 100 batches log none"
+    ),
+    "public_api_guide": (
+        "Api: `del run.summary[key]; run.summary.update()` keeps a logged key's last value in "
+        "the summary; W&B's summary no longer has it"
+    ),
+}
+
+
+def _marks(case: str) -> list[pytest.MarkDecorator]:
+    marks = [pytest.mark.slow] if case in HEAVY else []
+    if case in GAPS:
+        marks.append(pytest.mark.xfail(strict=True, reason=GAPS[case]))
+    return marks
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, marks=_marks(c)) for c in CASES])
 def test_corpus_script_runs_and_reads_back(case: str, tmp_path: Path) -> None:
     CASES[case](tmp_path, tmp_path / "corpus-store")
 
