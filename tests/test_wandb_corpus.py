@@ -916,10 +916,22 @@ GAPS = {
 }
 
 
+# A race, so it fails some runs only (not strict): the script's config changes and the Api's
+# run.update() each write the whole config, and whichever lands second drops the other's keys.
+RACES = {
+    "configs": (
+        "lost update: the run's config changes and Api run.update() (made at once after them) "
+        "each write the whole config; read back, either 'bar' or the script's keys are missing"
+    ),
+}
+
+
 def _marks(case: str) -> list[pytest.MarkDecorator]:
     marks = [pytest.mark.slow] if case in HEAVY else []
     if case in GAPS:
         marks.append(pytest.mark.xfail(strict=True, reason=GAPS[case]))
+    if case in RACES:
+        marks.append(pytest.mark.xfail(strict=False, reason=RACES[case]))
     return marks
 
 
