@@ -757,7 +757,10 @@ def test_init_inside_a_sweep_trial_takes_its_parameters(api: nbtrack.Api, trial:
     assert rec.metadata["sweep_id"] == "sw123" and rec.config["lr"] == 0.01
 
 
-def test_run_artifact_methods_reach_nbtrack_artifacts(api: nbtrack.Api, tmp_path: Path) -> None:
+def test_run_artifact_methods_reach_nbtrack_artifacts(
+    api: nbtrack.Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # download()'s default folder is ./artifacts, as W&B's
     (tmp_path / "weights.bin").write_bytes(b"\x00\x01")
     run = wandb.init(project="p", display=False)
     art = wandb.Artifact("weights", type="model")
