@@ -458,8 +458,21 @@ def _resume(
             "start a new run."
         )
     cfg = {**row["config"], **config}
+    from nbtrack.api import deleted_keys
+
+    # Summary keys deleted through the Api stay deleted: out of the last values this run
+    # starts from, and out of the store's, so the markers that hid them can go.
+    gone = deleted_keys(row["user_summary"])
+    row["user_summary"] = {k: v for k, v in row["user_summary"].items() if k not in gone}
+    cleaned = (
+        {"summary": {k: v for k, v in row["summary"].items() if k not in gone},
+         "user_summary": row["user_summary"]}
+        if gone
+        else {}
+    )  # fmt: skip
     store.update_run(
         row["rk"],
+        **cleaned,
         state="running",
         pid=os.getpid(),
         heartbeat_at=time.time(),
@@ -473,8 +486,12 @@ def _resume(
     # What is on disk, not what the run row claims: the writer keeps the two in step, but
     # a store written by an older nbtrack may claim steps a crash never let it store.
     last_step, last = store.last_on_disk(row["rk"])
+    last = {k: v for k, v in last.items() if k not in gone}
     # Stores before schema 2 kept the user's entries in the summary column too.
-    user = {**{k: v for k, v in row["summary"].items() if k not in keys}, **row["user_summary"]}
+    user = {
+        **{k: v for k, v in row["summary"].items() if k not in keys and k not in gone},
+        **row["user_summary"],
+    }
     return Run(
         root=root,
         project=project,

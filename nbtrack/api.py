@@ -22,6 +22,7 @@ import importlib
 import os
 import re
 import shutil
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import FrozenInstanceError, dataclass, field, fields
 from pathlib import Path
@@ -333,6 +334,9 @@ class RunRecord:
     url: str | None  # the run's page on the server; None for a run of a local store
     _api: Api = field(repr=False, compare=False)
     _rk: int = field(repr=False, compare=False)
+    # The config and summary as read (or last stored): `update` stores what differs from
+    # them, so keys the run (or another script) stored meanwhile are kept.
+    _seen: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def path(self) -> str:
@@ -523,7 +527,9 @@ class RunRecord:
 
         >>> run.summary["best"] = 0.9; run.config["lr"] = 1e-3; run.update()
         """
-        self._api._write_run(self, _checked_edits(self))
+        edits = _checked_edits(self)
+        self._api._write_run(self, _edited(self, edits))
+        self._seen.update(config=_copied(edits["config"]), summary=_copied(edits["summary"]))
 
     def save(self) -> None:
         """W&B's older name of `update`."""
@@ -531,7 +537,8 @@ class RunRecord:
 
     def _save_summary(self) -> None:
         edits = _checked_edits(self)
-        self._api._write_run(self, {"summary": edits["summary"]})
+        self._api._write_run(self, {"summary": _edited(self, edits)["summary"]})
+        self._seen["summary"] = _copied(edits["summary"])
 
     def delete(self, delete_artifacts: bool = False) -> None:
         del delete_artifacts
@@ -687,13 +694,84 @@ def _checked_edits(rec: RunRecord) -> dict[str, Any]:
     return out
 
 
-def stored_edits(edits: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
-    """`edits` (from `_checked_edits`) as the run row's columns, against the row as stored
-    now: group and job type into its metadata, and the summary entries that differ from
-    what the run logged (or were set by hand before) as its user summary."""
-    fields_: dict[str, Any] = {
-        k: edits[k] for k in ("name", "notes", "tags", "config") if k in edits
+# A user summary entry of this value hides the key: W&B's ``del run.summary[k]`` of a key
+# the run logged (its last value stays in the store's last values). A plain JSON object, so
+# a reader that does not know it shows it as that key's value.
+DELETED: dict[str, Any] = {"_nbtrack_deleted": True}
+
+
+def is_deleted(value: Any) -> bool:
+    """Whether a user summary entry is the `DELETED` marker."""
+    return isinstance(value, dict) and value == DELETED
+
+
+def readable_summary(
+    logged: Mapping[str, Any] | None, user: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """A run's summary as every reader shows it: the last logged values under the user's
+    entries, without the keys the user deleted.
+
+    >>> readable_summary({"val": 0.1, "acc": 0.9}, {"best": 1, "val": DELETED})
+    {'acc': 0.9, 'best': 1}
+    """
+    merged = {**(logged or {}), **(user or {})}
+    return {k: v for k, v in merged.items() if not is_deleted(v)}
+
+
+def deleted_keys(user: Mapping[str, Any] | None) -> set[str]:
+    """The keys a user summary hides (see `DELETED`)."""
+    return {k for k, v in (user or {}).items() if is_deleted(v)}
+
+
+def _copied(d: Mapping[str, Any]) -> dict[str, Any]:
+    import copy
+
+    return copy.deepcopy(dict(d))
+
+
+def _changes(now: Mapping[str, Any], seen: Mapping[str, Any]) -> dict[str, Any]:
+    """What changed from `seen` to `now`: ``{"set": {key: value}, "deleted": [key, ...]}``."""
+    return {
+        "set": {k: v for k, v in now.items() if k not in seen or not _same_value(seen[k], v)},
+        "deleted": [k for k in seen if k not in now],
     }
+
+
+def _edited(rec: RunRecord, edits: dict[str, Any]) -> dict[str, Any]:
+    """`edits` with config and summary as what changed since the record read them."""
+    out = dict(edits)
+    for what in ("config", "summary"):
+        out[what] = _changes(edits[what], rec._seen.get(what, {}))
+    return out
+
+
+def _put_run(c: Any, rk: int, fields_: dict[str, Any]) -> None:
+    """Write `fields_` of run `rk` inside the caller's transaction (`Store.update_run`'s
+    statements, which open a transaction of their own)."""
+    from nbtrack._json import dumps
+    from nbtrack.store.db import _PUT_USER_SUMMARY, JSON_COLUMNS
+
+    user = fields_.pop("user_summary", None)
+    fields_.setdefault("updated_at", time.time())
+    cols = list(fields_)
+    values = [dumps(fields_[k]) if k in JSON_COLUMNS else fields_[k] for k in cols]
+    c.execute(f"UPDATE runs SET {', '.join(f'{k} = ?' for k in cols)} WHERE rk = ?", [*values, rk])
+    if user is not None:
+        c.execute(_PUT_USER_SUMMARY, (rk, dumps(user)))
+
+
+def stored_edits(edits: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+    """`edits` (from `_edited`) as the run row's columns, against the row as stored now:
+    the config and summary keys edited on the record merged into the stored ones, group
+    and job type into its metadata. A summary entry equal to what the run logged is not
+    the user's; a deleted key the run logged stays hidden by a `DELETED` entry."""
+    fields_: dict[str, Any] = {k: edits[k] for k in ("name", "notes", "tags") if k in edits}
+    if "config" in edits:
+        config = dict(row.get("config") or {})
+        for k in edits["config"]["deleted"]:
+            config.pop(k, None)
+        config.update(edits["config"]["set"])
+        fields_["config"] = config
     if "group" in edits:
         meta = dict(row.get("metadata") or {})
         for k in ("group", "job_type"):
@@ -704,12 +782,15 @@ def stored_edits(edits: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
         fields_["metadata"] = meta
     if "summary" in edits:
         logged = row.get("summary") or {}
-        before = row.get("user_summary") or {}
-        fields_["user_summary"] = {
-            k: v
-            for k, v in edits["summary"].items()
-            if k in before or k not in logged or not _same_value(logged[k], v)
-        }
+        user = dict(row.get("user_summary") or {})
+        for k, v in edits["summary"]["set"].items():
+            if k in user or k not in logged or not _same_value(logged[k], v):
+                user[k] = v
+        for k in edits["summary"]["deleted"]:
+            user.pop(k, None)
+            if k in logged:
+                user[k] = dict(DELETED)
+        fields_["user_summary"] = user
     return fields_
 
 
@@ -1181,9 +1262,10 @@ class Api:
             values[k] = v if isinstance(v, str) else None
         values["url"] = self._url(row.get("entity"), row["project"], row["id"])
         # The last logged values, under the entries the user set (kept apart in the store).
-        summary = {**row["summary"], **row.get("user_summary", {})}
+        summary = readable_summary(row["summary"], row.get("user_summary"))
         values["summary"] = RunSummary(summary)
-        rec = RunRecord(**values, _api=self, _rk=row["rk"])
+        seen = {"config": _copied(values["config"] or {}), "summary": _copied(summary)}
+        rec = RunRecord(**values, _api=self, _rk=row["rk"], _seen=seen)
         values["summary"]._save = rec._save_summary
         return rec
 
@@ -1197,10 +1279,13 @@ class Api:
             return
         writer = Store(self._dir, create=False)
         try:
-            row = writer.run_row(rec.project, rec.id)
-            if row is None:
-                raise RunNotFoundError(f"nbtrack: no run {rec.path} in {writer.path} any more")
-            writer.update_run(int(row["rk"]), **stored_edits(edits, row))
+            # Read and written in one transaction: a run still logging cannot store its config
+            # or summary between the two, so what it stored is merged, never overwritten.
+            with writer.transaction() as c:
+                row = writer.run_row(rec.project, rec.id)
+                if row is None:
+                    raise RunNotFoundError(f"nbtrack: no run {rec.path} in {writer.path} any more")
+                _put_run(c, int(row["rk"]), stored_edits(edits, row))
         finally:
             writer.close()
 

@@ -696,3 +696,111 @@ def test_the_rest_of_w_and_b_names_answer(made: list[nbtrack.Run], api: nbtrack.
     with pytest.raises(AttributeError, match="no attribute 'runz'"):
         api.runz()  # type: ignore[attr-defined]
     assert not api.artifact_exists("sweep/nothing:v0")
+
+
+# -- update merges what was edited; deleted summary keys stay deleted -----------------------
+
+
+def _wait_for(check: Any, timeout: float = 30.0) -> None:
+    import time
+
+    end = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > end:
+            raise AssertionError("the condition did not hold in time")
+        time.sleep(0.02)
+
+
+def test_update_of_a_live_run_keeps_the_config_it_stored_meanwhile(store_dir: Path) -> None:
+    # corpus 'configs': the script edits its own running run through the Api.
+    run = nbtrack.init(project="live", config={"lr": 0.1, "drop": 1}, display=False)
+    try:
+        with nbtrack.Api(store_dir) as api:
+            rec = api.run(run.path)
+            run.config.update({"epochs": 3, "batch_size": 8})  # stored after the read
+            _wait_for(lambda: "epochs" in api.run(run.path).config)
+            rec.config["bar"] = 32
+            del rec.config["drop"]
+            rec.update()
+            assert api.run(run.path).config == {"lr": 0.1, "epochs": 3, "batch_size": 8, "bar": 32}
+            # A second update stores only what changed since the first.
+            run.config.update({"later": True})
+            _wait_for(lambda: "later" in api.run(run.path).config)
+            rec.update()
+            assert api.run(run.path).config["later"] is True
+    finally:
+        run.finish()
+
+
+def test_rename_a_metric_deletes_the_logged_key(store_dir: Path) -> None:
+    # W&B's "rename a metric" recipe of its public API guide.
+    run = nbtrack.init(project="ren", display=False)
+    for s in range(3):
+        run.log({"val": s / 10, "loss": 1.0 / (s + 1)})
+    run.finish()
+    with nbtrack.Api(store_dir) as api:
+        rec = api.run(run.path)
+        rec.summary["new_name"] = rec.summary["val"]
+        del rec.summary["val"]
+        rec.summary.update()  # W&B's form: no argument, it saves
+    with nbtrack.Api(store_dir) as api:
+        back = api.run(run.path)
+        assert "val" not in back.summary and back.summary["new_name"] == 0.2
+        assert back.summary["loss"] == pytest.approx(1 / 3)
+        assert api.runs("ren", {"summary_metrics.val": {"$exists": True}}) == []
+        # the compare view's row reads the record's summary
+        from nbtrack.widget._compare import row_of
+
+        row = row_of(back)
+        assert "val" not in row["summary"] and "new_name" in row["summary"]
+        # the history keeps what was logged: only the summary forgets it
+        assert back.series("val")[1].tolist() == [0.0, 0.1, 0.2]
+        # deleting a hand-set entry removes it, no marker left
+        del back.summary["new_name"]
+        back.update()
+    store = Store(store_dir)
+    try:
+        row_ = store.run_row("ren", run.id)
+        assert row_ is not None
+        assert row_["user_summary"] == {"val": {"_nbtrack_deleted": True}}
+    finally:
+        store.close()
+
+
+def test_a_resumed_run_keeps_a_deleted_key_deleted_until_logged_again(store_dir: Path) -> None:
+    run = nbtrack.init(project="res", id="r1", display=False)
+    run.log({"val": 0.5, "acc": 0.1})
+    run.finish()
+    with nbtrack.Api(store_dir) as api:
+        rec = api.run("res/r1")
+        del rec.summary["val"]
+        rec.update()
+    again = nbtrack.init(project="res", id="r1", resume="must", display=False)
+    assert "val" not in again.summary and again.summary["acc"] == 0.1
+    again.log({"acc": 0.2})
+    again.finish()
+    with nbtrack.Api(store_dir) as api:
+        back = api.run("res/r1")
+        assert "val" not in back.summary and back.summary["acc"] == 0.2
+    third = nbtrack.init(project="res", id="r1", resume="must", display=False)
+    third.log({"val": 0.9})
+    third.finish()
+    with nbtrack.Api(store_dir) as api:
+        assert api.run("res/r1").summary["val"] == 0.9  # logged again: back, as in W&B
+
+
+def test_summary_update_without_arguments_saves(made: list[nbtrack.Run], store_dir: Path) -> None:
+    with nbtrack.Api(store_dir) as api:
+        rec = api.run(made[0].path)
+        rec.summary["note"] = "kept"
+        rec.summary.update()
+    with nbtrack.Api(store_dir) as api:
+        assert api.run(made[0].path).summary["note"] == "kept"
+
+
+def test_readable_summary_drops_the_marker_every_reader_sees() -> None:
+    from nbtrack.api import DELETED, readable_summary
+
+    assert readable_summary({"a": 1, "b": 2}, {"b": DELETED, "c": 3}) == {"a": 1, "c": 3}
+    assert readable_summary({"a": 1}, {"a": {"min": 0}}) == {"a": {"min": 0}}  # a dict stays
+    assert readable_summary(None, None) == {}

@@ -17,6 +17,7 @@ from urllib.parse import quote
 import numpy as np
 from sqlalchemy import Connection, select
 
+from nbtrack.api import readable_summary
 from nbtrack.server import models, reads
 from nbtrack.sync.frames import Chunk
 from nbtrack.widget._compare_protocol import buckets_for, curves_message, run_row, runs_message
@@ -59,7 +60,7 @@ def row_of(
         notes=d["notes"],
         git=meta.get("git") if isinstance(meta.get("git"), dict) else None,
         config=d["config"] if isinstance(d["config"], dict) else {},
-        summary={**(d["summary"] or {}), **(d["user_summary"] or {})},
+        summary=readable_summary(d["summary"], d["user_summary"]),  # deleted keys hidden
         url=base + quote(str(d["id"]), safe=""),
         metadata=meta,
     )
