@@ -724,9 +724,11 @@ def deleted_keys(user: Mapping[str, Any] | None) -> set[str]:
 
 
 def _copied(d: Mapping[str, Any]) -> dict[str, Any]:
+    # Only nested values are copied: most are numbers and strings, and every record of a
+    # listing (the compare view polls them) keeps one such copy.
     import copy
 
-    return copy.deepcopy(dict(d))
+    return {k: copy.deepcopy(v) if isinstance(v, (dict, list)) else v for k, v in d.items()}
 
 
 def _changes(now: Mapping[str, Any], seen: Mapping[str, Any]) -> dict[str, Any]:
