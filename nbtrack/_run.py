@@ -279,8 +279,8 @@ class Run:
         self._tick_at = 0.0
         self._config = Config(dict(config), self._config_changed)
         self._summary = Summary(self._summary_values, lambda: self._dirty.add("user_summary"))
-        if user:
-            user = self._seed_aggregates(user, stored_metadata or {})
+        if user or stored_metadata:
+            user = self._seed_aggregates(user or {}, stored_metadata or {})
             set_user_summary(self._summary, user)
         self._link = RunLink(self)
         # The store (and NumPy with it) loads with the first run, not with `import nbtrack`.
@@ -866,14 +866,17 @@ class Run:
         return {**aggregates, **user_summary(self._summary)}
 
     def _seed_aggregates(self, user: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
-        """A resumed run: the aggregates the last session stored continue, they are not
-        the user's entries (which would hide new values)."""
+        """A resumed run: the definitions the last session made hold again (its dashboard
+        keeps drawing against their step metrics, the metadata keeps them), and the
+        aggregates it stored continue; they are not the user's entries (which would hide new
+        values). A ``mean`` counts the values logged from the resume on (the earlier count is
+        not stored)."""
         from nbtrack import _metrics
 
         defs = stored.get("metrics")
         if not isinstance(defs, list) or not defs:
             return user
-        previous = _metrics.Metrics(on_change=lambda: None)
+        previous = self._metrics
         for d in defs:
             try:
                 previous.define(
@@ -989,22 +992,31 @@ class Run:
             return {}
         fields: dict[str, Any] = {}
         for name in list(dirty):
+            # Discarded first, so a change made while the value is built marks it again;
+            # marked again when building fails (a dict changed by another thread mid-copy),
+            # so the next cycle or finish() still writes it.
             dirty.discard(name)
-            if name == "config":
-                fields[name] = self._config.as_dict()
-            elif name == "alerts":
-                fields[name] = list(self.alerts)
-            elif name == "metadata":
-                fields[name] = self._metadata_now()
-            elif name == "name":
-                fields[name] = self._name
-            elif name == "notes":
-                fields[name] = self._notes
-            elif name == "tags":
-                fields[name] = list(self._tags)
-            else:
-                fields[name] = self._stored_summary()
+            try:
+                fields[name] = self._field_value(name)
+            except BaseException:
+                dirty.add(name)
+                raise
         return fields
+
+    def _field_value(self, name: str) -> Any:
+        if name == "config":
+            return self._config.as_dict()
+        if name == "alerts":
+            return list(self.alerts)
+        if name == "metadata":
+            return self._metadata_now()
+        if name == "name":
+            return self._name
+        if name == "notes":
+            return self._notes
+        if name == "tags":
+            return list(self._tags)
+        return self._stored_summary()
 
     def _end(self, state: str, exit_code: int, error: str | None) -> None:
         with self._lock:

@@ -112,6 +112,18 @@ class Histogram(WBValue):
                 "are drawn over equal bins",
             )
         counts = np.asarray(self.histogram, dtype=np.float64)
+        finite = counts[np.isfinite(counts)]
+        if len(finite) and not np.array_equal(finite, np.rint(finite)) and finite.sum() > 0:
+            # Densities (np.histogram(..., density=True)): the store keeps whole counts, so
+            # they are scaled to a total of a million, which keeps their shape exactly enough
+            # to draw, rather than rounded to nothing.
+            from nbtrack._compat import unsupported
+
+            unsupported(
+                "wandb.Histogram with fractional counts",
+                "they are stored scaled to a total of 1,000,000 (the drawn shape is the same)",
+            )
+            counts = np.where(np.isfinite(counts), counts, 0.0) * (1e6 / finite.sum())
         return HistogramEntry(
             key,
             step,

@@ -870,3 +870,32 @@ def test_the_api_reads_the_store_wandb_dir_names(
         run.log({"a": 1.0})
     with nbtrack.Api() as api:  # no dir: the same WANDB_DIR init wrote to
         assert api.run(run.path).summary["a"] == 1.0
+
+
+def test_a_resumed_run_keeps_its_metric_definitions_and_their_aggregates(
+    api: nbtrack.Api,
+) -> None:
+    wandb.init(project="p", id="r1", display=False)
+    wandb.define_metric("epoch")
+    wandb.define_metric("loss", step_metric="epoch", summary="min")
+    for i in range(4):
+        wandb.log({"loss": float(i), "epoch": i})
+    wandb.finish()
+    wandb.init(project="p", id="r1", resume="must", display=False)  # no define_metric again
+    wandb.log({"loss": -5.0, "epoch": 5})
+    wandb.finish()
+    rec = api.run("p/r1")
+    assert rec.summary["loss"] == {"min": -5.0}
+    defs = {m["name"]: m for m in rec.metadata["metrics"]}
+    assert defs["loss"]["step_metric"] == "epoch" and "epoch" in defs
+
+
+def test_a_density_histogram_keeps_its_shape(api: nbtrack.Api) -> None:
+    x = np.random.default_rng(0).normal(size=1000)
+    run = wandb.init(project="p", display=False)
+    with pytest.warns(UserWarning, match="fractional counts"):
+        run.log({"d": wandb.Histogram(np_histogram=np.histogram(x, bins=10, density=True))})
+    run.finish()
+    counts = api.run(run.path).histograms("d")[2][0]
+    expected, _ = np.histogram(x, bins=10)
+    np.testing.assert_allclose(counts / counts.sum(), expected / expected.sum(), atol=1e-5)
