@@ -50,7 +50,11 @@ def open_in_notebook7(page: Any, server: JupyterServer, path: Path) -> None:
 
 
 def test_live_dashboard_in_notebook7(notebook7: JupyterServer, page: Any, artifacts: Path) -> None:
-    nb = notebook7.write_notebook("live.ipynb", [TRAIN_CELL])
+    # A slower cell than the shared one: every control is checked while it still runs, and
+    # on a loaded machine those checks outlasted 15 s of training.
+    slow_cell = TRAIN_CELL.replace("time.sleep(0.05)", "time.sleep(0.1)")
+    assert slow_cell != TRAIN_CELL
+    nb = notebook7.write_notebook("live.ipynb", [slow_cell])
     open_in_notebook7(page, notebook7, nb)
     run_all_cells(page)
 
