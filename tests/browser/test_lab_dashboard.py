@@ -34,7 +34,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_live_dashboard_in_jupyterlab(lab: JupyterServer, page: Any, artifacts: Path) -> None:
-    nb = lab.write_notebook("live.ipynb", [TRAIN_CELL])
+    # Slower than the shared cell: every control is checked while it still runs (30 s, not 15).
+    nb = lab.write_notebook(
+        "live.ipynb", [TRAIN_CELL.replace("time.sleep(0.05)", "time.sleep(0.1)")]
+    )
     open_notebook(page, lab, nb)
     run_all_cells(page)
     check_grows_while_running(page)
