@@ -60,6 +60,10 @@ WAKE_ROWS = 50_000
 # The bound on the backlog, in rows and in (estimated) bytes: past it, log() waits.
 BACKLOG_ROWS = 100_000
 BACKLOG_BYTES = 32 << 20
+# The bound on media (images, tables, ...) that `log()` took and the writer has not encoded
+# yet, in bytes held: past it, log() waits for the writer (a flood of images slows the loop
+# down to the writer's pace rather than filling memory, and loses nothing).
+MEDIA_BACKLOG_BYTES = 256 << 20
 # How long finish() waits for a store that refuses writes (a full disk) before it gives up.
 FINISH_WAIT_S = float(os.environ.get("NBTRACK_FINISH_WAIT_S", "30"))
 
@@ -256,6 +260,7 @@ class Run:
         self._open_row: dict[str, Any] | None = None
         self._open_device: list[DeviceValue] = []
         self._open_hists: list[HistogramEntry] = []
+        self._open_media: list[Any] = []
         # The open row is an empty stand-in for a step already stored (see _commit_row).
         self._held = False
         self._hist_bins: dict[str, int] = {}
@@ -265,6 +270,9 @@ class Run:
 
         self._readback: DeviceReadback[list[DeviceValue]] = DeviceReadback()
         self._histograms: list[HistogramEntry] = []
+        # Media `log()` took (nbtrack.media.MediaEntry), for the writer to encode; their bytes.
+        self._media: list[Any] = []
+        self._media_bytes = 0
         self._known: set[str] = set()
         self._last: dict[str, Any] = dict(last or {})
         # One logging thread at a time in the slow path; reentrant, so the SIGTERM handler
@@ -487,10 +495,16 @@ class Run:
             flat = flatten(data)
             device: list[DeviceValue] = []
             hists: list[HistogramEntry] = []
+            medias: list[Any] = []
             row: dict[str, Any] = {}
             # Loaded only once the user has made a wandb.Histogram (or a media object).
             data_types = sys.modules.get("nbtrack.data_types")
+            media = sys.modules.get("nbtrack.media")
             for key, value in flat.items():
+                if media is not None and media.is_media(value):
+                    # Checked and copied now (an error names the key); encoded by the writer.
+                    medias.append(media.prepare(key, value))
+                    continue
                 if data_types is not None and isinstance(value, data_types.WBValue):
                     entry = value._entry(key, -1)  # media: a TypeError naming the key
                     # One bin count a key, as the store and the panels keep a series.
@@ -516,6 +530,7 @@ class Run:
                     h.step = step
                 self._device_values.extend(device)
                 self._histograms.extend(hists)
+                self._queue_media(medias, step)
                 self._rows.extend((step, _time(), row))
                 return
             if self._open_row is None:
@@ -524,6 +539,7 @@ class Run:
                 self._open_row.update(row)
             self._open_device.extend(device)
             self._open_hists.extend(hists)
+            self._open_media.extend(medias)
             if commit is None or commit:
                 # W&B: an explicit step without commit= stays the current step.
                 self._commit_row(hold=step is not None and commit is None)
@@ -539,9 +555,10 @@ class Run:
         assert row is not None
         device, self._open_device = self._open_device, []
         hists, self._open_hists = self._open_hists, []
+        medias, self._open_media = self._open_media, []
         self._open_row = None
         s = self._step
-        if not row and not device and not hists and self._held:
+        if not row and not device and not hists and not medias and self._held:
             self._held = False  # the held step got nothing more: it is stored already
             self._step = s + 1
             return
@@ -559,9 +576,31 @@ class Run:
             for h in hists:
                 h.step = s
             self._histograms.extend(hists)
+        if medias:
+            self._queue_media(medias, s)
         self._rows.extend((s, t, row))
         if t >= self._tick_at:
             self._tick(t)
+
+    def _queue_media(self, medias: list[Any], step: int) -> None:
+        with self._drain_lock:  # the writer's drain takes them (and their bytes) under it
+            for m in medias:
+                m.step = step
+                self._media_bytes += m.nbytes
+            self._media.extend(medias)
+        if self._media_bytes + self._writer.media_backlog > MEDIA_BACKLOG_BYTES:
+            self._wait_for_media()
+
+    def _wait_for_media(self) -> None:
+        """Backpressure for media: wait until the writer has encoded half the bound."""
+        writer = self._writer
+        writer.wake()
+        while (
+            self._media_bytes + writer.media_backlog > MEDIA_BACKLOG_BYTES // 2
+            and writer.healthy
+            and not self._finished
+        ):
+            time.sleep(0.005)
 
     def alert(
         self,
@@ -929,9 +968,14 @@ class Run:
             m = len(hists)
             hist_taken = hists[:m]
             del hists[:m]
+            media = self._media
+            k = len(media)
+            media_taken = media[:k]
+            del media[:k]
+            self._media_bytes -= sum(e.nbytes for e in media_taken)
             if self._device_values or len(self._readback):
                 _merge(series, self._read_device_values(wait=self._finished))
-            batch = Batch(series, hist_taken)
+            batch = Batch(series, hist_taken, media_taken)
             if batch:
                 metrics = self._metrics
                 aggregated = False

@@ -75,9 +75,12 @@ class Batch:
 
     series: dict[str, tuple[Int64Array, Float64Array]] = field(default_factory=dict)
     histograms: list[HistogramEntry] = field(default_factory=list)
+    #: Media as `log()` took them (`nbtrack.media.MediaEntry`), not yet encoded: the writer
+    #: encodes and stores them; views read them back from the store, encoded.
+    media: list[Any] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.series) or bool(self.histograms)
+        return bool(self.series) or bool(self.histograms) or bool(self.media)
 
 
 def check_step(step: Any) -> int:

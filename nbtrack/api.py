@@ -35,7 +35,8 @@ from nbtrack import _mongo
 from nbtrack._types import Float64Array, Int64Array
 from nbtrack._values import TIME_KEY, Batch
 from nbtrack.errors import ApiClosedError, RunNotFoundError
-from nbtrack.store.db import Store, effective_state
+from nbtrack.store.db import MediaRow, Store, effective_state
+from nbtrack.store.media_files import MediaFiles
 
 if TYPE_CHECKING:
     from nbtrack.sync.remote import RemoteStore
@@ -496,6 +497,54 @@ class RunRecord:
     def histogram_stats(self, key: str) -> list[dict[str, Any]]:
         """Per step: the tensor's norm and its NaN and inf counts, as `watch` logged them."""
         return self._api._store.histograms(self._rk, key)[3]
+
+    def media_keys(self) -> dict[str, str]:
+        """Each media key of the run and its kind (``"image"``, ``"table"``, ``"plot"``,
+        ``"video"``, ``"audio"``, ``"html"``), in first-logged order."""
+        return dict(self._media_store().media_keys(self._rk))
+
+    def _media_store(self) -> Store:
+        store = self._api._store
+        if not isinstance(store, Store):
+            raise NotImplementedError(
+                f"nbtrack: reading media back from a team server is not built yet; run "
+                f"{self.path}'s media are on its page there, and in the store that logged it"
+            )
+        return store
+
+    def media(self, key: str, *, pandas: bool = True) -> list[tuple[int, Any]]:
+        """What was logged under media key `key`, per step, read back:
+
+        >>> for step, images in record.media("preds"):
+        ...     arr = images[0].numpy()          # the stored pixels, HxW or HxWxC uint8
+
+        Images, videos, sounds and pages come as lists (one per logged item); a table as a
+        pandas DataFrame (a dict of columns with ``pandas=False`` or without pandas); a plot
+        as an object with ``plot``, ``fields``, ``title`` and ``table``. A key that was never
+        logged as media is a KeyError naming the media keys there are.
+        """
+        store = self._media_store()
+        rows = store.media(self._rk, key)
+        if not rows:
+            keys = self.media_keys()
+            raise KeyError(
+                f"nbtrack: run {self.path} has no media key {key!r}; its media keys: "
+                f"{', '.join(keys) or 'none'}"
+            )
+        from nbtrack.media import decode
+
+        files = store.media_files
+        return [(r.step, decode(r.kind, r.payload, files, pandas=pandas)) for r in rows]
+
+    def media_since(self, media_seq: int) -> tuple[list[MediaRow], int]:
+        """The media rows stored after position `media_seq` (as stored: payloads naming
+        files), and the new position: what a view follows."""
+        return self._media_store().media_since(self._rk, media_seq)
+
+    @property
+    def media_files(self) -> MediaFiles:
+        """The store's media files (thumbnails and full files, by name)."""
+        return self._media_store().media_files
 
     def read_since(
         self, seq: int, hist_seq: int = 0, *, histograms: bool = True

@@ -316,6 +316,7 @@ def _make_old_layout(root: Path, version: int) -> None:
         root,
         *[f"ALTER TABLE runs DROP COLUMN {c}" for c in added_since],
         "DROP TABLE IF EXISTS uploads",
+        "DROP TABLE IF EXISTS media",
         "DELETE FROM meta WHERE key != 'schema_version'",
         "UPDATE meta SET value = '1'",
         *(["DROP TABLE meta"] if version == 0 else []),
@@ -326,7 +327,7 @@ def _make_old_layout(root: Path, version: int) -> None:
 def test_a_store_records_its_schema_and_the_nbtrack_that_wrote_it(store_dir: Path) -> None:
     _logged(store_dir)
     meta = _meta(store_dir)
-    assert meta["schema_version"] == str(db.SCHEMA_VERSION) == "3"
+    assert meta["schema_version"] == str(db.SCHEMA_VERSION) == "4"
     assert meta["nbtrack_version"] == nbtrack.__version__
 
 
@@ -348,7 +349,7 @@ def test_a_store_of_an_older_layout_is_read_then_migrated_by_a_writer(
     run.log({"a": 1.0})
     run.finish()
     assert {"alerts", "proc_start"} <= _run_columns(root)
-    assert _meta(root)["schema_version"] == "3"
+    assert _meta(root)["schema_version"] == "4"
     with nbtrack.Api(root) as api:
         old_rec, new_rec = api.runs("p")
         assert old_rec.alerts == [] and old_rec.summary == {"a": 49.0}
@@ -391,7 +392,7 @@ def test_two_processes_migrate_an_old_store_at_once(tmp_path: Path) -> None:
         assert sorted(r.name for r in api.runs("p")) == ["old", "w0", "w1"]
         for rec in api.runs("p")[1:]:
             np.testing.assert_array_equal(rec.history()["a"], np.arange(200.0))
-    assert _meta(root)["schema_version"] == "3"
+    assert _meta(root)["schema_version"] == "4"
 
 
 @pytest.mark.parametrize("readable", [False, True], ids=["unreadable", "readable"])

@@ -39,6 +39,7 @@ from nbtrack.errors import (
     StoreReadOnlyError,
 )
 from nbtrack.store import chunks, schema
+from nbtrack.store.media_files import MediaFiles
 from nbtrack.store.schema import RUN_COLUMNS
 from nbtrack.store.schema import SCHEMA_VERSION as SCHEMA_VERSION
 
@@ -286,6 +287,7 @@ class Store:
         self.path = self.root / DB_NAME
         self.readonly = readonly
         self._kids: dict[tuple[int, str, str], int] = {}
+        self._media_table: bool | None = None
         if readonly:
             self.conn = _open_read(self.root, self.path)
             try:
@@ -616,17 +618,104 @@ class Store:
         ).fetchone()
         return int(n) + int(h)
 
+    # -- media --------------------------------------------------------------------------
+
+    @property
+    def media_files(self) -> MediaFiles:
+        """The files the media rows name, beside the database."""
+        return MediaFiles(self.root)
+
+    def _has_media(self) -> bool:
+        # A reader may open a store of a layout before media (version 3 or older).
+        if self._media_table is None:
+            self._media_table = (
+                self.conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'media'"
+                ).fetchone()
+                is not None
+            )
+        return self._media_table
+
+    def write_media(self, rk: int, entries: Sequence[Any]) -> None:
+        """Append encoded media (`nbtrack.media.EncodedMedia`: key, step, kind, payload) of
+        run `rk`, in one transaction. Their files are in `media_files` already."""
+        try:
+            with self.transaction() as c:
+                c.executemany(
+                    "INSERT INTO media (rk, kid, step, kind, payload) VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (rk, self._kid(rk, e.key, "m"), e.step, e.kind, dumps(e.payload))
+                        for e in entries
+                    ],
+                )
+        except BaseException:
+            self._kids.clear()
+            raise
+
+    def media_since(
+        self, rk: int, media_seq: int, max_bytes: int | None = None
+    ) -> tuple[list[MediaRow], int]:
+        """Media rows of run `rk` stored after `media_seq`, in order, and the new position;
+        up to about `max_bytes` of payload (at least one row when any)."""
+        if not self._has_media():
+            return [], media_seq
+        out: list[MediaRow] = []
+        size = 0
+        new_seq = media_seq
+        for seq, key, step, kind, payload in self.conn.execute(
+            "SELECT m.seq, k.key, m.step, m.kind, m.payload FROM media m"
+            " JOIN keys k ON k.rk = m.rk AND k.kid = m.kid AND k.kind = 'm'"
+            " WHERE m.rk = ? AND m.seq > ? ORDER BY m.seq",
+            (rk, media_seq),
+        ):
+            if max_bytes is not None and out and size >= max_bytes:
+                break
+            out.append(MediaRow(seq, key, step, kind, json.loads(payload)))
+            new_seq = seq
+            size += len(payload)
+        return out, new_seq
+
+    def media(self, rk: int, key: str) -> list[MediaRow]:
+        """Every media row of one key of run `rk`, in logging order."""
+        if not self._has_media():
+            return []
+        return [
+            MediaRow(seq, k, step, kind, json.loads(payload))
+            for seq, k, step, kind, payload in self.conn.execute(
+                "SELECT m.seq, k.key, m.step, m.kind, m.payload FROM media m"
+                " JOIN keys k ON k.rk = m.rk AND k.kid = m.kid AND k.kind = 'm'"
+                " WHERE m.rk = ? AND k.key = ? ORDER BY m.seq",
+                (rk, key),
+            )
+        ]
+
+    def media_keys(self, rk: int) -> list[tuple[str, str]]:
+        """(key, kind) of each media key of run `rk`, in first-logged order."""
+        if not self._has_media():
+            return []
+        return [
+            (str(k), str(kind))
+            for k, kind in self.conn.execute(
+                "SELECT k.key, (SELECT m.kind FROM media m WHERE m.rk = k.rk AND m.kid = k.kid"
+                " ORDER BY m.seq LIMIT 1) FROM keys k WHERE k.rk = ? AND k.kind = 'm'"
+                " AND EXISTS (SELECT 1 FROM media m WHERE m.rk = k.rk AND m.kid = k.kid)"
+                " ORDER BY k.kid",
+                (rk,),
+            )
+        ]
+
     # -- uploads ------------------------------------------------------------------------
 
     def upload_state(self, rk: int, target: str) -> UploadState:
         """How far the upload of run `rk` to `target` (a server and entity) got."""
         row = self.conn.execute(
-            "SELECT seq, hist_seq, done FROM uploads WHERE rk = ? AND target = ?",
+            f"SELECT seq, hist_seq, done, {'media_seq' if self._has_media() else '0'}"
+            " FROM uploads WHERE rk = ? AND target = ?",
             (rk, target),
         ).fetchone()
         if row is None:
             return UploadState(0, 0, False)
-        return UploadState(int(row[0]), int(row[1]), bool(row[2]))
+        return UploadState(int(row[0]), int(row[1]), bool(row[2]), int(row[3]))
 
     def upload_targets(self, rk: int) -> list[str]:
         """Where run `rk` has been uploaded to, or was going to be."""
@@ -636,10 +725,11 @@ class Store:
     def set_upload_state(self, rk: int, target: str, state: UploadState) -> None:
         with self.transaction() as c:
             c.execute(
-                "INSERT INTO uploads (rk, target, seq, hist_seq, done)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (rk, target) DO UPDATE SET"
-                " seq = excluded.seq, hist_seq = excluded.hist_seq, done = excluded.done",
-                (rk, target, state.seq, state.hist_seq, int(state.done)),
+                "INSERT INTO uploads (rk, target, seq, hist_seq, done, media_seq)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (rk, target) DO UPDATE SET"
+                " seq = excluded.seq, hist_seq = excluded.hist_seq, done = excluded.done,"
+                " media_seq = excluded.media_seq",
+                (rk, target, state.seq, state.hist_seq, int(state.done), state.media_seq),
             )
 
     def histograms(
@@ -684,6 +774,18 @@ class UploadState(NamedTuple):
     seq: int
     hist_seq: int
     done: bool  # the run ended and everything of it is on the server
+    media_seq: int = 0
+
+
+class MediaRow(NamedTuple):
+    """One stored media entry: a key's images (or table, plot, ...) at one step. `payload`
+    is the JSON of ``nbtrack.media`` (files named as in `media_files`)."""
+
+    seq: int
+    key: str
+    step: int
+    kind: str
+    payload: dict[str, Any]
 
 
 def _join_chunks(rows: Sequence[Sequence[Any]]) -> tuple[Int64Array, Float64Array]:

@@ -14,6 +14,7 @@ separators, a known extension).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -50,7 +51,9 @@ def mime(name: str) -> str:
 def name_of(data: bytes, ext: str) -> str:
     """The name the bytes are kept under: their SHA-256, in hex, and `ext`."""
     if ext not in EXTENSIONS:
-        raise ValueError(f"nbtrack: {ext!r} is not a media file extension ({', '.join(EXTENSIONS)})")
+        raise ValueError(
+            f"nbtrack: {ext!r} is not a media file extension ({', '.join(EXTENSIONS)})"
+        )
     return hashlib.sha256(data).hexdigest() + ext
 
 
@@ -92,8 +95,6 @@ class MediaFiles:
                 f.write(data)
             os.replace(tmp, target)
         except BaseException:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            except OSError:
-                pass
             raise

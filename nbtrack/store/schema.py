@@ -19,6 +19,10 @@ Versions:
    holds the last logged values alone); ``read_version`` and ``nbtrack_version`` in ``meta``.
 3. the table ``uploads``: per run and server, how far the uploader got (the durable cursor
    of `nbtrack.sync`); readers of versions 1 and 2 never look at it.
+4. the table ``media`` (one row per logged image list, table, plot, video, sound or page, at
+   one key and step: its ``payload`` JSON names the files of ``nbtrack.store.media_files``),
+   media keys in ``keys`` with kind ``'m'``, and ``uploads.media_seq``; a reader of an older
+   layout finds no media.
 """
 
 from __future__ import annotations
@@ -31,8 +35,8 @@ from pathlib import Path
 from nbtrack._version import __version__
 from nbtrack.errors import StoreNotFoundError, StoreVersionError
 
-SCHEMA_VERSION = 3
-# Versions 2 and 3 only added columns and a table: a version-1 reader selects the ones it knows and reads on.
+SCHEMA_VERSION = 4
+# Versions 2 to 4 only added columns and a table: a version-1 reader selects the ones it knows and reads on.
 READ_VERSION = 1
 
 _SCHEMA = """
@@ -101,8 +105,19 @@ CREATE TABLE IF NOT EXISTS uploads (
     seq INTEGER NOT NULL DEFAULT 0,
     hist_seq INTEGER NOT NULL DEFAULT 0,
     done INTEGER NOT NULL DEFAULT 0,
+    media_seq INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (rk, target)
 );
+CREATE TABLE IF NOT EXISTS media (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    rk INTEGER NOT NULL,
+    kid INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS media_by_key ON media (rk, kid, seq);
+CREATE INDEX IF NOT EXISTS media_by_run ON media (rk, seq)
 """
 # One statement at a time: `executescript` would commit the migration's transaction.
 _STATEMENTS = [s.strip() for s in _SCHEMA.split(";") if s.strip()]
@@ -210,10 +225,21 @@ def _to_3(conn: sqlite3.Connection) -> None:
     conn.execute(next(st for st in _STATEMENTS if "uploads" in st))
 
 
+def _to_4(conn: sqlite3.Connection) -> None:
+    """The table ``media`` and its indexes, and ``uploads.media_seq``."""
+    have = {r[1] for r in conn.execute("PRAGMA table_info(uploads)")}
+    if "media_seq" not in have:
+        conn.execute("ALTER TABLE uploads ADD COLUMN media_seq INTEGER NOT NULL DEFAULT 0")
+    for st in _STATEMENTS:
+        if "media" in st and "uploads" not in st:
+            conn.execute(st)
+
+
 _MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [
     (1, _to_1),
     (2, _to_2),
     (3, _to_3),
+    (4, _to_4),
 ]
 
 

@@ -19,6 +19,15 @@ What can go wrong, and what it costs:
 The run row's ``last_step`` and the summary's last values are those of the batches this
 writer has committed, in the same transaction: after a crash they claim nothing that is
 not on disk.
+
+Media (images, tables, plots, sounds, videos, pages) arrive raw in the batches, as `log()`
+took them. This thread encodes them (PNG, thumbnails, ...) after the batch's numbers are
+committed, for at most `MEDIA_BUDGET_S` a cycle, so a flood of images never holds back the
+numbers' once-a-second commit: what is left waits for the next cycle, which then comes at
+once. An entry that cannot be encoded (a NaN in an image that was on the GPU, a file deleted
+since `log()`) is dropped with a warning naming its key and step; the others go on. A killed
+process loses the media not yet encoded (the run's backlog bound keeps that under
+`nbtrack._run.MEDIA_BACKLOG_BYTES`), besides the last second of numbers.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ import sqlite3
 import threading
 import time
 import warnings
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,6 +48,9 @@ from nbtrack.store.db import HEARTBEAT_S, Store
 FLUSH_INTERVAL_S = 0.5
 POISON_TRIES = 3
 RETRY_S = 0.5
+# The most a cycle spends encoding media before it commits what it has and lets the next one
+# (and the numbers) in.
+MEDIA_BUDGET_S = 0.25
 
 
 # SQLite's result codes that waiting can cure: BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN,
@@ -93,6 +106,12 @@ class Writer:
         # Called on this thread after each commit (the uploader wakes on it): must be quick.
         self.after_commit: list[Callable[[], None]] = []
         self._final_taken = self._final_done = False
+        # Media taken from the batches, not yet encoded; encoded, not yet committed.
+        self._media: deque[Any] = deque()
+        self._media_bytes = 0
+        self._encoded: list[Any] = []
+        self._media_files: Any = None
+        self.media_dropped = 0
         self._thread = threading.Thread(target=self._loop, name=f"nbtrack-writer-{rk}", daemon=True)
         self._thread.start()
 
@@ -101,16 +120,27 @@ class Writer:
         """False while the store refuses writes (the backlog then grows in memory)."""
         return self.error is None and not self._done.is_set()
 
+    @property
+    def media_backlog(self) -> int:
+        """About how many bytes of media wait here to be encoded."""
+        return self._media_bytes
+
     def wake(self) -> None:
         self._wake.set()
 
     def flush(self, timeout: float = 30.0) -> None:
-        """Block until everything logged before this call is committed (or `timeout`)."""
+        """Block until everything logged before this call is committed (or `timeout`),
+        media included."""
         with self._flushed:
             target = self._flush_count + 2  # the cycle under way may have drained already
             self._wake.set()
             self._flushed.wait_for(
-                lambda: self._flush_count >= target or self._done.is_set(), timeout
+                lambda: (
+                    (self._flush_count >= target and not self._media and not self._encoded)
+                    or self._done.is_set()
+                    or (self.error is not None and self._flush_count >= target)
+                ),
+                timeout,
             )
 
     def stop(self, batches: list[Batch], fields: dict[str, Any], wait_s: float) -> list[Batch]:
@@ -171,22 +201,105 @@ class Writer:
             self._flushed.notify_all()
 
     def _cycle(self, store: Store) -> None:
-        self._pending.extend(self._take())
+        self._pending.extend(self._take_media(self._take()))
         self._add_fields()
         now = time.monotonic()
-        if not self._pending and not self._fields and now - self._last_write < HEARTBEAT_S:
+        busy = self._pending or self._fields or now - self._last_write >= HEARTBEAT_S
+        if busy and not self._write(store):
             return
-        self._write(store)
+        if self._media or self._encoded:
+            self._write_media(store, time.monotonic() + MEDIA_BUDGET_S)
+            if self._media:
+                self._wake.set()  # more to encode: the next cycle comes at once
+
+    def _take_media(self, batches: list[Batch]) -> list[Batch]:
+        """Move the batches' raw media into this writer's queue (the numbers go on alone)."""
+        for batch in batches:
+            if batch.media:
+                self._media.extend(batch.media)
+                self._media_bytes += sum(e.nbytes for e in batch.media)
+                batch.media = []
+        return batches
+
+    def _write_media(self, store: Store, deadline: float) -> bool:
+        """Encode queued media until `deadline`, then commit what was encoded; True when
+        nothing is left."""
+        if self._media_files is None:
+            from nbtrack.store.media_files import MediaFiles
+
+            self._media_files = MediaFiles(self._root)
+        while self._media and (time.monotonic() < deadline or not self._encoded):
+            entry = self._media.popleft()
+            self._media_bytes -= entry.nbytes
+            try:
+                self._encoded.append(entry.encode(self._media_files))
+            except Exception as e:  # this entry only: the others go on
+                if is_transient(e) and not isinstance(e, FileNotFoundError):
+                    self._media.appendleft(entry)  # a full disk: try again next cycle
+                    self._media_bytes += entry.nbytes
+                    self._note_media_error(e)
+                    break
+                self.media_dropped += 1
+                warnings.warn(
+                    f"nbtrack: the media logged under key {entry.key!r} at step {entry.step} "
+                    f"could not be stored and is left out: {e}",
+                    stacklevel=1,
+                )
+        if self._encoded:
+            try:
+                store.write_media(self._rk, self._encoded)
+            except BaseException as e:
+                if is_transient(e):
+                    self._note_media_error(e)
+                    return False
+                dropped, self._encoded = self._encoded, []
+                self.media_dropped += len(dropped)
+                warnings.warn(
+                    f"nbtrack: {len(dropped)} media entries (keys "
+                    f"{', '.join(sorted({m.key for m in dropped}))}) could not be stored "
+                    f"({e!r}); they are left out and logging goes on",
+                    stacklevel=1,
+                )
+                return not self._media
+            self._encoded = []
+            self.error = None
+            for callback in self.after_commit:
+                try:
+                    callback()
+                except Exception as e:  # a listener's bug must not stop the writing
+                    warnings.warn(f"nbtrack: after-commit callback failed: {e!r}", stacklevel=1)
+        return not self._media
+
+    def _note_media_error(self, e: BaseException) -> None:
+        if self.error is None:
+            warnings.warn(
+                f"nbtrack: could not write media to the store ({e}); keeping it in memory and "
+                "trying again",
+                stacklevel=1,
+            )
+        self.error = e
 
     def _final_cycle(self, store: Store) -> None:
         assert self._final is not None
         batches, fields, deadline = self._final
-        self._pending.extend(batches)
+        self._pending.extend(self._take_media(batches))
         self._final_taken = True
         self._add_fields()
         self._add_fields(fields)
         while not self._write(store) and time.monotonic() < deadline:
             time.sleep(RETRY_S)
+        while (self._media or self._encoded) and not self._write_media(store, deadline):
+            if time.monotonic() >= deadline:
+                break
+            if self.error is not None:
+                time.sleep(RETRY_S)
+        left = len(self._media) + len(self._encoded)
+        if left:
+            warnings.warn(
+                f"nbtrack: {left} media entries logged at the end of the run could not be "
+                f"stored before finish() gave up ({self.error or 'out of time'})",
+                stacklevel=1,
+            )
         self.unstored = list(self._pending)
         self._final_done = True
         if self._pending and self._fields:
