@@ -1,5 +1,6 @@
 // The dashboard view: header, the overview (overview.ts), controls (smoothing, x axis),
-// collapsible sections of charts grouped by key prefix, and the histogram section below. Everything a person does here
+// collapsible sections of charts grouped by key prefix, the media section (images, tables,
+// plots, video, audio, html: media/section.ts) and the histogram section below. Everything a person does here
 // happens in the browser (the kernel may be busy); the chosen layout goes to the `layout`
 // traitlet, which reaches Python once the kernel is free.
 //
@@ -22,6 +23,9 @@ import { LineChart } from "./charts/line-chart";
 import { chartControls, offerXAxes } from "./controls";
 import { Header } from "./header";
 import { HistogramSection } from "./histograms/section";
+import { MediaSection } from "./media/section";
+import type { MediaHost } from "./media/store";
+import { mediaOf } from "./media/store";
 import { MetricRules } from "./metric-defs";
 import type { Layout, Model } from "./model";
 import { OVERVIEW_SECTION, OverviewSection } from "./overview";
@@ -116,6 +120,7 @@ export class Dashboard {
   private readonly body: HTMLElement;
   private readonly notice: HTMLElement;
   private readonly histograms: HistogramSection;
+  private readonly media: MediaSection;
   private readonly sections = new Map<string, { el: HTMLDetailsElement; grid: HTMLElement; count: HTMLElement }>();
   private readonly cards = new Map<string, Card>();
   private readonly xColumns = new Map<string, XColumn>();
@@ -141,6 +146,9 @@ export class Dashboard {
     private readonly state: RunState,
     /** BokehJS as the host has it coming (the server's page); else from the run state. */
     private readonly bokeh?: Promise<BokehNS>,
+    /** How the media section gets files it was not sent (media/store.ts); an export's
+     *  (no full files) when not given. */
+    mediaHost?: MediaHost,
   ) {
     root.classList.add("nbtrack-dashboard");
     root.dataset.runId = model.get("run_id");
@@ -157,6 +165,7 @@ export class Dashboard {
     this.notice = div("nbt-notice", "Loading the charts…");
     this.body = div("nbt-body");
     const histEl = div("nbt-histograms");
+    const mediaEl = div("nbt-media");
     this.overview = new OverviewSection({
       open: !(this.layout.collapsed ?? []).includes(OVERVIEW_SECTION),
       onToggle: (open) => {
@@ -175,8 +184,12 @@ export class Dashboard {
       this.controls,
       this.notice,
       this.body,
+      mediaEl,
       histEl,
     );
+    const media = mediaOf(state);
+    if (mediaHost) media.host = mediaHost;
+    this.media = new MediaSection(mediaEl, media);
     this.histograms = new HistogramSection(histEl);
     this.nearness =
       typeof IntersectionObserver === "function"
@@ -246,6 +259,7 @@ export class Dashboard {
   private onBokeh(b: BokehNS): void {
     if (this.Bokeh) return;
     this.Bokeh = b;
+    this.media.setBokeh(b);
     this.setNotice("");
     for (const card of this.cards.values()) this.buildChart(card);
   }
@@ -618,6 +632,7 @@ export class Dashboard {
     this.unbuilt.clear();
     for (const card of this.cards.values()) card.chart?.destroy();
     this.histograms.destroy();
+    this.media.destroy();
   }
 }
 

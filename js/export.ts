@@ -7,7 +7,7 @@
 //   <div data-nbtrack-run data-embedded="nbtrack-data" data-bokeh="nbtrack-bokeh" ...>,
 //   <script type="application/json" id="nbtrack-bokeh">{"messages": [the bokeh message]}
 //   <script type="application/json" id="nbtrack-data">{"messages": [points, histograms,
-//     header, overview]}            (the SSE contract of event-feed.ts; "<" as \u003c)
+//     header, overview, media]}     (the SSE contract of event-feed.ts; "<" as \u003c)
 //   <script type="module" nonce=... data-nbtrack-bundle>widget.js</script>
 //
 // with the same reduction of long series (`reduceSeries`) and thinning of histograms
@@ -19,6 +19,7 @@
 
 import { loadedBokeh } from "./bokeh-loader";
 import type { FeedMessage } from "./event-feed";
+import { mediaMessages, mediaOf } from "./media/store";
 import { decodeBase64 } from "./event-feed";
 import type { HistogramEntry, JsonNumber } from "./protocol";
 import type { RunState } from "./run-state";
@@ -249,6 +250,9 @@ export function runMessages(state: RunState): Message[] {
   if (hists) out.push(hists);
   if (state.headerMessage) out.push({ content: { ...state.headerMessage }, buffers: [] });
   if (state.overviewMessage) out.push({ content: { ...state.overviewMessage }, buffers: [] });
+  // The media the page holds (already thinned by the sender) with the thumbnails it has;
+  // no full file (the file says so where one is asked for).
+  out.push(...mediaMessages(mediaOf(state)));
   return out;
 }
 

@@ -17,6 +17,13 @@
 //        data-range="URL answering range requests (GET ?runs=&keys=&start=&end=&width=&id=)"
 //        data-run-base="prefix of a run's page: + run id" data-state-key="localStorage key"></div>
 //
+// A run's element may also carry `data-media-url`: where the page loads a media file by its
+// name (a thumbnail the event stream's media messages name but do not carry, since servers
+// send `files: []`; a full image, video, audio or html file), a template whose `{name}` is
+// replaced by the file's name: "/api/v1/runs/RUN/media/{name}" on the server's run page,
+// "/s/TOKEN/media/{name}" on a share page, "/media/{name}" for `nbtrack ui`. Without it the
+// page has no full files (as an export: media-contract "Dashboard wire").
+//
 // Either may also carry `data-shares="/{entity}/{project}/shares"` (and a run's page
 // `data-share-run="RUN"`): the signed-in owner's same-origin share endpoints, for the Share
 // panel (share-panel.ts).
@@ -43,7 +50,10 @@ import { Dashboard } from "./dashboard";
 import type { FeedStatus } from "./event-feed";
 import { decodeEvent, EventFeed, FEED_LABEL } from "./event-feed";
 import { exportButton, readEmbedded } from "./export";
+import type { MediaHost } from "./media/store";
+import { EXPORT_NO_FULL, mediaOf } from "./media/store";
 import type { Layout, Model } from "./model";
+import { MEDIA_NAME } from "./protocol";
 import { RunState } from "./run-state";
 import { pageAccess, pageBackend, SharePanel } from "./share-panel";
 import { addStyles } from "./styles";
@@ -134,6 +144,28 @@ function notice(host: HTMLElement, text: string): void {
 const BOKEH_SCRIPT = /\/bokeh(-api)?(\.min)?\.js(\?|#|$)/;
 
 /**
+ * The media host of a page whose element names a `data-media-url` template: a file's URL is
+ * the template with `{name}` replaced (only for a valid media file name). Without one, no
+ * file loads by URL and there are no full files (`noFullText`).
+ *
+ * Example: `pageMediaHost("/media/{name}").mediaUrl("ab…cd.png")` is "/media/ab…cd.png".
+ */
+export function pageMediaHost(template: string | undefined, noFullText = "Full size is not available on this page"): MediaHost {
+  if (!template || !template.includes("{name}")) return { mediaUrl: () => null, noFullText };
+  return {
+    mediaUrl: (name) => (MEDIA_NAME.test(name) ? template.split("{name}").join(encodeURIComponent(name)) : null),
+  };
+}
+
+/** A message to the run's media (media.ts) or, when it is none of theirs, to the run state. */
+function route(state: RunState): (content: { type?: string }, buffers: DataView[]) => void {
+  const media = mediaOf(state);
+  return (content, buffers) => {
+    if (!media.handle(content, buffers)) state.handle(content, buffers);
+  };
+}
+
+/**
  * BokehJS from the page's own scripts that have not run yet (`defer` or `async`, after this
  * one): it comes once they have. Null when there are none, or the page has loaded: then it is
  * not coming.
@@ -190,9 +222,10 @@ function mount(host: HTMLElement): void {
   const model = new PageModel(runId, host.dataset.layoutKey || `nbtrack:layout:${runId}`);
   const state = new RunState();
   // Dashboard is typed for anywidget's model; it uses no more of it than PageModel has.
-  const dashboard = new Dashboard(host, model as unknown as AnyModel<Model>, state, bokeh);
+  const dashboard = new Dashboard(host, model as unknown as AnyModel<Model>, state, bokeh, pageMediaHost(host.dataset.mediaUrl));
   dashboard.addAction(exportButton({ state, runId }));
   mountShare(host, (el) => dashboard.addAction(el), "run");
+  const handle = route(state);
   const status = document.createElement("span");
   status.className = "nbt-feed";
   host.prepend(status);
@@ -203,7 +236,7 @@ function mount(host: HTMLElement): void {
     status.textContent = FEED_LABEL[s];
   };
   const feed = new EventFeed(events, {
-    handle: (content, buffers) => state.handle(content, buffers),
+    handle,
     onStatus: show,
   });
   show(feed.status);
@@ -217,13 +250,16 @@ function mountEmbedded(host: HTMLElement, runId: string): void {
   const state = new RunState();
   try {
     // The bokeh message first: the Dashboard then loads BokehJS from state.bokehFiles.
-    for (const m of readEmbedded(host)) state.handle(m.content, m.buffers);
+    const handle = route(state);
+    for (const m of readEmbedded(host)) handle(m.content, m.buffers);
   } catch (err) {
     notice(host, err instanceof Error ? err.message : String(err));
     return;
   }
   const model = new PageModel(runId, host.dataset.layoutKey || `nbtrack:export:${runId}`);
-  const dashboard = new Dashboard(host, model as unknown as AnyModel<Model>, state);
+  // Every thumbnail is in the file; no full file is.
+  const media = pageMediaHost(undefined, EXPORT_NO_FULL);
+  const dashboard = new Dashboard(host, model as unknown as AnyModel<Model>, state, undefined, media);
   dashboard.addAction(exportButton({ state, runId }));
   host.dataset.feed = "embedded";
 }

@@ -431,13 +431,432 @@ export function decodeShareGrant(msg: Partial<ShareGrantMessage>): GrantState {
   return { kind: "none", reason: str(msg.reason) ?? "unavailable", message: str(msg.message), server };
 }
 
+// -- media ---------------------------------------------------------------------------------
+//
+// Images, tables, plots, video, audio and html (media-contract: "Dashboard wire", "Stored
+// payload"). A payload is the store's JSON as it is, except that a non-finite number in it
+// is the object {"_type": "float", "value": "nan" | "inf" | "-inf"}: `decodeFloats` reads
+// those back as numbers. Each `files[i]` of a media message is buffers[i]: the bytes of a
+// thumbnail (or of a small html file) the page keeps by name. Every field is checked: the
+// server passes on what any client uploaded.
+
+/** One media entry as Python sends it. */
+export interface MediaEntryHeader {
+  key: string;
+  step: number;
+  kind: string;
+  /** The entry's ordinal among its key's entries: 0, 1, 2, ... */
+  index: number;
+  /** false: the newest entry of its key, off the thinning stride; shown until the next. */
+  keep: boolean;
+  payload: unknown;
+}
+
+export interface MediaMessage {
+  type: "media";
+  entries: MediaEntryHeader[];
+  /** buffers[i] holds the bytes of files[i]. */
+  files: string[];
+}
+
+/** The page keeps only the key's entries whose index is a multiple of `stride`. */
+export interface MediaThinMessage {
+  type: "media-thin";
+  key: string;
+  stride: number;
+}
+
+/** Page -> kernel: the bytes of a full file. */
+export interface MediaFileRequest {
+  type: "media-file";
+  id: number;
+  name: string;
+}
+
+/** Kernel -> page: the answer to a MediaFileRequest; one buffer, none on error. */
+export interface MediaFileMessage {
+  type: "media-file";
+  id: number;
+  name: string;
+  mime: string;
+  error: string | null;
+}
+
+/** A MediaFiles name: sha256 hex and an extension (nbtrack/store/media_files.py). */
+export const MEDIA_NAME = /^[0-9a-f]{64}\.(png|jpg|gif|mp4|webm|ogg|wav|mp3|flac|html)$/;
+
+const MIME: Record<string, string> = {
+  png: "image/png", jpg: "image/jpeg", gif: "image/gif", mp4: "video/mp4", webm: "video/webm",
+  ogg: "audio/ogg", wav: "audio/wav", mp3: "audio/mpeg", flac: "audio/flac", html: "text/html",
+}; // prettier-ignore
+
+/** The MIME type of a media file by its name's extension ("" for an unknown one). */
+export function mediaMime(name: string): string {
+  const ext = name.slice(name.lastIndexOf(".") + 1);
+  return MIME[ext] ?? "";
+}
+
+export interface MaskInfo {
+  name: string;
+  /** Full size PNG of class ids; `thumb` the same at the thumbnail's size. */
+  file: string;
+  thumb: string;
+  labels: Record<string, string>;
+}
+
+export interface Box {
+  /** Fractions of the width and height, top-left origin. */
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+  class_id: number;
+  caption: string | null;
+  scores: Record<string, number>;
+}
+
+export interface BoxSet {
+  name: string;
+  labels: Record<string, string>;
+  boxes: Box[];
+}
+
+export interface ImageItem {
+  file: string;
+  thumb: string;
+  w: number;
+  h: number;
+  tw: number;
+  th: number;
+  caption: string | null;
+  masks: MaskInfo[];
+  boxes: BoxSet[];
+}
+
+export type CellType = "number" | "string" | "bool" | "image" | "mixed";
+/** A table cell, decoded: non-finite floats are numbers again, image cells ImageItems. */
+export type Cell = number | string | boolean | null | ImageCell;
+export interface ImageCell extends ImageItem {
+  _type: "image";
+}
+
+export interface TablePayload {
+  columns: string[];
+  types: CellType[];
+  rows: number;
+  data: Cell[][];
+}
+
+export type PlotKind =
+  | "line" | "scatter" | "bar" | "histogram" | "line_series" | "confusion_matrix" | "pr_curve" | "roc_curve"; // prettier-ignore
+
+export interface PlotPayload {
+  plot: PlotKind | string;
+  title: string | null;
+  /** Role -> column name: x, y, series; label, value; value; actual, predicted, count. */
+  fields: Record<string, string | null>;
+  table: TablePayload;
+  /** confusion_matrix: the class names, in order. */
+  classes: string[];
+}
+
+export interface VideoItem {
+  file: string;
+  format: string;
+  w: number;
+  h: number;
+  fps: number | null;
+  frames: number | null;
+  thumb: string | null;
+  tw: number;
+  th: number;
+  caption: string | null;
+}
+
+export interface AudioItem {
+  file: string;
+  format: string;
+  sample_rate: number | null;
+  duration: number | null;
+  caption: string | null;
+}
+
+export interface HtmlItem {
+  file: string;
+  bytes: number;
+  caption: string | null;
+}
+
+export type MediaPayload =
+  | { kind: "image"; items: ImageItem[] }
+  | { kind: "table"; table: TablePayload }
+  | { kind: "plot"; plot: PlotPayload }
+  | { kind: "video"; items: VideoItem[] }
+  | { kind: "audio"; items: AudioItem[] }
+  | { kind: "html"; items: HtmlItem[] }
+  | { kind: "unknown" };
+
+export interface MediaEntry {
+  key: string;
+  step: number;
+  kind: string;
+  index: number;
+  keep: boolean;
+  payload: MediaPayload;
+  /** The payload as it came (JSON): what an export writes again. */
+  raw: unknown;
+}
+
+export interface MediaFileBytes {
+  name: string;
+  bytes: Uint8Array;
+}
+
+export interface MediaBatch {
+  entries: MediaEntry[];
+  files: MediaFileBytes[];
+}
+
+export interface MediaFileReply {
+  id: number;
+  name: string;
+  mime: string;
+  error: string | null;
+  bytes: Uint8Array | null;
+}
+
+/**
+ * A payload with every `{"_type": "float", "value": ...}` object read back as its number.
+ *
+ * Example: `decodeFloats({ a: [1, { _type: "float", value: "nan" }] })` is `{ a: [1, NaN] }`.
+ */
+export function decodeFloats(x: unknown): unknown {
+  if (Array.isArray(x)) return x.map(decodeFloats);
+  if (typeof x !== "object" || x === null) return x;
+  const o = x as Record<string, unknown>;
+  if (o._type === "float" && typeof o.value === "string") return parseNumber(o.value);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) out[k] = decodeFloats(v);
+  return out;
+}
+
+function num(x: unknown, fallback = 0): number {
+  return typeof x === "number" && Number.isFinite(x) ? x : fallback;
+}
+
+function numOrNull(x: unknown): number | null {
+  return typeof x === "number" && Number.isFinite(x) ? x : null;
+}
+
+function name(x: unknown): string {
+  return typeof x === "string" && MEDIA_NAME.test(x) ? x : "";
+}
+
+function caption(x: unknown): string | null {
+  return typeof x === "string" ? x : null;
+}
+
+function labels(x: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(record(x))) out[k] = typeof v === "string" ? v : String(v);
+  return out;
+}
+
+function list(x: unknown): unknown[] {
+  return Array.isArray(x) ? x : [];
+}
+
+function decodeImageItem(x: unknown): ImageItem | null {
+  const o = record(x);
+  const file = name(o.file);
+  const thumb = name(o.thumb) || file;
+  if (!thumb) return null;
+  const w = num(o.w, 1);
+  const h = num(o.h, 1);
+  return {
+    file: file || thumb,
+    thumb,
+    w,
+    h,
+    tw: num(o.tw, w),
+    th: num(o.th, h),
+    caption: caption(o.caption),
+    masks: list(o.masks).flatMap((m) => {
+      const mo = record(m);
+      const thumb = name(mo.thumb) || name(mo.file);
+      if (!thumb) return [];
+      return [{ name: String(mo.name ?? ""), file: name(mo.file) || thumb, thumb, labels: labels(mo.labels) }];
+    }),
+    boxes: list(o.boxes).map((s) => {
+      const so = record(s);
+      return {
+        name: String(so.name ?? ""),
+        labels: labels(so.labels),
+        boxes: list(so.boxes).map((b) => {
+          const bo = record(b);
+          const scores: Record<string, number> = {};
+          for (const [k, v] of Object.entries(record(bo.scores))) if (typeof v === "number") scores[k] = v;
+          return {
+            x0: num(bo.x0), y0: num(bo.y0), x1: num(bo.x1), y1: num(bo.y1),
+            class_id: num(bo.class_id), caption: caption(bo.caption), scores,
+          }; // prettier-ignore
+        }),
+      };
+    }),
+  };
+}
+
+const CELL_TYPES = new Set(["number", "string", "bool", "image", "mixed"]);
+
+function decodeCell(x: unknown): Cell {
+  if (x === null || typeof x === "number" || typeof x === "string" || typeof x === "boolean") return x;
+  const o = record(x);
+  if (o._type === "image") {
+    const img = decodeImageItem(o);
+    return img ? { _type: "image", ...img } : null;
+  }
+  return x === undefined ? null : JSON.stringify(x) ?? null;
+}
+
+function decodeTable(x: unknown): TablePayload {
+  const o = record(x);
+  const columns = list(o.columns).map((c) => String(c));
+  const types = columns.map((_, i) => {
+    const t = list(o.types)[i];
+    return (typeof t === "string" && CELL_TYPES.has(t) ? t : "mixed") as CellType;
+  });
+  const data = list(o.data).map((row) => {
+    const r = list(row);
+    return columns.map((_, i) => decodeCell(r[i]));
+  });
+  return { columns, types, rows: Math.max(num(o.rows, data.length), data.length), data };
+}
+
+function decodePlot(o: Record<string, unknown>): PlotPayload {
+  const fields: Record<string, string | null> = {};
+  for (const [k, v] of Object.entries(record(o.fields))) fields[k] = typeof v === "string" ? v : null;
+  return {
+    plot: typeof o.plot === "string" ? o.plot : "",
+    title: caption(o.title),
+    fields,
+    table: decodeTable(o.table),
+    classes: list(o.classes).map((c) => String(c)),
+  };
+}
+
+/** A stored payload of `kind`, floats decoded and every field checked. */
+export function decodeMediaPayload(kind: string, raw: unknown): MediaPayload {
+  const o = record(decodeFloats(raw));
+  switch (kind) {
+    case "image":
+      return { kind, items: list(o.items).flatMap((i) => decodeImageItem(i) ?? []) };
+    case "table":
+      return { kind, table: decodeTable(o) };
+    case "plot":
+      return { kind, plot: decodePlot(o) };
+    case "video":
+      return {
+        kind,
+        items: list(o.items).flatMap((i) => {
+          const v = record(i);
+          const file = name(v.file);
+          if (!file) return [];
+          return [{
+            file, format: String(v.format ?? file.slice(file.lastIndexOf(".") + 1)),
+            w: num(v.w), h: num(v.h), fps: numOrNull(v.fps), frames: numOrNull(v.frames),
+            thumb: name(v.thumb) || null, tw: num(v.tw, num(v.w)), th: num(v.th, num(v.h)),
+            caption: caption(v.caption),
+          }]; // prettier-ignore
+        }),
+      };
+    case "audio":
+      return {
+        kind,
+        items: list(o.items).flatMap((i) => {
+          const a = record(i);
+          const file = name(a.file);
+          if (!file) return [];
+          return [{
+            file, format: String(a.format ?? file.slice(file.lastIndexOf(".") + 1)),
+            sample_rate: numOrNull(a.sample_rate), duration: numOrNull(a.duration), caption: caption(a.caption),
+          }]; // prettier-ignore
+        }),
+      };
+    case "html":
+      return {
+        kind,
+        items: list(o.items).flatMap((i) => {
+          const h = record(i);
+          const file = name(h.file);
+          return file ? [{ file, bytes: num(h.bytes), caption: caption(h.caption) }] : [];
+        }),
+      };
+    default:
+      return { kind: "unknown" };
+  }
+}
+
+function bytesOf(dv: DataView): Uint8Array {
+  // A copy: the bytes are kept, and the comm's buffer may be reused.
+  return new Uint8Array(dv.buffer as ArrayBuffer, dv.byteOffset, dv.byteLength).slice();
+}
+
+/** A media message's entries and file bytes; an entry without a key or step is left out. */
+export function decodeMedia(msg: Partial<MediaMessage>, buffers: DataView[]): MediaBatch {
+  const entries: MediaEntry[] = [];
+  for (const e of list(msg.entries)) {
+    const o = record(e);
+    if (typeof o.key !== "string" || typeof o.kind !== "string") continue;
+    const step = numOrNull(o.step);
+    const index = numOrNull(o.index);
+    if (step === null || index === null) continue;
+    entries.push({
+      key: o.key,
+      step,
+      kind: o.kind,
+      index,
+      keep: o.keep !== false,
+      payload: decodeMediaPayload(o.kind, o.payload),
+      raw: o.payload,
+    });
+  }
+  const files: MediaFileBytes[] = [];
+  list(msg.files).forEach((n, i) => {
+    const dv = buffers[i];
+    if (typeof n === "string" && MEDIA_NAME.test(n) && dv) files.push({ name: n, bytes: bytesOf(dv) });
+  });
+  return { entries, files };
+}
+
+export function decodeMediaThin(msg: Partial<MediaThinMessage>): { key: string; stride: number } | null {
+  if (typeof msg.key !== "string") return null;
+  const stride = num(msg.stride, 1);
+  return Number.isInteger(stride) && stride >= 1 ? { key: msg.key, stride } : null;
+}
+
+export function decodeMediaFile(msg: Partial<MediaFileMessage>, buffers: DataView[]): MediaFileReply | null {
+  if (typeof msg.id !== "number" || typeof msg.name !== "string") return null;
+  const dv = buffers[0];
+  const error = typeof msg.error === "string" && msg.error ? msg.error : dv ? null : "no bytes came";
+  return {
+    id: msg.id,
+    name: msg.name,
+    mime: typeof msg.mime === "string" && msg.mime ? msg.mime : mediaMime(msg.name),
+    error,
+    bytes: error || !dv ? null : bytesOf(dv),
+  };
+}
+
 export type Message =
   | PointsMessage
   | HistogramMessage
   | HeaderMessage
   | OverviewMessage
   | BokehMessage
-  | ShareGrantMessage;
+  | ShareGrantMessage
+  | MediaMessage
+  | MediaThinMessage
+  | MediaFileMessage;
 
 // -- buffers -------------------------------------------------------------------------------
 

@@ -132,10 +132,73 @@ const CSS = `
 .nbtrack-dashboard .nbt-notice:empty { display: none; }
 `;
 
+// The Media section (media/section.ts): panels a key, the image grid with its overlays, the
+// lightbox over the whole window, tables, plots and players.
+const MEDIA_CSS = `
+.nbtrack-dashboard .nbt-media { margin-top: 10px; }
+.nbtrack-dashboard .nbt-media[hidden], .nbtrack-dashboard .nbt-media [hidden] { display: none !important; }
+.nbtrack-dashboard .nbt-media > details > summary { cursor: pointer; font-weight: 600; padding: 4px 0; user-select: none; }
+.nbtrack-dashboard .nbt-media-body { display: flex; flex-direction: column; gap: 10px; }
+.nbtrack-dashboard .nbt-media-panel {
+  background: var(--nbt-card); border: 1px solid var(--nbt-border); border-radius: 8px;
+  padding: 6px 8px 8px; min-width: 0;
+}
+.nbtrack-dashboard .nbt-media-bar { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 12px; min-height: 22px; margin-bottom: 6px; }
+.nbtrack-dashboard .nbt-media-title { font-weight: 600; font-size: 12px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; max-width: 40ch; }
+.nbtrack-dashboard .nbt-media-slider { flex: 1; min-width: 120px; max-width: 420px; accent-color: #2563eb; }
+.nbtrack-dashboard .nbt-media-step { font-variant-numeric: tabular-nums; color: var(--nbt-muted); font-size: 12px; }
+.nbtrack-dashboard .nbt-media-grid { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-start; }
+.nbtrack-dashboard .nbt-media-item { margin: 0; display: flex; flex-direction: column; align-items: center; gap: 2px; max-width: 100%; }
+.nbtrack-dashboard .nbt-media-frame { position: relative; line-height: 0; cursor: zoom-in; }
+.nbtrack-dashboard .nbt-media-frame img { display: block; background: #f1f5f9; border-radius: 3px; }
+.nbtrack-dashboard .nbt-pixelated { image-rendering: pixelated; }
+.nbtrack-dashboard .nbt-media-overlay { position: absolute; left: 0; top: 0; pointer-events: none; }
+.nbtrack-dashboard .nbt-media-caption {
+  font-size: 11px; color: var(--nbt-muted); max-width: 128px; overflow: hidden;
+  text-overflow: ellipsis; white-space: nowrap; text-align: center;
+}
+.nbtrack-dashboard .nbt-media-legend { display: flex; flex-direction: column; gap: 2px; margin-bottom: 6px; font-size: 11px; }
+.nbtrack-dashboard .nbt-media-legend-set { display: flex; flex-wrap: wrap; gap: 2px 10px; align-items: center; }
+.nbtrack-dashboard .nbt-media-legend-name { color: var(--nbt-muted); font-weight: 600; }
+.nbtrack-dashboard .nbt-media-legend label { display: inline-flex; align-items: center; gap: 3px; cursor: pointer; }
+.nbtrack-dashboard .nbt-media-swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; }
+.nbtrack-dashboard .nbt-lightbox {
+  position: fixed; inset: 0; z-index: 10000; background: rgba(15, 23, 42, .82);
+  display: flex; flex-direction: column; align-items: center; justify-content: center; gap: 8px; cursor: zoom-out;
+}
+.nbtrack-dashboard .nbt-lightbox-frame { position: relative; line-height: 0; }
+.nbtrack-dashboard .nbt-lightbox-frame img { display: block; background: #fff; }
+.nbtrack-dashboard .nbt-lightbox-caption { color: #e2e8f0; font-size: 13px; }
+.nbtrack-dashboard .nbt-lightbox .nbt-media-full-wait,
+.nbtrack-dashboard .nbt-lightbox .nbt-media-full-note {
+  color: #fde68a; font-size: 12px; background: rgba(0, 0, 0, .35); padding: 3px 10px; border-radius: 999px;
+}
+.nbtrack-dashboard .nbt-media-full-note, .nbtrack-dashboard .nbt-media-full-wait { color: var(--nbt-muted); font-size: 11px; }
+.nbtrack-dashboard .nbt-media-filter { width: 200px; font-size: 12px; padding: 2px 6px; }
+.nbtrack-dashboard .nbt-media-count, .nbtrack-dashboard .nbt-media-more { color: var(--nbt-muted); font-size: 12px; font-variant-numeric: tabular-nums; }
+.nbtrack-dashboard .nbt-media-table { max-height: 420px; overflow: auto; border: 1px solid var(--nbt-border); border-radius: 6px; }
+.nbtrack-dashboard .nbt-media-table table { border-collapse: collapse; font-size: 12px; width: max-content; min-width: 100%; }
+.nbtrack-dashboard .nbt-media-table th {
+  position: sticky; top: 0; background: #f1f5f9; text-align: left; padding: 3px 8px;
+  cursor: pointer; user-select: none; white-space: nowrap; border-bottom: 1px solid var(--nbt-border);
+}
+.nbtrack-dashboard .nbt-media-table th[data-sort="asc"]::after { content: " ▲"; font-size: 9px; }
+.nbtrack-dashboard .nbt-media-table th[data-sort="desc"]::after { content: " ▼"; font-size: 9px; }
+.nbtrack-dashboard .nbt-media-table td { padding: 2px 8px; border-bottom: 1px solid #f1f5f9; vertical-align: middle; }
+.nbtrack-dashboard .nbt-media-table td.nbt-num { text-align: right; font-variant-numeric: tabular-nums; }
+.nbtrack-dashboard .nbt-media-cell-img { max-width: 64px; max-height: 64px; display: block; cursor: zoom-in; image-rendering: pixelated; }
+.nbtrack-dashboard .nbt-media-plot { min-height: 260px; }
+.nbtrack-dashboard .nbt-media-players { display: flex; flex-wrap: wrap; gap: 10px; align-items: flex-start; }
+.nbtrack-dashboard .nbt-media-player { align-items: flex-start; }
+.nbtrack-dashboard .nbt-media-player video { max-width: 480px; background: #000; }
+.nbtrack-dashboard .nbt-media-player img { max-width: 480px; image-rendering: pixelated; }
+.nbtrack-dashboard .nbt-media-html { width: 100%; min-width: 480px; height: 320px; border: 1px solid var(--nbt-border); border-radius: 4px; background: #fff; }
+`;
+
 export function addStyles(): void {
   if (document.getElementById("nbtrack-dashboard-styles")) return;
   const style = document.createElement("style");
   style.id = "nbtrack-dashboard-styles";
-  style.textContent = CSS + OVERVIEW_CSS + COMPARE_CSS + PARALLEL_CSS;
+  style.textContent = CSS + MEDIA_CSS + OVERVIEW_CSS + COMPARE_CSS + PARALLEL_CSS;
   document.head.append(style);
 }

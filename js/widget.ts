@@ -12,6 +12,7 @@ import { CompareView } from "./compare/compare-view";
 import { projectState } from "./compare/project-state";
 import { Dashboard } from "./dashboard";
 import { exportButton } from "./export";
+import { mediaOf } from "./media/store";
 import type { Model } from "./model";
 import { startPageHosts } from "./page";
 import { runState } from "./run-state";
@@ -40,8 +41,10 @@ export default {
       return;
     }
     const state = runState(uid);
+    // Media messages (and the kernel's answers to full-file requests) to the run's media.
+    const media = mediaOf(state);
     model.on("msg:custom", (msg: { type?: string }, buffers: DataView[]) => {
-      state.handle(msg, buffers ?? []);
+      if (!media.handle(msg, buffers ?? [])) state.handle(msg, buffers ?? []);
     });
   },
 
@@ -69,7 +72,12 @@ export default {
       };
     }
     const state = runState(model.get("uid"));
-    const dashboard = new Dashboard(el, model as unknown as AnyModel<Model>, state);
+    // Full files come from the kernel, by request (`media-file`, answered when it is idle:
+    // the lightbox says so after 300 ms); the page has every thumbnail in its messages.
+    const dashboard = new Dashboard(el, model as unknown as AnyModel<Model>, state, undefined, {
+      mediaUrl: () => null,
+      send: (req) => model.send(req),
+    });
     // The run's Share: the kernel's grant, or a request for it (answered when idle).
     const share = new SharePanel(kernelAccess(state.shareGrant, () => model.send({ type: "share-grant" })), { scope: "run" });
     dashboard.addAction(share.el);
