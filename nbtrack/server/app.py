@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -27,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nbtrack import _envelope as envelope
 from nbtrack._json import finite
-from nbtrack.server import accounts, compare, ingest, reads, security, shares
+from nbtrack.server import accounts, compare, ingest, media, reads, security, shares
 from nbtrack.server.accounts import Viewer
 from nbtrack.server.db import Database
 from nbtrack.server.live import Notifier, PgListener, libpq_dsn, sse_response
@@ -39,6 +40,12 @@ from nbtrack.server.schemas import (
     HistogramsOut,
     IngestReply,
     KeysOut,
+    MediaFileStored,
+    MediaHaveIn,
+    MediaHaveOut,
+    MediaRowOut,
+    MediaRowsIn,
+    MediaSinceOut,
     ProjectOut,
     RunFields,
     RunOut,
@@ -163,7 +170,8 @@ _REFUSALS = {
     401: "no API key, or not a valid one (revoked, or mistyped)",
     404: "not there, or not visible to this key's user (never 403: what one may not see "
     "does not exist, as far as one is told)",
-    409: "a chunk differs from the one stored at its place",
+    409: "a chunk (or a media row) differs from the one stored at its place, or media rows "
+    "name files not uploaded yet",
     413: "the body is too large",
     429: "too many requests with a bad API key from this address: wait Retry-After seconds",
 }
@@ -436,6 +444,105 @@ def create_app(settings: Settings) -> FastAPI:
             high_water=HighWater(**result.high_water),
         )
 
+    # -- media ---------------------------------------------------------------------
+
+    @app.post(
+        "/api/v1/runs/{entity}/{project}/{run_id}/media/have",
+        response_model=MediaHaveOut,
+        tags=["sync"],
+        responses=_BODIED,
+    )
+    def post_media_have(
+        v: Authed, entity: str, project: str, run_id: str, body: MediaHaveIn
+    ) -> MediaHaveOut:
+        """Which of these media files the server holds already (their bytes need not come)."""
+        with reading_run(v, entity, project, run_id, write=True) as (conn, _):
+            return MediaHaveOut(have=media.have_files(conn, body.names))
+
+    @app.put(
+        "/api/v1/runs/{entity}/{project}/{run_id}/media/{name}",
+        response_model=MediaFileStored,
+        tags=["sync"],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                },
+            }
+        },
+        responses=_refusals(400, 401, 404, 413, 429),
+    )
+    async def put_media_file(
+        request: Request, v: Authed, entity: str, project: str, run_id: str, name: str
+    ) -> MediaFileStored:
+        """Store a media file under its name, the SHA-256 of its bytes and its extension
+        (kept once: a resend stores nothing); at most 64 MiB."""
+        body = await _read_body(request, media.MAX_FILE_BYTES)
+
+        def work() -> bool:
+            why = media.check_file(name, body)
+            if why is not None:
+                raise HTTPException(400, why)
+            writable_run(v, entity, project, run_id)
+            return media.put_file(db, name, body)
+
+        created = await run_in_threadpool(work)
+        return MediaFileStored(name=name, size=len(body), created=created)
+
+    @app.post(
+        "/api/v1/runs/{entity}/{project}/{run_id}/media",
+        response_model=IngestReply,
+        tags=["sync"],
+        responses=_refusals(400, 401, 404, 409, 413, 429),
+    )
+    def post_media(v: Authed, entity: str, project: str, run_id: str, body: MediaRowsIn) -> Any:
+        """Store media rows (after their files: PUT .../media/{name}); a resend is
+        acknowledged, never stored twice."""
+        row = writable_run(v, entity, project, run_id)
+        try:
+            result = media.store_rows(db, int(row.id), body.rows)
+        except (ingest.Conflict, media.MissingFiles) as e:
+            return JSONResponse({"detail": str(e)}, status_code=409)
+        if db.sqlite and result.accepted:
+            notifier.publish(int(row.id))
+        return IngestReply(
+            ingest_seq=result.ingest_seq,
+            accepted=result.accepted,
+            duplicates=result.duplicates,
+            high_water=HighWater(**result.high_water),
+        )
+
+    @app.get(
+        "/api/v1/runs/{entity}/{project}/{run_id}/media",
+        response_model=MediaSinceOut,
+        tags=["read"],
+        responses=_NAMED,
+    )
+    def get_media(
+        v: Authed,
+        entity: str,
+        project: str,
+        run_id: str,
+        seq: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    ) -> MediaSinceOut:
+        """The run's media rows after media sequence `seq`, in order (about 8 MiB of
+        payloads at most: ask again from the `seq` returned while `more`)."""
+        with reading_run(v, entity, project, run_id) as (conn, row):
+            rows, last, more = media.rows_since(conn, int(row.id), seq)
+        return MediaSinceOut(rows=[MediaRowOut(**r) for r in rows], seq=last, more=more)
+
+    @app.get(
+        "/api/v1/runs/{entity}/{project}/{run_id}/media/{name}",
+        tags=["read"],
+        response_class=Response,
+        responses={200: {"content": {"application/octet-stream": {}}}, **_NAMED},
+    )
+    def get_media_file(v: Authed, entity: str, project: str, run_id: str, name: str) -> Response:
+        """A media file that one of the run's media rows names (immutable: cache it)."""
+        with reading_run(v, entity, project, run_id) as (conn, row):
+            return media.file_response(media.run_file(conn, int(row.id), name))
+
     @app.post(
         "/api/v1/runs/{entity}/{project}/{run_id}/heartbeat",
         status_code=204,
@@ -583,6 +690,7 @@ def create_app(settings: Settings) -> FastAPI:
             header = True  # a (re)connected page gets the header once: its state may be stale
             idle = 0.0
             checked = time.monotonic()
+            live = media.LiveMedia()
             while True:
                 if alive is not None and time.monotonic() - checked >= LINK_CHECK_S:
                     if not await run_in_threadpool(alive):
@@ -593,11 +701,14 @@ def create_app(settings: Settings) -> FastAPI:
                     with db.read() as conn:
                         return reads.live_messages(
                             conn, run_pk, entity, project, seen, header, label=label,
-                            private=private,
+                            private=private, media=live,
                         )  # fmt: skip
 
                 msgs, reached = await run_in_threadpool(look)
                 header = False
+                if not msgs:
+                    # The newest off-stride media entry of a key, once it is due.
+                    msgs = [reads.message(c, []) for c in live.due()]
                 if msgs:
                     data = json.dumps({"messages": msgs}, separators=(",", ":"), allow_nan=False)
                     yield f"event: messages\nid: {reached}\ndata: {data}\n\n"
@@ -605,7 +716,8 @@ def create_app(settings: Settings) -> FastAPI:
                     continue  # more may be waiting (a long history goes in several events)
                 if await request.is_disconnected():
                     return
-                woken = await notifier.wait(run_pk, nap)
+                due = live.wait_s()
+                woken = await notifier.wait(run_pk, nap if due is None else min(nap, due + 0.01))
                 idle = 0.0 if woken else idle + nap
                 if idle >= PING_S:
                     idle = 0.0
@@ -630,12 +742,13 @@ class _LimitJsonBodies:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].endswith("/chunks"):
+        limit = _body_limit(scope)
+        if limit is None:
             await self.app(scope, receive, send)
             return
-        detail = f"the body is larger than {MAX_JSON_BYTES >> 20} MiB"
+        detail = f"the body is larger than {limit >> 20} MiB"
         declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > MAX_JSON_BYTES:
+        if declared.isdigit() and int(declared) > limit:
             await JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
             return
         size = 0
@@ -645,12 +758,29 @@ class _LimitJsonBodies:
             message = await receive()
             if message["type"] == "http.request":
                 size += len(message.get("body", b""))
-                if size > MAX_JSON_BYTES:
+                if size > limit:
                     # Raised where the route reads its body: FastAPI answers it as a 413.
                     raise HTTPException(413, detail)
             return message
 
         await self.app(scope, counted, send)
+
+
+_MEDIA_ROUTE = re.compile(r"^/api/v1/runs/[^/]+/[^/]+/[^/]+/media(/[^/]+)?$")
+
+
+def _body_limit(scope: Scope) -> int | None:
+    """The most a request's body may hold, or None where its route reads it with its own
+    limit (a frame, a media file)."""
+    if scope["type"] != "http" or scope["path"].endswith("/chunks"):
+        return None
+    found = _MEDIA_ROUTE.match(scope["path"])
+    if found is not None:
+        if found.group(1) is None:
+            return media.MAX_ROWS_BYTES  # media rows: a table may be large
+        if scope["method"] == "PUT":
+            return None  # a media file: its route reads it, up to its own limit
+    return MAX_JSON_BYTES
 
 
 def _config_value(config: dict[str, Any], name: str) -> Any:

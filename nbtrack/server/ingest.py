@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, text, update
+from sqlalchemy import Connection, bindparam, func, select, text, update
 
 from nbtrack.server import models
 from nbtrack.server.db import Database
@@ -31,17 +31,26 @@ class IngestResult:
     ingest_seq: int
     accepted: int
     duplicates: int
-    high_water: dict[str, dict[str, int]] = field(default_factory=dict)
+    high_water: dict[str, Any] = field(default_factory=dict)
 
 
-def high_water(conn: Connection, run_pk: int) -> dict[str, dict[str, int]]:
+def high_water(conn: Connection, run_pk: int) -> dict[str, Any]:
+    """Per kind and key the last client sequence number stored (``s``, ``h``), and the
+    run's last media sequence number (``m``; see `nbtrack.server.media`)."""
     s = models.SERIES
-    out: dict[str, dict[str, int]] = {"s": {}, "h": {}}
+    out: dict[str, Any] = {"s": {}, "h": {}}
     for kind, key, hw in conn.execute(
         select(s.c.kind, s.c.key, s.c.high_water).where(s.c.run_pk == run_pk)
     ):
         out[kind][key] = int(hw)
+    out["m"] = media_high_water(conn, run_pk)
     return out
+
+
+def media_high_water(conn: Connection, run_pk: int) -> int:
+    m = models.MEDIA
+    got = conn.execute(select(func.max(m.c.client_seq)).where(m.c.run_pk == run_pk)).scalar()
+    return int(got or 0)
 
 
 def notify(conn: Connection, db: Database, run_pk: int, seq: int) -> None:

@@ -166,6 +166,49 @@ class Chunk(Base):
     digest: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class Media(Base):
+    """One logged media entry (images of a step, a table, a plot, ...): its payload as the
+    client's store keeps it (JSON text naming its files), under the client's media sequence
+    number `client_seq` (a resend finds its row there); `idx` is its ordinal among its key's
+    entries (what a live page's thinning counts)."""
+
+    __tablename__ = "media"
+    __table_args__ = (
+        UniqueConstraint("run_pk", "client_seq"),
+        Index("media_by_ingest", "run_pk", "ingest_seq"),
+        Index("media_by_key", "run_pk", "key", "idx"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_pk: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    client_seq: Mapped[int] = mapped_column(BigInteger)
+    ingest_seq: Mapped[int] = mapped_column(BigInteger)
+    key: Mapped[str] = mapped_column(Text)
+    idx: Mapped[int] = mapped_column(BigInteger)
+    step: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[str] = mapped_column(Text)
+
+
+class MediaFile(Base):
+    """A media file, named by the SHA-256 of its bytes (and its extension): kept once,
+    whichever runs name it."""
+
+    __tablename__ = "media_files"
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    mime: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    bytes: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class MediaRef(Base):
+    """Which run's media rows name which file: a file is served through a run only when
+    one of its rows names it, so reading one run never reads another's files."""
+
+    __tablename__ = "media_refs"
+    run_pk: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+
+
 class ShareLink(Base):
     """A read-only link to one run (`run_id` set) or one project (`run_id` null): the token
     only as its SHA-256, and a `slug`, a random id that is no secret (the link's pages live
@@ -220,3 +263,6 @@ SERIES = _table(Series)
 CHUNKS = _table(Chunk)
 SHARE_LINKS = _table(ShareLink)
 SHARE_GRANTS = _table(ShareGrant)
+MEDIA = _table(Media)
+MEDIA_FILES = _table(MediaFile)
+MEDIA_REFS = _table(MediaRef)

@@ -30,7 +30,7 @@ from fastapi.responses import (
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
-from nbtrack.server import accounts, compare, reads, security
+from nbtrack.server import accounts, compare, media, reads, security
 from nbtrack.server.accounts import ANONYMOUS, Viewer
 from nbtrack.server.db import Database
 from nbtrack.server.live import sse_response
@@ -160,7 +160,8 @@ def run_view(
     run_id: str, events: str, layout_key: str, attrs: Mapping[str, str] | None = None
 ) -> str:
     """Where the bundle mounts a run's dashboard, fed by the SSE stream at `events`; `attrs`
-    more data attributes (``{"shares": url}`` gives ``data-shares="url"``)."""
+    more data attributes (``{"shares": url}`` gives ``data-shares="url"``; ``media-url``, a
+    template holding ``{name}``, is where the page loads the run's media files)."""
     return (
         f'<div data-nbtrack-run data-run-id="{escape(run_id)}" data-events="{escape(events)}"'
         f' data-layout-key="{escape(layout_key)}"{_data(attrs)}></div>'
@@ -509,15 +510,13 @@ def mount(
         with db.read() as conn:
             mine = member(conn, viewer, entity, project)
         base = f"/{quote(entity)}/{quote(project)}/runs/{quote(run_id)}"
-        shares = (
-            {"shares": f"/{quote(entity)}/{quote(project)}/shares", "share-run": run_id}
-            if mine
-            else None
-        )
+        attrs = {"media-url": f"{base}/media/{{name}}"}
+        if mine:
+            attrs |= {"shares": f"/{quote(entity)}/{quote(project)}/shares", "share-run": run_id}
         body = (
             f'<p class="muted"><a href="/{quote(entity)}/{quote(project)}">{escape(entity)}/'
             f"{escape(project)}</a></p>"
-            + run_view(run_id, f"{base}/events", f"nbtrack-layout:{entity}/{project}", shares)
+            + run_view(run_id, f"{base}/events", f"nbtrack-layout:{entity}/{project}", attrs)
             + view_scripts()
         )
         return _page(f"{row.name} · {entity}/{project}", body, viewer)
@@ -533,3 +532,15 @@ def mount(
         with db.read() as conn:
             mine = member(conn, viewer, entity, project)
         return event_stream(request, int(row.id), entity, project, private=mine)
+
+    @app.get("/{entity}/{project}/runs/{run_id}/media/{name}", include_in_schema=False)
+    def run_page_media(
+        request: Request, entity: str, project: str, run_id: str, name: str
+    ) -> Response:
+        """A media file of the run (one its media rows name), for the page's session."""
+        viewer = page_viewer(request)
+        row = visible_run(viewer, entity, project, run_id)
+        if row is None:
+            return media.file_response(None)
+        with db.read() as conn:
+            return media.file_response(media.run_file(conn, int(row.id), name))

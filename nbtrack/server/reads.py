@@ -8,7 +8,7 @@ import json
 import re
 import time
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import Connection, select
@@ -17,6 +17,9 @@ from nbtrack._types import Float64Array, Int64Array
 from nbtrack._values import TIME_KEY, HistogramEntry
 from nbtrack.server import models
 from nbtrack.sync.frames import Chunk
+
+if TYPE_CHECKING:
+    from nbtrack.server.media import LiveMedia
 
 # A run whose client has been silent this long (no upload, no heartbeat) shows as crashed.
 STALE_AFTER_S = 120.0
@@ -353,11 +356,12 @@ def live_messages(
     *,
     label: str | None = None,
     private: bool = True,
+    media: LiveMedia | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """The messages a page that has seen ingest sequence `after` is missing, and the
     sequence they bring it to (whole uploads only, up to about `EVENT_BYTES`). `label` and
     `private` as `header_content` takes them (a share link's page: no entity, no private
-    metadata)."""
+    metadata); `media` the stream's media state (its messages come last, thinned)."""
     from nbtrack.widget._protocol import histogram_message, points_message
 
     r, c = models.RUNS, models.CHUNKS
@@ -407,4 +411,6 @@ def live_messages(
     if hists:
         content, buffers = histogram_message(hists)
         msgs.append(message(content, buffers))
+    if media is not None:
+        msgs.extend(message(c, []) for c in media.messages(conn, run_pk, after, upto, header))
     return msgs, max(upto, after)

@@ -7,6 +7,7 @@ of little-endian arrays, never as JSON lists.
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any, Literal
 
@@ -244,10 +245,11 @@ class RunOut(BaseModel):
 
 class HighWater(BaseModel):
     """Per key, the last client sequence number the server stored: ``s`` scalars,
-    ``h`` histograms."""
+    ``h`` histograms; ``m`` the run's last media sequence number stored (0: none)."""
 
     s: dict[str, int]
     h: dict[str, int]
+    m: int = 0
 
 
 class RunUpsertReply(BaseModel):
@@ -313,3 +315,82 @@ class HistogramsOut(BaseModel):
 
 
 SinceOut.model_rebuild()
+
+
+# -- media ------------------------------------------------------------------------------------
+
+MediaKind = Literal["image", "table", "plot", "video", "audio", "html"]
+MEDIA_NAME = r"^[0-9a-f]{64}\.(png|jpg|gif|mp4|webm|ogg|wav|mp3|flac|html)$"
+
+
+class MediaRowIn(BaseModel):
+    """One media entry of the client's store: its media sequence number, key, step, kind
+    and payload (see the media contract: the payload names its files)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seq: int = Field(ge=1, le=2**63 - 1)
+    key: str = Field(min_length=1, max_length=1000)
+    step: int = Field(ge=-(2**63), le=2**63 - 1)
+    kind: MediaKind
+    payload: dict[str, Any]
+
+    @model_validator(mode="after")
+    def _storable(self) -> MediaRowIn:
+        if not storable(self.key):
+            raise ValueError("key holds a NUL character or a lone surrogate")
+        # Stored as JSON (a NUL is spelled \u0000 there), so only surrogates and depth.
+        bad = _unstorable(self.payload, nul=False)
+        if bad is not None:
+            raise ValueError(f"the payload of key {self.key!r} holds {bad}")
+        return self
+
+
+class MediaRowsIn(BaseModel):
+    """Media rows of one run in ascending `seq`: an upload named by its seq range."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rows: list[MediaRowIn] = Field(min_length=1, max_length=10_000)
+
+    @model_validator(mode="after")
+    def _ascending(self) -> MediaRowsIn:
+        seqs = [r.seq for r in self.rows]
+        if any(b <= a for a, b in itertools.pairwise(seqs)):
+            raise ValueError("rows must come in strictly ascending seq")
+        return self
+
+
+class MediaHaveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    names: list[str] = Field(max_length=10_000)
+
+
+class MediaHaveOut(BaseModel):
+    """Which of the names asked about the server holds (their bytes need not be sent)."""
+
+    have: list[str]
+
+
+class MediaFileStored(BaseModel):
+    name: str
+    size: int
+    created: bool
+
+
+class MediaRowOut(BaseModel):
+    seq: int
+    key: str
+    step: int
+    kind: str
+    payload: dict[str, Any]
+
+
+class MediaSinceOut(BaseModel):
+    """A run's media rows after `seq` asked for; `seq` here is the last one returned (ask
+    again from it while `more`)."""
+
+    rows: list[MediaRowOut]
+    seq: int
+    more: bool

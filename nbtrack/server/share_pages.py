@@ -25,7 +25,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from nbtrack.server import compare, reads, security, shares
+from nbtrack.server import compare, media, reads, security, shares
 from nbtrack.server.db import Database
 from nbtrack.server.pages import (
     Ranged,
@@ -118,13 +118,15 @@ def mount(app: FastAPI, db: Database, settings: Any, event_stream: Callable[...,
             headers=page_headers("no-referrer"),
         )  # fmt: skip
 
-    def dashboard(link: Link, row: Any, events: str, back: bool) -> HTMLResponse:
+    def dashboard(link: Link, row: Any, base: str, back: bool) -> HTMLResponse:
+        """The run's dashboard; `base` the link's address of the run (its ``/events`` and
+        ``/media/{name}`` beside it)."""
         up = f'<p class="muted"><a href="/v/{escape(link.slug)}/">{escape(link.project)}</a></p>'
-        body = (
-            (up if back else "")
-            + run_view(str(row.run_id), events, f"nbtrack-layout:share:{link.slug}")
-            + view_scripts()
-        )
+        view = run_view(
+            str(row.run_id), f"{base}/events", f"nbtrack-layout:share:{link.slug}",
+            {"media-url": f"{base}/media/{{name}}"},
+        )  # fmt: skip
+        body = (up if back else "") + view + view_scripts()
         return page(str(row.name), body)
 
     # -- the link -----------------------------------------------------------------------
@@ -160,7 +162,7 @@ def mount(app: FastAPI, db: Database, settings: Any, event_stream: Callable[...,
             row = run_row(link, link.run_id)
             if row is None:
                 return gone()
-            return dashboard(link, row, f"/v/{slug}/events", back=False)
+            return dashboard(link, row, f"/v/{slug}", back=False)
         base = f"/v/{slug}"
         view = compare_view(
             f"{base}/compare/events", f"{base}/compare/range", f"{base}/runs/",
@@ -200,6 +202,23 @@ def mount(app: FastAPI, db: Database, settings: Any, event_stream: Callable[...,
     def link_events(request: Request, slug: str) -> Response:
         return run_stream(request, linked_run(request, slug, None))
 
+    def run_media(found: tuple[Link, Any] | Response, name: str) -> Response:
+        """A media file of the link's run: only one that run's media rows name."""
+        if not isinstance(found, tuple):
+            return found
+        _, row = found
+        with db.read() as conn:
+            got = media.run_file(conn, int(row.id), name)
+        return media.file_response(got)
+
+    @app.get("/v/{slug}/media/{name}", include_in_schema=False)
+    def link_media(request: Request, slug: str, name: str) -> Response:
+        return run_media(linked_run(request, slug, None), name)
+
+    @app.get("/v/{slug}/runs/{run_id}/media/{name}", include_in_schema=False)
+    def link_run_media(request: Request, slug: str, run_id: str, name: str) -> Response:
+        return run_media(linked_run(request, slug, run_id), name)
+
     @app.get("/v/{slug}/compare/events", include_in_schema=False)
     def link_project_events(request: Request, slug: str) -> Response:
         link = project_link(request, slug)
@@ -221,7 +240,7 @@ def mount(app: FastAPI, db: Database, settings: Any, event_stream: Callable[...,
         if not isinstance(found, tuple):
             return found
         link, row = found
-        return dashboard(link, row, f"/v/{slug}/runs/{quote(run_id, safe='')}/events", back=True)
+        return dashboard(link, row, f"/v/{slug}/runs/{quote(run_id, safe='')}", back=True)
 
     @app.get("/v/{slug}/runs/{run_id}/events", include_in_schema=False)
     def link_run_events(request: Request, slug: str, run_id: str) -> Response:

@@ -161,5 +161,19 @@ class Client:
             "POST", self.run_path(entity, project, run_id) + "/chunks", frame, frames.CONTENT_TYPE
         )
 
+    def media_have(self, entity: str, project: str, run_id: str, names: list[str]) -> set[str]:
+        """Which of the media files `names` the server holds already."""
+        body = json.dumps({"names": names}).encode()
+        reply = self.request("POST", self.run_path(entity, project, run_id) + "/media/have", body)
+        return set(reply["have"])
+
+    def put_media_file(self, entity: str, project: str, run_id: str, name: str, data: bytes) -> Any:
+        path = self.run_path(entity, project, run_id) + "/media/" + quote(name, safe="")
+        return self.request("PUT", path, data, "application/octet-stream")
+
+    def post_media(self, entity: str, project: str, run_id: str, body: bytes) -> Any:
+        """Media rows (`frames.media_body`); their files must be on the server first."""
+        return self.request("POST", self.run_path(entity, project, run_id) + "/media", body)
+
     def get(self, path: str) -> Any:
         return self.request("GET", path)

@@ -22,6 +22,13 @@ store keeps them as zlib deltas). Values go as they are: float64 data compresses
 at a cost of ~13x the time to send them (measured with bench/sync.py), so it would only
 slow the upload.
 
+Media rows (`Store.media_since`) travel after the chunks, as JSON: the body of
+``POST /api/v1/runs/{entity}/{project}/{id}/media`` is ``{"rows": [{"seq", "key", "step",
+"kind", "payload"}, ...]}`` in ascending ``seq`` (the store's media sequence), so
+(run, media seq range) names an upload and a resend is acknowledged row by row. Before it,
+every file a row names (`file_names`) is on the server (``PUT .../media/{name}``, the body
+the file's bytes, checked against the SHA-256 its name holds).
+
 ``seq`` is the range of the store's sequence numbers the chunk covers (consecutive chunks of
 one key are merged into one), so (run, kind, key, seq first) names a chunk: the server keeps
 the first copy, acknowledges a resend of the same bytes, and refuses different bytes for it.
@@ -311,3 +318,43 @@ def _chunk(spec: dict[str, Any], raw: bytes, at: int) -> tuple[Chunk, int]:
     if kind == "h":
         c.histograms()  # raises FrameError when the packing is off
     return c, at
+
+
+# -- media rows ------------------------------------------------------------------------------
+
+MEDIA_KINDS = ("image", "table", "plot", "video", "audio", "html")
+# The payload fields that hold a media file's name (`nbtrack.store.media_files`).
+_FILE_FIELDS = ("file", "thumb")
+
+
+def file_names(payload: Any) -> list[str]:
+    """The media files a media row's payload names (images, thumbnails, masks, table cells,
+    video, audio, html), each once, in the order they come. A loop, not recursion: a
+    payload from the network nests as deep as its parser allows."""
+    out: dict[str, None] = {}
+    todo = [payload]
+    while todo:
+        v = todo.pop()
+        if isinstance(v, dict):
+            for field in _FILE_FIELDS:
+                name = v.get(field)
+                if isinstance(name, str):
+                    out[name] = None
+            todo.extend(reversed(list(v.values())))
+        elif isinstance(v, list):
+            todo.extend(reversed(v))
+    return list(out)
+
+
+def media_body(rows: Iterable[tuple[int, str, int, str, dict[str, Any]]]) -> bytes:
+    """The body of a media upload: rows ``(seq, key, step, kind, payload)`` in seq order."""
+    out = [
+        {"seq": seq, "key": key, "step": step, "kind": kind, "payload": payload}
+        for seq, key, step, kind, payload in rows
+    ]
+    try:
+        return json.dumps({"rows": out}, ensure_ascii=False, allow_nan=False).encode()
+    except ValueError:  # a bare NaN the payload should have spelled as a float object
+        from nbtrack._json import finite
+
+        return json.dumps({"rows": finite(out)}, ensure_ascii=False, allow_nan=False).encode()

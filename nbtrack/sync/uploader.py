@@ -1,4 +1,4 @@
-"""The uploader: sends one run's committed chunks to a server, past a durable cursor.
+"""The uploader: sends one run's committed chunks and media to a server, past durable cursors.
 
 What can go wrong, and what it costs (nothing, in every case):
 
@@ -27,13 +27,19 @@ from typing import Any
 from urllib.parse import quote
 
 from nbtrack._json import dumps
-from nbtrack.store.db import Store, UploadState, effective_state
+from nbtrack.store.db import MediaRow, Store, UploadState, effective_state
 from nbtrack.sync import frames
 from nbtrack.sync.client import Client, Refused, Unreachable
 from nbtrack.sync.credentials import Credentials
 
 # Blobs per request at most: a frame stays well under the server's 16 MiB body limit.
 FRAME_BYTES = 8 << 20
+# Media rows per request (JSON); one row alone may go up to the server's limit for a body of
+# media rows (a large table).
+MEDIA_BODY_BYTES = 16 << 20
+MEDIA_ROW_BYTES = 32 << 20
+# File names per "have" question.
+HAVE_BATCH = 5000
 # The loop looks for new data this often even when no commit woke it, and sends a
 # heartbeat this often while the run is live.
 POLL_S = 1.0
@@ -95,7 +101,7 @@ class Uploader:
         self._ending = False
         self._caught_up = threading.Event()
         self._thread: threading.Thread | None = None
-        self._high_water: dict[str, dict[str, int]] | None = None
+        self._high_water: dict[str, Any] | None = None
         self._sent_fields: str | None = None  # the fields the server has, as JSON
         self._beat_at = 0.0
         self.refused: Refused | None = None
@@ -236,10 +242,19 @@ class Uploader:
                     self.entity, self.project, self.run_id, frames.encode(chunks)
                 )
                 self._high_water = reply["high_water"]
-            state = UploadState(raw.seq, raw.hist_seq, False)
+            state = state._replace(seq=raw.seq, hist_seq=raw.hist_seq, done=False)
             store.set_upload_state(self.rk, self.target, state)
             if not raw.more:
                 break
+        # Media after the chunks of the same commits: each upload's files first, then rows.
+        while True:
+            rows, media_seq = store.media_since(self.rk, state.media_seq, FRAME_BYTES)
+            if not rows:
+                break
+            mark = int((self._high_water or {}).get("m", 0))
+            self._send_media(store, client, [r for r in rows if r.seq > mark])
+            state = state._replace(media_seq=media_seq, done=False)
+            store.set_upload_state(self.rk, self.target, state)
         # The fields after the chunks: the server's last step never claims points it lacks.
         # The last step and summary change with every commit: sent every few seconds while
         # the run is live (each upload moves the page's points already), at once when it ends.
@@ -256,13 +271,53 @@ class Uploader:
         elif live and since > HEARTBEAT_S:
             client.put_run(self.entity, self.project, self.run_id, {"heartbeat_at": time.time()})
             self._beat_at = time.monotonic()
-        self.status.behind = store.points_after(self.rk, state.seq, state.hist_seq)
+        self.status.behind = store.points_after(self.rk, state.seq, state.hist_seq) + len(
+            store.media_since(self.rk, state.media_seq, 1)[0]
+        )
         self.status.reason = None
         self.status.state = "synced" if self.status.behind == 0 else "behind"
         ended = not live and self.status.behind == 0 and sent
         if ended and not state.done:
             store.set_upload_state(self.rk, self.target, state._replace(done=True))
         return ended
+
+    def _send_media(self, store: Store, client: Client, rows: list[MediaRow]) -> None:
+        """Upload media rows: the files they name that the server lacks, then the rows (in
+        bodies of at most `MEDIA_BODY_BYTES`, one row alone when it is larger)."""
+        if not rows:
+            return
+        files = store.media_files
+        names = list(dict.fromkeys(n for r in rows for n in frames.file_names(r.payload)))
+        have: set[str] = set()
+        for i in range(0, len(names), HAVE_BATCH):
+            have |= client.media_have(
+                self.entity, self.project, self.run_id, names[i : i + HAVE_BATCH]
+            )
+        lost: set[str] = set()
+        for name in names:
+            if name in have:
+                continue
+            try:
+                data = files.read(name)
+            except (OSError, ValueError):
+                lost.add(name)
+                continue
+            client.put_media_file(self.entity, self.project, self.run_id, name, data)
+        sendable = []
+        for r in rows:
+            gone = lost.intersection(frames.file_names(r.payload))
+            if gone:
+                # The store lost the file (its media folder was cleaned): the server would
+                # refuse the row for ever, and hold up the rest of the run.
+                self._say(
+                    f"nbtrack: media {r.key!r} at step {r.step} of run {self.path} is not "
+                    f"uploaded: its file {sorted(gone)[0]} is missing from the local store"
+                )
+                continue
+            sendable.append(r)
+        for body in _media_bodies(sendable, self._say, self.path):
+            reply = client.post_media(self.entity, self.project, self.run_id, body)
+            self._high_water = reply["high_water"]
 
     def _fields(self, row: dict[str, Any]) -> dict[str, Any]:
         """The run's fields as the server keeps them; a run whose process is gone goes as
@@ -308,6 +363,27 @@ class Uploader:
         finally:
             client.close()
             store.close()
+
+
+def _media_bodies(rows: list[MediaRow], say: Callable[[str], None], path: str) -> list[bytes]:
+    """`rows` as upload bodies of at most `MEDIA_BODY_BYTES` (halved until they fit); a
+    single row past the server's limit is left out, with a message."""
+    if not rows:
+        return []
+    body = frames.media_body(rows)
+    if len(body) <= MEDIA_BODY_BYTES:
+        return [body]
+    if len(rows) == 1:
+        if len(body) <= MEDIA_ROW_BYTES:
+            return [body]
+        r = rows[0]
+        say(
+            f"nbtrack: media {r.key!r} at step {r.step} of run {path} is not uploaded: its "
+            f"{len(body) >> 20} MiB are more than the server takes ({MEDIA_ROW_BYTES >> 20} MiB)"
+        )
+        return []
+    half = len(rows) // 2
+    return _media_bodies(rows[:half], say, path) + _media_bodies(rows[half:], say, path)
 
 
 def sync_wait_s() -> float:
