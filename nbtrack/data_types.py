@@ -1,4 +1,4 @@
-"""W&B's data types: `Histogram`, stored as a histogram series; the media types, named only.
+"""W&B's data types: `Histogram`, stored as a histogram series, and the media types.
 
 >>> run.log({"grads": nbtrack.Histogram(grads)})                  # from values
 >>> run.log({"w": nbtrack.Histogram(np_histogram=np.histogram(w))})  # from NumPy's result
@@ -6,35 +6,49 @@
 A logged `Histogram` lands in the store's histogram rows under its key at the row's step,
 as `watch` stores its histograms, and the dashboards draw it as they draw those.
 
-`Image`, `Table`, `Video`, `Audio`, `Html`, `Object3D`, `Molecule` and the `plot` charts
-can be built as in W&B (a script that makes them runs on), but logging one raises a
-`TypeError` saying media is not supported yet: the media issue brings them. `Table`
-keeps its columns and rows (`add_data`, `add_column`, `get_column`), since some scripts
-read them back themselves.
+`Image`, `Table`, `Video`, `Audio`, `Html`, `Object3D`, `Molecule`, `plot` and `WBValue`
+live in `nbtrack.media` and are the same objects here (``wandb.data_types.Image``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from nbtrack.media import (
+    MEDIA_NAMES,
+    PLOT_NAMES,
+    Audio,
+    CustomChart,
+    Html,
+    Image,
+    Molecule,
+    Object3D,
+    Table,
+    Video,
+    WBValue,
+    plot,
+)
 
 if TYPE_CHECKING:
     from nbtrack._values import HistogramEntry
 
-MEDIA_NOT_SUPPORTED = (
-    "nbtrack.log: {kind} (under key {key!r}) is media, which nbtrack does not store yet: "
-    "log numbers and nbtrack.Histogram for now (rich media comes with a later release)"
-)
-
-
-class WBValue:
-    """Base of the W&B data types (W&B's ``wandb.sdk.data_types.base_types.WBValue``)."""
-
-    _log_type = "wbvalue"
-
-    def _entry(self, key: str, step: int) -> HistogramEntry:
-        """What `log()` stores for this value under `key`; media: a TypeError, for now."""
-        raise TypeError(MEDIA_NOT_SUPPORTED.format(kind=f"wandb.{type(self).__name__}", key=key))
+__all__ = [
+    "MEDIA_NAMES",
+    "PLOT_NAMES",
+    "Audio",
+    "CustomChart",
+    "Histogram",
+    "Html",
+    "Image",
+    "Molecule",
+    "Object3D",
+    "Table",
+    "Video",
+    "WBValue",
+    "plot",
+    "rebin",
+]
 
 
 class Histogram(WBValue):
@@ -171,198 +185,3 @@ def _as_floats(sequence: Any) -> Any:
             f"{type(sequence).__name__}"
         ) from None
     return values
-
-
-class _Media(WBValue):
-    """A W&B media object: built and kept as given, refused by `log()` for now."""
-
-    _log_type = "media"
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._args = args
-        self._kwargs = kwargs
-
-    def __repr__(self) -> str:
-        return f"<nbtrack.{type(self).__name__} (media: not stored yet)>"
-
-
-class Image(_Media):
-    """W&B's ``wandb.Image(data_or_path, mode=None, caption=None, ...)``: not stored yet."""
-
-    _log_type = "image-file"
-
-
-class Video(_Media):
-    """W&B's ``wandb.Video(data_or_path, caption=None, fps=None, ...)``: not stored yet."""
-
-    _log_type = "video-file"
-
-
-class Audio(_Media):
-    """W&B's ``wandb.Audio(data_or_path, sample_rate=None, caption=None)``: not stored yet."""
-
-    _log_type = "audio-file"
-
-
-class Html(_Media):
-    """W&B's ``wandb.Html(data, inject=True)``: not stored yet."""
-
-    _log_type = "html-file"
-
-
-class Object3D(_Media):
-    """W&B's ``wandb.Object3D(data_or_path, ...)``: not stored yet."""
-
-    _log_type = "object3D-file"
-
-
-class Molecule(_Media):
-    """W&B's ``wandb.Molecule(data_or_path, ...)``: not stored yet."""
-
-    _log_type = "molecule-file"
-
-
-class Table(_Media):
-    """W&B's ``wandb.Table``: columns and rows, kept (not stored with the run yet).
-
-    >>> t = nbtrack.Table(columns=["epoch", "loss"])
-    >>> t.add_data(0, 0.9)
-    >>> t.get_column("loss")
-    [0.9]
-    """
-
-    _log_type = "table"
-
-    def __init__(
-        self,
-        columns: Sequence[str] | None = None,
-        data: Sequence[Sequence[Any]] | None = None,
-        rows: Sequence[Sequence[Any]] | None = None,
-        dataframe: Any = None,
-        dtype: Any = None,
-        optional: Any = True,
-        allow_mixed_types: bool = False,
-        log_mode: str | None = None,
-    ) -> None:
-        super().__init__()
-        del dtype, optional, allow_mixed_types, log_mode
-        if dataframe is not None:
-            columns = [str(c) for c in dataframe.columns]
-            data = dataframe.values.tolist()
-        data = data if data is not None else rows
-        if data is not None and not isinstance(data, (list, tuple)):
-            tolist = getattr(data, "tolist", None)  # a NumPy array of rows
-            data = tolist() if tolist is not None else list(data)
-        rows_list = [list(r) for r in (data or [])]
-        if columns is None:
-            width = len(rows_list[0]) if rows_list else 2
-            columns = (
-                [f"Column_{i + 1}" for i in range(width)]
-                if rows_list
-                else ["Input", "Output", "Expected"]
-            )
-        self.columns: list[str] = list(columns)
-        self.data: list[list[Any]] = []
-        for row in rows_list:
-            self.add_data(*row)
-
-    def add_data(self, *data: Any) -> None:
-        """Add one row, a value per column."""
-        if len(data) != len(self.columns):
-            raise ValueError(
-                f"nbtrack.Table.add_data: this table has {len(self.columns)} columns "
-                f"({', '.join(self.columns)}), got {len(data)} values"
-            )
-        self.data.append(list(data))
-
-    def add_column(self, name: str, data: Sequence[Any], optional: bool = False) -> None:
-        """Add a column, a value per existing row."""
-        del optional
-        if name in self.columns:
-            raise ValueError(f"nbtrack.Table.add_column: the table has a column {name!r} already")
-        values = list(data)
-        if self.data and len(values) != len(self.data):
-            raise ValueError(
-                f"nbtrack.Table.add_column: column {name!r} has {len(values)} values for "
-                f"{len(self.data)} rows"
-            )
-        if not self.data:
-            self.data = [[] for _ in values]
-        self.columns.append(name)
-        for row, v in zip(self.data, values, strict=True):
-            row.append(v)
-
-    def get_column(self, name: str, convert_to: str | None = None) -> Any:
-        """The values of column `name` (a NumPy array with ``convert_to="numpy"``)."""
-        if name not in self.columns:
-            raise KeyError(f"nbtrack.Table: no column {name!r}; columns: {', '.join(self.columns)}")
-        i = self.columns.index(name)
-        values = [row[i] for row in self.data]
-        if convert_to == "numpy":
-            import numpy as np
-
-            return np.array(values)
-        return values
-
-    def iterrows(self) -> Iterator[tuple[int, list[Any]]]:
-        """(index, row) for each row."""
-        yield from enumerate(self.data)
-
-    def get_dataframe(self) -> Any:
-        import importlib
-
-        pd = importlib.import_module("pandas")  # optional: only this method needs it
-        return pd.DataFrame(self.data, columns=self.columns)
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def __repr__(self) -> str:
-        return (
-            f"<nbtrack.Table {len(self.data)} rows x {len(self.columns)} columns (not stored yet)>"
-        )
-
-
-class CustomChart(_Media):
-    """What the `plot` functions return (W&B's custom charts): not stored yet."""
-
-    _log_type = "custom-chart"
-
-
-class _Plot:
-    """``wandb.plot``: the chart builders, accepted; what they make cannot be logged yet."""
-
-    def _chart(self, kind: str) -> Any:
-        def build(*args: Any, **kwargs: Any) -> CustomChart:
-            chart = CustomChart(*args, **kwargs)
-            chart._log_type = f"plot.{kind}"
-            return chart
-
-        build.__name__ = kind
-        build.__doc__ = f"W&B's ``wandb.plot.{kind}``: builds a chart that cannot be logged yet."
-        return build
-
-    def __getattr__(self, name: str) -> Any:
-        if name in PLOT_NAMES:
-            return self._chart(name)
-        raise AttributeError(f"nbtrack.plot has no chart {name!r}; W&B's: {', '.join(PLOT_NAMES)}")
-
-    def __dir__(self) -> list[str]:
-        return list(PLOT_NAMES)
-
-
-PLOT_NAMES = (
-    "line",
-    "line_series",
-    "scatter",
-    "bar",
-    "histogram",
-    "confusion_matrix",
-    "roc_curve",
-    "pr_curve",
-    "plot_table",
-)
-
-plot = _Plot()
-
-MEDIA_NAMES = ("Image", "Table", "Video", "Audio", "Html", "Object3D", "Molecule", "plot")

@@ -1,0 +1,70 @@
+"""The base of W&B's data types, and what every media module shares.
+
+A media object (`Image`, `Table`, ...) only keeps its constructor's arguments: building one
+in a training loop costs next to nothing. `nbtrack.media.prepare` checks and copies what it
+holds when `log()` takes it, and the run's writer thread encodes the copy later.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from nbtrack._values import HistogramEntry
+
+# What a WBValue that `log()` has no path for says. `log()` sends media objects to
+# `nbtrack.media.prepare` before it gets here, so only a WBValue of none of the known kinds
+# (a user's own subclass, say) meets it.
+NOT_LOGGABLE = (
+    "nbtrack.log: key {key!r} holds a {kind}, a media value nbtrack does not store: log "
+    "numbers, nbtrack.Histogram or the media types (Image, Table, plot, Video, Audio, Html)"
+)
+
+
+class WBValue:
+    """Base of the W&B data types (W&B's ``wandb.sdk.data_types.base_types.WBValue``)."""
+
+    _log_type = "wbvalue"
+
+    def _entry(self, key: str, step: int) -> HistogramEntry:
+        """What `log()` stores for this value under `key` (a histogram); others: TypeError."""
+        raise TypeError(NOT_LOGGABLE.format(kind=f"wandb.{type(self).__name__}", key=key))
+
+
+class Media(WBValue):
+    """A W&B media object: `kind` names the store's media kind it is logged as."""
+
+    kind: ClassVar[str] = "media"
+
+
+def is_media(value: object) -> bool:
+    """True for a media object, or a non-empty list or tuple whose first item is one.
+
+    >>> is_media([nbtrack.Image(x) for x in batch])
+    True
+    """
+    if isinstance(value, Media):
+        return True
+    tp = type(value)
+    return (tp is list or tp is tuple) and bool(value) and isinstance(value[0], Media)  # type: ignore[index]
+
+
+def where(key: str, index: int | None, noun: str) -> str:
+    """``key 'k'`` or ``key 'k' image 3``: how an error names the value it is about."""
+    return f"key {key!r}" if index is None else f"key {key!r} {noun} {index}"
+
+
+def json_number(x: float) -> Any:
+    """A float as the payload holds it: NaN and the infinities as a small object (JSON has
+    no word for them)."""
+    if math.isfinite(x):
+        return x
+    return {"_type": "float", "value": "nan" if x != x else ("inf" if x > 0 else "-inf")}
+
+
+def from_json_number(x: Any) -> Any:
+    """The inverse of `json_number`, for any payload value (others come back as they are)."""
+    if type(x) is dict and x.get("_type") == "float":
+        return float(x["value"])
+    return x
