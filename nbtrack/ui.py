@@ -2,7 +2,8 @@
 
 As ``mlflow ui``, ``aim up`` or ``tensorboard --logdir``: one command serves the store on
 127.0.0.1 only, with no sign-in, until Ctrl-C. ``/`` lists the store's projects, ``/<project>``
-is the project's live compare view and ``/<project>/runs/<id>`` a run's live dashboard. The
+is the project's live compare view and ``/<project>/runs/<id>`` a run's live dashboard, whose
+media (images, videos, ...) load from ``/media/<name>``. The
 pages are the server's own (`nbtrack.server.pages`: the same HTML, CSP and the one bundle),
 and their messages are the notebook's: `StoreFeed` and `ProjectFeed` read the store where it
 lies, live, as `nbtrack.show` and `nbtrack.compare` do (no copy into a server database), and
@@ -45,6 +46,10 @@ ENDED_POLL_S = 2.0
 PING_S = 15.0
 # How many project pages' streams answer their own zoomed ranges at once (see `_Streams`).
 MAX_STREAMS = 256
+# Where a run page loads a media file (its boot config's `media_url`). A media file never
+# changes (it is named by the SHA-256 of its bytes): the browser keeps it for a year.
+MEDIA_URL = "/media/{name}"
+MEDIA_CACHE = "public, max-age=31536000, immutable"
 
 Message = dict[str, Any]
 SERVER_EXTRA = 'nbtrack ui needs the server extra: pip install "nbtrack[server]"'
@@ -66,13 +71,14 @@ async def _sleep(seconds: float, stopping: Callable[[], bool]) -> None:
         await asyncio.sleep(min(left, 0.25))
 
 
-def _parse_since(last_event_id: str | None) -> tuple[int, int]:
-    """The store positions a run page's Last-Event-ID names (see `_RunStream`); (0, 0) when
-    it names none."""
-    seq, dot, hist = (last_event_id or "").strip().partition(".")
-    if dot and seq.isdigit() and hist.isdigit():
-        return int(seq), int(hist)
-    return 0, 0
+def _parse_since(last_event_id: str | None) -> tuple[int, int, int]:
+    """The store positions a run page's Last-Event-ID names (see `_RunStream`); (0, 0, 0)
+    when it names none. An id of two numbers (a page of an older ui) has media position 0."""
+    parts = (last_event_id or "").strip().split(".")
+    if len(parts) in (2, 3) and all(p.isdigit() for p in parts):
+        seq, hist, media = (*map(int, parts), 0)[:3]
+        return seq, hist, media
+    return 0, 0, 0
 
 
 class _Messages:
@@ -101,14 +107,18 @@ class _Messages:
 class _RunStream:
     """One run page's connection: a `StoreFeed` that its stream polls.
 
-    Each event's id is where the store stood once its messages were read, ``"<seq>.<hist_seq>"``
-    (`StoreFeed.seq`, `hist_seq`: the store's positions of scalar chunks and histograms).
+    Each event's id is where the store stood once its messages were read,
+    ``"<seq>.<hist_seq>.<media_seq>"`` (`StoreFeed.seq`, `hist_seq`, `media_seq`: the store's
+    positions of scalar chunks, histograms and media).
     The browser sends it back as Last-Event-ID when it reconnects, and the feed starts from
     there: no gap, no point twice (the page's run state appends what it gets). It is not an
     integer on purpose: the page skips events whose integer id is not above the last, and an
-    event with only a new header (the run ended, nothing new logged) keeps its position."""
+    event with only a new header (the run ended, nothing new logged) keeps its position.
 
-    def __init__(self, root: Path, path: str, since: tuple[int, int]) -> None:
+    Its media messages carry no file bytes (``files: []``): the page loads each thumbnail
+    from ``/media/<name>`` (`MEDIA_URL`), which the browser caches."""
+
+    def __init__(self, root: Path, path: str, since: tuple[int, int, int]) -> None:
         self.root = root
         self.path = path
         self.since = since
@@ -125,7 +135,14 @@ class _RunStream:
         if self.feed is None:
             try:
                 self.api = api = self.api or Api(self.root)
-                self.feed = StoreFeed(self.sink, api.run(self.path), follow=False, since=self.since)
+                self.feed = StoreFeed(
+                    self.sink,
+                    api.run(self.path),
+                    follow=False,
+                    since=self.since[:2],
+                    media_since=self.since[2],
+                    media_files=False,
+                )
             except BaseException:
                 self.sink.take()  # the next try's feed sends it all again
                 raise
@@ -139,7 +156,9 @@ class _RunStream:
     @property
     def position(self) -> str:
         feed = self.feed
-        return f"{feed.seq}.{feed.hist_seq}" if feed is not None else "0.0"
+        if feed is None:
+            return ".".join(map(str, self.since))
+        return f"{feed.seq}.{feed.hist_seq}.{feed.media_seq}"
 
     def close(self) -> None:
         if self.api is not None:
@@ -287,7 +306,7 @@ def create_app(
     from starlette.concurrency import run_in_threadpool
     from starlette.middleware import Middleware
     from starlette.middleware.trustedhost import TrustedHostMiddleware
-    from starlette.responses import JSONResponse, Response
+    from starlette.responses import FileResponse, JSONResponse, Response
     from starlette.routing import Route
 
     from nbtrack.api import Api
@@ -295,8 +314,10 @@ def create_app(
     from nbtrack.server import pages
     from nbtrack.server.live import sse_response
     from nbtrack.server.pages import escape
+    from nbtrack.store.media_files import MediaFiles, mime, valid_name
 
     root = _store_root(dir)  # no store there: StoreNotFoundError, before anything is served
+    media_files = MediaFiles(root)
     streams = _Streams()
 
     def q(name: str) -> str:
@@ -361,10 +382,32 @@ def create_app(
         base = f"/{q(project)}"
         body = (
             f'<p class="muted"><a href="{escape(base)}">{escape(project)}</a></p>'
-            + pages.run_view(rec.id, f"{base}/runs/{q(rec.id)}/events", f"nbtrack-layout:{project}")
+            + pages.run_view(
+                rec.id,
+                f"{base}/runs/{q(rec.id)}/events",
+                f"nbtrack-layout:{project}",
+                {"media-url": MEDIA_URL},
+            )
             + pages.view_scripts()
         )
         return page(f"{rec.name} · {project}", body)
+
+    def media_file(name: str) -> Response:
+        # Any media file of the store, by its name: the ui serves one person's own store on
+        # 127.0.0.1. The name is checked before it becomes a path (no "..", no "/"). Served
+        # sandboxed: a logged html page opened by its URL runs in an origin of its own, not
+        # the ui's.
+        if not valid_name(name) or not media_files.exists(name):
+            return Response("no such media file", 404, media_type="text/plain")
+        return FileResponse(
+            media_files.path(name),
+            media_type=mime(name),
+            headers={
+                "Cache-Control": MEDIA_CACHE,
+                "X-Content-Type-Options": "nosniff",
+                "Content-Security-Policy": "sandbox",
+            },
+        )
 
     # -- live streams ---------------------------------------------------------------------
 
@@ -476,6 +519,8 @@ def create_app(
         match parts:
             case []:
                 return projects_page()
+            case ["media", name]:
+                return media_file(name)
             case [project]:
                 return project_page(project)
             case [project, "runs", run_id]:

@@ -5,10 +5,16 @@ training thread, through `Run.on_tick`, at most every 0.1 s) and once at the end
 cell. `StoreFeed` follows a stored run (maybe written by another process) with one
 polling thread. Either way, one thread at a time touches the widget, and only new points
 are sent.
+
+Media (images, tables, plots, ...) reach the store encoded by the writer thread, so both
+feeds read them from the store's ``media`` table by its cursor, thinned for the page by
+`nbtrack.widget._media.MediaSender`; the page's requests for a full file are answered from
+the store's media files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import deque
@@ -18,6 +24,7 @@ import traitlets
 
 from nbtrack._values import Batch
 from nbtrack.widget._batches import after_steps, merge_batches
+from nbtrack.widget._media import MediaSender, file_request_handler
 from nbtrack.widget._protocol import (
     header_message,
     histogram_message,
@@ -28,7 +35,8 @@ from nbtrack.widget._view import View
 
 if TYPE_CHECKING:
     from nbtrack._run import Run
-    from nbtrack.api import RunRecord
+    from nbtrack.api import Api, RunRecord
+    from nbtrack.store.media_files import MediaFiles
 
 # A steps/s figure over the last few seconds, not since the start: it follows slowdowns.
 _RATE_WINDOW_S = 5.0
@@ -39,6 +47,13 @@ _OVERVIEW_S = 1.0
 # How long a live dashboard waits for the writer to record the run's metadata (git can be
 # slow on a large work tree: 5 s a command at most).
 _METADATA_WAIT_S = 30.0
+# After a cell ends, a live dashboard goes on looking for the media the writer has still to
+# store (and the newest entry of a key that waits its turn) this often, for this long.
+_MEDIA_FOLLOW_S = 0.25
+_MEDIA_FOLLOW_FOR_S = 30.0
+# A live run's store is opened for its media at most this often while it fails (the writer
+# has not stored the run yet).
+_MEDIA_RETRY_S = 1.0
 
 
 class Dashboard(View):
@@ -141,6 +156,21 @@ class LiveFeed:
         self._overview_seen: tuple[Any, ...] | None = None
         self._overview_at = 0.0
         self._finished_at: float | None = None
+        # Media: read from the store (the writer encodes them), through an Api of its own
+        # opened on the first flush that finds the run stored.
+        from nbtrack.store.media_files import MediaFiles
+
+        files = MediaFiles(self.link.root)
+        self.media = MediaSender(widget, files)
+        self._media_api: Api | None = None
+        self._media_record: RunRecord | None = None
+        self._media_try_at = 0.0
+        # Entries logged (as the drained batches carry them) and rows read back: while the
+        # first is ahead, the writer has some still to store.
+        self._media_logged = 0
+        self._media_read = 0
+        self._media_thread: threading.Thread | None = None
+        widget.on_msg(file_request_handler(widget, files))
         self.queue = self.link.subscribe()
         widget.send_bokeh()
         self._send_history()
@@ -213,9 +243,71 @@ class LiveFeed:
 
     def _on_cell_end(self, *_: Any) -> None:
         self.flush()
+        self._follow_media()
         if self._done and self._ipython is not None:
             self._ipython.events.unregister("post_run_cell", self._on_cell_end)
             self._ipython = None
+
+    # -- media ----------------------------------------------------------------------------
+
+    def _media_behind(self) -> bool:
+        return self._media_logged > self._media_read or self.media.pending
+
+    def _send_media(self, final: bool) -> None:
+        """New media rows of the store, thinned (called under the flush lock). With nothing
+        new: one indexed SELECT."""
+        rec = self._media_record
+        if rec is None:
+            now = time.monotonic()
+            if now < self._media_try_at:
+                return
+            self._media_try_at = now + _MEDIA_RETRY_S
+            from nbtrack.api import Api
+
+            try:
+                self._media_api = self._media_api or Api(self.link.root)
+                rec = self._media_record = self._media_api.run(self.run.path)
+            except Exception:  # not stored yet (or the store is busy): the next flush tries
+                return
+        rows, _ = rec.media_since(self.media.seq)
+        self._media_read += len(rows)
+        self.media.send(rows, final=final)
+
+    def _close_media(self) -> None:
+        api, self._media_api, self._media_record = self._media_api, None, None
+        if api is not None:
+            api.close()
+
+    def _follow_media(self) -> None:
+        """Once a cell has ended, a short-lived thread sends the media that the writer stores
+        after it (and the newest entry of a key at its turn): no flush comes until the next
+        `log()`."""
+        if self._done or not self._media_behind():
+            return
+        if self._media_thread is not None and self._media_thread.is_alive():
+            return
+        self._media_thread = threading.Thread(
+            target=self._media_loop, name=f"nbtrack-media-{self.run.id}", daemon=True
+        )
+        self._media_thread.start()
+
+    def _media_loop(self) -> None:
+        deadline = time.monotonic() + _MEDIA_FOLLOW_FOR_S
+        while time.monotonic() < deadline:
+            time.sleep(_MEDIA_FOLLOW_S)
+            if not self._lock.acquire(blocking=False):
+                continue  # a flush is sending: it sends the media too
+            try:
+                if self._done:
+                    return
+                try:
+                    self._send_media(final=False)
+                except Exception:  # the store busy a moment, or gone: the next round
+                    continue
+                if not self._media_behind():
+                    return
+            finally:
+                self._lock.release()
 
     def flush(self) -> None:
         """Send what was logged since the last flush, and the header. Cheap when idle."""
@@ -230,7 +322,11 @@ class LiveFeed:
             q = self.queue
             batches = [q.popleft() for _ in range(len(q))]
             if batches:
+                self._media_logged += sum(len(b.media) for b in batches)
                 self.sender.send_batch(merge_batches(batches))
+            # The store busy a moment: the next flush reads again.
+            with contextlib.suppress(Exception):
+                self._send_media(final=finished)
             now = time.time()
             step = run.step
             self.sender.send_header(
@@ -255,6 +351,7 @@ class LiveFeed:
                 self._done = True
                 self.link.remove_tick(self.flush)
                 self.link.unsubscribe(q)
+                self._close_media()
         finally:
             self._lock.release()
 
@@ -297,10 +394,14 @@ class StoreFeed:
         *,
         follow: bool = True,
         since: tuple[int, int] = (0, 0),
+        media_since: int = 0,
+        media_files: bool = True,
     ) -> None:
         """Without `follow`, no thread: whoever made the feed calls `poll` (``nbtrack ui``'s
         event streams). `since` is where a page that has everything up to there stands (the
-        `seq`, `hist_seq` a `poll` left): only what the store gained after it is sent."""
+        `seq`, `hist_seq` a `poll` left), and `media_since` its media position (`media_seq`):
+        only what the store gained after them is sent. Without `media_files`, the media
+        messages carry no file bytes (``files: []``): the page loads them by URL."""
         self.widget = widget
         self.record = record
         self.sender = _Sender(widget, record.created_at)
@@ -308,6 +409,17 @@ class StoreFeed:
         if since != (0, 0):
             # The page has these keys' points already: the header lists their last values.
             self.sender.last_step = dict.fromkeys(record.keys(), -(2**62))
+        files = _media_files(record)
+        self.media = MediaSender(widget, files if media_files else None)
+        self._media = True
+        if media_since > 0:
+            # The page holds the entries up to there: counted, so the indices and strides
+            # go on from where they were.
+            rows, _ = record.media_since(0)
+            self.media.skip(r for r in rows if r.seq <= media_since)
+            self.media.seq = media_since
+        if isinstance(widget, Dashboard):
+            widget.on_msg(file_request_handler(widget, files))
         self._stop = threading.Event()
         widget.send_bokeh()
         self.poll()
@@ -329,6 +441,7 @@ class StoreFeed:
         batch, self.seq, self.hist_seq = rec.read_since(self.seq, self.hist_seq)
         self.sender.send_batch(batch)
         running = rec.state == "running"
+        self._send_media(rec, final=not running)
         end = rec.finished_at if rec.finished_at is not None else rec.heartbeat_at
         now = time.time() if running else end
         last = {k: v for k, v in rec.summary.items() if k in self.sender.last_step}
@@ -361,6 +474,21 @@ class StoreFeed:
         )
         return running
 
+    @property
+    def media_seq(self) -> int:
+        """The store's media position the page has everything up to."""
+        return self.media.seq
+
+    def _send_media(self, rec: RunRecord, final: bool) -> None:
+        if not self._media:
+            return
+        try:
+            rows, _ = rec.media_since(self.media.seq)
+        except (AttributeError, NotImplementedError):
+            self._media = False  # a store that keeps no media (a team server's run, read here)
+            return
+        self.media.send(rows, final=final)
+
     def _loop(self) -> None:
         while not self._stop.wait(_POLL_S):
             try:
@@ -371,3 +499,12 @@ class StoreFeed:
 
     def stop(self) -> None:
         self._stop.set()
+
+
+def _media_files(record: RunRecord) -> MediaFiles | None:
+    """The media files of `record`'s store; None where it has none here (a run on a team
+    server, read through the Api)."""
+    try:
+        return record.media_files
+    except (AttributeError, NotImplementedError):
+        return None

@@ -29,6 +29,20 @@ Messages (the ``type`` field of the content):
   branch, dirty flag, a link to the commit, the notebook or script) and the system (host,
   OS, versions, GPUs); sent at the start and again when it changes.
 - ``bokeh``: BokehJS itself (gzip buffers), once per dashboard.
+- ``media``: new media entries (images, tables, plots, video, audio, html), each
+  ``{"key", "step", "kind", "index", "keep", "payload"}``: ``payload`` as the store holds it,
+  ``index`` the entry's ordinal among its key's entries, ``keep`` false for the newest entry
+  of a key shown between kept ones (the page replaces it with the next). ``files`` names
+  the files whose bytes follow, buffer ``i`` for ``files[i]``: the thumbnails the entries
+  name that this page was not sent before (and a small html file itself), never a full
+  file; a page that loads files by URL (the team server's, ``nbtrack ui``'s) gets
+  ``files: []``. See `media_message`.
+- ``media-thin``: the page drops the kept entries of ``key`` whose index is not a multiple
+  of ``stride`` (no buffers): the sender keeps each key at most ~65 entries on the page
+  (``widget/_media.py`` has the rule). See `media_thin_message`.
+- ``media-file``: the answer to the page's ``{"type": "media-file", "id", "name"}``
+  request for a full file: its ``id`` and ``name``, the ``mime`` and the bytes in one
+  buffer, or an ``error`` in words and no buffer. See `media_file_reply`.
 - ``share-grant``: what the page's Share panel calls the team server with (no buffers):
   the server's URL and a short-lived grant (``nbg_...``) that allows no more than making,
   listing and revoking this run's (or project's) share links, or, with no grant, why there
@@ -46,8 +60,9 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from numbers import Integral, Real
-from typing import Any, Literal, TypedDict, get_args
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, get_args
 
 import numpy as np
 
@@ -55,6 +70,9 @@ from nbtrack._metadata import commit_url
 from nbtrack._types import Float64Array, Int64Array
 from nbtrack._values import TIME_KEY, HistogramEntry
 from nbtrack.widget._bokeh import bokehjs_files
+
+if TYPE_CHECKING:
+    from nbtrack.store.media_files import MediaFiles
 
 _I32 = np.iinfo(np.int32)
 
@@ -432,3 +450,143 @@ def share_grant_message(
         "reason": reason or "unavailable",
         "message": message,
     }
+
+
+# -- media ------------------------------------------------------------------------------------
+
+#: An html entry's file goes with its message when it is at most this big; a bigger one the
+#: page asks for (a ``media-file`` request, or its host's media URL) when it is shown.
+HTML_INLINE_BYTES = 512 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class MediaOut:
+    """One media entry as the page gets it: a stored row (`nbtrack.store.db.MediaRow`'s
+    key, step, kind and payload) with the sender's `index` and `keep` (see `media_message`)."""
+
+    key: str
+    step: int
+    kind: str
+    index: int
+    keep: bool
+    payload: dict[str, Any]
+
+
+def _thumbs(value: Any, out: list[str]) -> None:
+    # Every "thumb" of the payload, at any depth: an image item's, its masks', a table's
+    # image cells' (also inside a plot's table), a video's first frame.
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k == "thumb" and isinstance(v, str):
+                out.append(v)
+            elif isinstance(v, (dict, list)):
+                _thumbs(v, out)
+    elif isinstance(value, list):
+        for v in value:
+            if isinstance(v, (dict, list)):
+                _thumbs(v, out)
+
+
+def media_file_names(kind: str, payload: dict[str, Any]) -> list[str]:
+    """The files of an entry that go with it to a page, in payload order, each once: every
+    thumbnail it names and, for html, the file itself when at most `HTML_INLINE_BYTES`.
+
+    >>> media_file_names("image", {"items": [{"file": "a.png", "thumb": "t.png",
+    ...     "masks": [{"file": "m.png", "thumb": "mt.png"}]}]})
+    ['t.png', 'mt.png']
+    """
+    names: list[str] = []
+    _thumbs(payload, names)
+    if kind == "html":
+        for item in payload.get("items", []):
+            if not isinstance(item, dict):
+                continue
+            size, name = item.get("bytes"), item.get("file")
+            if isinstance(size, int) and size <= HTML_INLINE_BYTES and isinstance(name, str):
+                names.append(name)
+    return list(dict.fromkeys(names))
+
+
+def media_message(
+    rows: Sequence[MediaOut],
+    sent_files: set[str] | None,
+    files: MediaFiles | None,
+) -> tuple[dict[str, Any], list[bytes]]:
+    """Encode media entries as ``(content, buffers)`` for ``widget.send``.
+
+    `files` is where the bytes are read (the store's `MediaFiles`); None for a page that
+    loads them by URL: then ``files`` is ``[]``. `sent_files` holds the names this page
+    was sent before, and gains the ones sent now: the same thumbnail twice (an image logged
+    again, a table's repeated cell) crosses once. A name that is not a media file name, or
+    a file the store does not hold (deleted by hand), is left out; the page shows no
+    thumbnail for it. Only the thumbnails are read: a full file is sent when the page asks.
+
+    >>> content, buffers = media_message([MediaOut("t", 0, "table", 0, True,
+    ...     {"columns": ["a"], "types": ["number"], "rows": 1, "data": [[1]]})], set(), None)
+    >>> content["entries"][0]["index"], content["files"], buffers
+    (0, [], [])
+    """
+    from nbtrack.store.media_files import valid_name
+
+    names: list[str] = []
+    buffers: list[bytes] = []
+    entries = []
+    seen = sent_files if sent_files is not None else set()
+    for r in rows:
+        entries.append(
+            {
+                "key": r.key,
+                "step": int(r.step),
+                "kind": r.kind,
+                "index": int(r.index),
+                "keep": bool(r.keep),
+                "payload": r.payload,
+            }
+        )
+        if files is None:
+            continue
+        for name in media_file_names(r.kind, r.payload):
+            if name in seen or not valid_name(name):
+                continue
+            try:
+                data = files.read(name)
+            except OSError:
+                continue  # not in the store (any more): the page goes without it
+            seen.add(name)
+            names.append(name)
+            buffers.append(data)
+    return {"type": "media", "entries": entries, "files": names}, buffers
+
+
+def media_thin_message(key: str, stride: int) -> dict[str, Any]:
+    """The page keeps of `key` the kept entries whose index is a multiple of `stride` only.
+
+    >>> media_thin_message("preds", 2)
+    {'type': 'media-thin', 'key': 'preds', 'stride': 2}
+    """
+    return {"type": "media-thin", "key": key, "stride": int(stride)}
+
+
+def media_file_reply(
+    request_id: int, name: str, data: bytes | None, error: str | None = None
+) -> tuple[dict[str, Any], list[bytes]]:
+    """The answer to the page's ``media-file`` request `request_id` for file `name`: its
+    bytes in one buffer, or (`data` None) the `error` in words and no buffer.
+
+    >>> content, buffers = media_file_reply(3, "0" * 64 + ".png", b"png")
+    >>> content["mime"], content["error"], buffers
+    ('image/png', None, [b'png'])
+    """
+    from nbtrack.store.media_files import mime, valid_name
+
+    content = {
+        "type": "media-file",
+        "id": int(request_id),
+        "name": name,
+        "mime": mime(name) if valid_name(name) else "application/octet-stream",
+        "error": None,
+    }
+    if data is None:
+        content["error"] = error or f"no media file {name!r}"
+        return content, []
+    return content, [bytes(data)]
