@@ -790,3 +790,9 @@ def test_read_back_images_can_be_logged_again(files: MediaFiles) -> None:
     _, (img,) = read_back(files, Image(_u8(6, 6, 3), caption="c"))
     payload = encode(files, img)
     assert payload["items"][0]["file"] == img.path.name and payload["items"][0]["caption"] == "c"
+
+
+def test_the_clipping_warning_points_at_the_callers_line() -> None:
+    with pytest.warns(UserWarning, match="key 'clip3'") as record:
+        prepare("clip3", [Image(np.full((2, 2), 2.0)), Image(np.full((2, 2), 2.0))])
+    assert record[0].filename == __file__

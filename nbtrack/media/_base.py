@@ -8,6 +8,8 @@ holds when `log()` takes it, and the run's writer thread encodes the copy later.
 from __future__ import annotations
 
 import math
+import os
+import sys
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
@@ -53,6 +55,20 @@ def is_media(value: object) -> bool:
 def where(key: str, index: int | None, noun: str) -> str:
     """``key 'k'`` or ``key 'k' image 3``: how an error names the value it is about."""
     return f"key {key!r}" if index is None else f"key {key!r} {noun} {index}"
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def user_stacklevel() -> int:
+    """The `stacklevel` that makes a warning point at the user's line that called nbtrack
+    (``run.log(...)``), however deep in nbtrack it is raised."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
 
 
 def json_number(x: float) -> Any:

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from nbtrack.media import _encode
-from nbtrack.media._base import Media, json_number, where
+from nbtrack.media._base import Media, json_number, user_stacklevel, where
 from nbtrack.media._prepare import MediaEntry
 
 if TYPE_CHECKING:
@@ -301,7 +301,7 @@ def _check_range(key: str, index: int | None, block: Any, kind: str) -> None:
             f"nbtrack.log: key {key!r} has pixels from {lo:g} to {hi:g}, outside {shown}; "
             "they are clipped (said once a key)",
             UserWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
 
 
