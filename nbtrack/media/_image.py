@@ -53,7 +53,9 @@ class Image(Media):
     uint8 pixels are kept as they are; floats are taken as [0, 1] (clipped, with one
     warning a key); bool is black and white. The pixels are copied when `log()` takes the
     image (the array may change afterwards) and stored as an exact PNG with a thumbnail. A
-    tensor on an accelerator is copied there and read back by the run's writer thread.
+    tensor on an accelerator is copied there (no sync in `log()`) and read back by the run's
+    writer thread, which checks it for NaN and infinite pixels only then: such an image is
+    not stored, and the writer warns naming its key and step.
 
     `masks` and `boxes` take W&B's forms:
     ``masks={"seg": {"mask_data": ids_hw, "class_labels": {0: "bg", 1: "cat"}}}``,
