@@ -257,8 +257,8 @@ function mountEmbedded(host: HTMLElement, runId: string): void {
     return;
   }
   const model = new PageModel(runId, host.dataset.layoutKey || `nbtrack:export:${runId}`);
-  // Every thumbnail is in the file; no full file is.
-  const media = pageMediaHost(undefined, EXPORT_NO_FULL);
+  // Every thumbnail is in the file; no full file is (unless the page names where they are).
+  const media = pageMediaHost(host.dataset.mediaUrl, EXPORT_NO_FULL);
   const dashboard = new Dashboard(host, model as unknown as AnyModel<Model>, state, undefined, media);
   dashboard.addAction(exportButton({ state, runId }));
   host.dataset.feed = "embedded";

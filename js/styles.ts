@@ -139,17 +139,22 @@ const MEDIA_CSS = `
 .nbtrack-dashboard .nbt-media[hidden], .nbtrack-dashboard .nbt-media [hidden] { display: none !important; }
 .nbtrack-dashboard .nbt-media > details > summary { cursor: pointer; font-weight: 600; padding: 4px 0; user-select: none; }
 .nbtrack-dashboard .nbt-media-body { display: flex; flex-direction: column; gap: 10px; }
+/* Contained: a slider move's changes inside a panel lay out nothing outside it. */
 .nbtrack-dashboard .nbt-media-panel {
   background: var(--nbt-card); border: 1px solid var(--nbt-border); border-radius: 8px;
-  padding: 6px 8px 8px; min-width: 0;
+  padding: 6px 8px 8px; min-width: 0; contain: layout style;
 }
 .nbtrack-dashboard .nbt-media-bar { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 12px; min-height: 22px; margin-bottom: 6px; }
 .nbtrack-dashboard .nbt-media-title { font-weight: 600; font-size: 12px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; max-width: 40ch; }
 .nbtrack-dashboard .nbt-media-slider { flex: 1; min-width: 120px; max-width: 420px; accent-color: #2563eb; }
-.nbtrack-dashboard .nbt-media-step { font-variant-numeric: tabular-nums; color: var(--nbt-muted); font-size: 12px; }
+.nbtrack-dashboard .nbt-media-step {
+  font-variant-numeric: tabular-nums; color: var(--nbt-muted); font-size: 12px;
+  display: inline-block; min-width: 10ch; height: 16px; line-height: 16px; contain: strict; white-space: nowrap;
+}
 .nbtrack-dashboard .nbt-media-grid { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-start; }
-.nbtrack-dashboard .nbt-media-item { margin: 0; display: flex; flex-direction: column; align-items: center; gap: 2px; max-width: 100%; }
+.nbtrack-dashboard .nbt-media-item { margin: 0; display: flex; flex-direction: column; align-items: center; gap: 2px; max-width: 100%; contain: layout style; }
 .nbtrack-dashboard .nbt-media-frame { position: relative; line-height: 0; cursor: zoom-in; }
+.nbtrack-dashboard .nbt-media-grid .nbt-media-frame { contain: strict; }
 .nbtrack-dashboard .nbt-media-frame img { display: block; background: #f1f5f9; border-radius: 3px; }
 .nbtrack-dashboard .nbt-pixelated { image-rendering: pixelated; }
 .nbtrack-dashboard .nbt-media-overlay { position: absolute; left: 0; top: 0; pointer-events: none; }
@@ -157,6 +162,7 @@ const MEDIA_CSS = `
   font-size: 11px; color: var(--nbt-muted); max-width: 128px; overflow: hidden;
   text-overflow: ellipsis; white-space: nowrap; text-align: center;
 }
+.nbtrack-dashboard .nbt-media-grid .nbt-media-caption { height: 15px; line-height: 15px; contain: strict; }
 .nbtrack-dashboard .nbt-media-legend { display: flex; flex-direction: column; gap: 2px; margin-bottom: 6px; font-size: 11px; }
 .nbtrack-dashboard .nbt-media-legend-set { display: flex; flex-wrap: wrap; gap: 2px 10px; align-items: center; }
 .nbtrack-dashboard .nbt-media-legend-name { color: var(--nbt-muted); font-weight: 600; }

@@ -46,6 +46,7 @@ export function nextPosition(indexes: readonly number[], shownIndex: number | nu
 
 interface Item {
   el: HTMLElement;
+  frame: HTMLElement;
   img: HTMLImageElement;
   caption: HTMLElement;
   canvas: HTMLCanvasElement | null;
@@ -154,7 +155,7 @@ export class ImagePanel {
     frame.append(img);
     el.append(frame, caption);
     this.grid.append(el);
-    return { el, img, caption, canvas: null, w: 0, h: 0, data: null };
+    return { el, frame, img, caption, canvas: null, w: 0, h: 0, data: null };
   }
 
   private fill(it: Item, data: ImageItem): void {
@@ -169,13 +170,18 @@ export class ImagePanel {
     if (w !== it.w || h !== it.h) {
       it.w = w;
       it.h = h;
+      // Sizes given, and the frame and caption contained (styles.ts): a new src or caption
+      // then lays out nothing around them.
       it.img.style.width = `${w}px`;
       it.img.style.height = `${h}px`;
+      it.frame.style.width = `${w}px`;
+      it.frame.style.height = `${h}px`;
+      it.caption.style.width = `${Math.max(w, 48)}px`;
       it.img.classList.toggle("nbt-pixelated", w > data.tw);
     }
     const cap = data.caption ?? "";
     if (it.caption.textContent !== cap) it.caption.textContent = cap;
-    it.caption.hidden = !cap;
+    if (it.caption.hidden !== !cap) it.caption.hidden = !cap;
     const overlay = data.masks.length > 0 || data.boxes.length > 0;
     if (overlay && !it.canvas) {
       it.canvas = document.createElement("canvas");

@@ -223,7 +223,7 @@ export function plotFigure(B: BokehNS, p: PlotPayload): BokehNS {
       const fig = figure(B, { x_range: d.labels, title, x_axis_label: p.fields.label ?? "", y_axis_label: p.fields.value ?? "" });
       const source = new B.ColumnDataSource({ data: { label: d.labels, value: d.values } });
       fig.vbar({ x: { field: "label" }, top: { field: "value" }, width: 0.8, source, fill_color: PALETTE[0], line_color: null });
-      if (d.labels.length > 8) fig.xaxis[0].major_label_orientation = Math.PI / 4;
+      if (d.labels.length > 8) for (const axis of fig.xaxis) axis.major_label_orientation = Math.PI / 4;
       return fig;
     }
     case "histogram": {
@@ -257,15 +257,15 @@ export function plotFigure(B: BokehNS, p: PlotPayload): BokehNS {
         title, x_range: g.classes, y_range: g.classes.slice().reverse(),
         x_axis_label: "predicted", y_axis_label: "actual", tools: "save",
       }); // prettier-ignore
-      fig.xgrid[0].grid_line_color = null;
-      fig.ygrid[0].grid_line_color = null;
+      // p.xgrid is iterable, not indexable.
+      for (const grid of [...fig.xgrid, ...fig.ygrid]) grid.grid_line_color = null;
       const source = new B.ColumnDataSource({ data: { x: xs, y: ys, fill: fills, text: texts, color: textColors } });
       fig.rect({ x: { field: "x" }, y: { field: "y" }, width: 1, height: 1, source, fill_color: { field: "fill" }, line_color: "#e2e8f0" });
       fig.text({
         x: { field: "x" }, y: { field: "y" }, text: { field: "text" }, source, text_align: "center",
         text_baseline: "middle", text_color: { field: "color" }, text_font_size: "11px",
       }); // prettier-ignore
-      if (g.classes.length > 6) fig.xaxis[0].major_label_orientation = Math.PI / 4;
+      if (g.classes.length > 6) for (const axis of fig.xaxis) axis.major_label_orientation = Math.PI / 4;
       return fig;
     }
     default: {
