@@ -13,7 +13,7 @@ import queue
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import httpx
 import numpy as np
@@ -22,19 +22,11 @@ from PIL import Image as PILImage
 
 import nbtrack
 from nbtrack.store.db import Store
+from nbtrack.sync import frames
 from tests.server.copies import nbtrack_cli, sync_env
 from tests.server.servers import ServerProcess, User
 
 pytestmark = pytest.mark.server
-
-
-class Encoded(NamedTuple):
-    """What `Store.write_media` takes (`nbtrack.media.EncodedMedia`'s fields)."""
-
-    key: str
-    step: int
-    kind: str
-    payload: dict[str, Any]
 
 
 def png(value: int, size: int = 8) -> bytes:
@@ -96,26 +88,30 @@ def test_sync_carries_media_and_files_once_and_serves_the_exact_bytes(
 ) -> None:
     user = sqlite_server.create_user("ada")
     run = nbtrack.init(project="media", mode="offline", display=False)
-    for i in range(5):
-        run.log({"loss": 1.0 / (i + 1)})
+    pixels = [np.full((8, 8), v, np.uint8) for v in (10, 20, 30)]
+    for i in range(2):
+        # The middle image twice: its file is stored (and sent) once.
+        run.log(
+            {
+                "loss": 1.0 / (i + 1),
+                "preds": [nbtrack.Image(pixels[i]), nbtrack.Image(pixels[i + 1])],
+            }
+        )
+    table = nbtrack.Table(columns=["id", "score", "img"])
+    table.add_data("a", float("nan"), nbtrack.Image(pixels[0]))
+    table.add_data("é", 0.5, None)
+    run.log({"table": table})
     run.finish()
     store = Store(store_dir)
     try:
         rk = store.run_row("media", run.id)["rk"]  # type: ignore[index]
-        images = [png(v) for v in (10, 20, 30)]
-        names = [store.media_files.put(data, ".png") for data in images]
-        store.write_media(
-            rk,
-            [
-                Encoded("preds", 0, "image", image_payload(names[0], names[1])),
-                # The same file again: stored once on the server.
-                Encoded("preds", 1, "image", image_payload(names[1], names[2])),
-                Encoded("table", 1, "table", table_payload(names[0])),
-            ],
-        )
         local, _ = store.media_since(rk, 0)
+        names = sorted({n for r in local for n in frames.file_names(r.payload)})
+        images = [store.media_files.read(n) for n in names]
     finally:
         store.close()
+    assert [(r.key, r.kind) for r in local] == [("preds", "image")] * 2 + [("table", "table")]
+    assert len(names) == 3
     env = sync_env(sqlite_server, user.key, tmp_path / "config", NBTRACK_DIR=str(store_dir))
     res = nbtrack_cli("sync", "--all", env=env)
     assert res.returncode == 0, res.stderr
@@ -153,7 +149,7 @@ def test_sync_carries_media_and_files_once_and_serves_the_exact_bytes(
     assert (again.json()["accepted"], again.json()["duplicates"]) == (0, 3)
     assert again.json()["high_water"]["m"] == local[-1].seq
     # The same seq with other content is refused, not stored.
-    changed = [(local[0].seq, "preds", 0, "image", image_payload(names[2]))]
+    changed = [(local[0].seq, "preds", 0, "image", image_payload(names[0]))]
     assert (
         sqlite_server.call("POST", f"{base}/media", ada_key, json=rows_body(changed)).status_code
         == 409
