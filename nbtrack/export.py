@@ -35,8 +35,8 @@ The file (format 1)
   ``{"messages": [{"content": <protocol message>, "buffers": [<base64>, ...]}]}``. The
   BokehJS element holds one ``bokeh`` message (``widget/_protocol.py`` `bokeh_message`: the
   installed bokeh package's two files, gzip). The data element holds, for a run, what the
-  notebook's `StoreFeed` sends a dashboard (``points``, ``histograms``, ``header``,
-  ``overview``); for a project, what `ProjectFeed` sends a compare view (``runs``, then
+  notebook's `StoreFeed` sends a dashboard (``points``, ``histograms``, ``media``,
+  ``header``, ``overview``); for a project, what `ProjectFeed` sends a compare view (``runs``, then
   ``curves`` as envelopes within its budget). Inside the JSON every ``<`` is ``\\u003c``.
 - The bundle is ``nbtrack/static/widget.js`` as it is, but ``</script`` and ``<!--``, which
   would end or confuse the element, written ``<\\/script`` and ``\\x3C!--`` (the same in
@@ -56,6 +56,13 @@ chart of the dashboard is at most ~700 wide). Zoomed in past that, the reduced p
 those points only. Histograms (``watch``): at most `HIST_PER_KEY` steps of each key, and
 `HIST_TOTAL` in all (then as many a key as fit, but at least `HIST_MIN`), evenly spaced
 over the key's steps, the first and the last always among them.
+
+Media (images, tables, plots, video, audio, html) go as the dashboard gets them, thinned by
+the same rule (``nbtrack/widget/_media.py``: at most ~65 entries a key, evenly spaced, and
+the key's last one), each message with the bytes of every thumbnail its entries name (an html
+page of at most 512 KB itself), each file once. Full-size files are not in the file: the
+page shows the thumbnail enlarged instead. A run exported from a team server has no media
+files here: its entries go without thumbnails.
 """
 
 from __future__ import annotations

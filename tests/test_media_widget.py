@@ -707,3 +707,31 @@ def test_nbtrack_ui_serves_the_media_files_its_run_pages_stream_names(
         again, msgs = next(events)
     assert [m for m in msgs if m["content"]["type"] in ("media", "media-thin")] == []
     assert again == event_id
+
+
+def test_a_live_dashboard_of_images_logged_with_nbtrack_image(store_dir: Path) -> None:
+    """End to end: `nbtrack.Image` through log() and the writer, read back by the live feed."""
+    import numpy as np
+    from PIL import Image as PILImage
+
+    from nbtrack.widget._dashboard import LiveFeed
+
+    run = nbtrack.init(project="live-images", display=False)
+    widget, sink = widget_of(run.id)
+    feed = LiveFeed(widget, run)
+    rng = np.random.default_rng(5)
+    logged = {}
+    for step in range(100):
+        logged[step] = rng.integers(0, 255, (2, 16, 16, 3), dtype=np.uint8)
+        run.log({"loss": 1.0, "samples": [nbtrack.Image(a) for a in logged[step]]})
+    link(run).flush()  # the writer has encoded and stored them all
+    feed.flush()
+    run.finish(quiet=True)
+    page = Page()
+    page.feed(sink.messages)
+    assert sorted(page.kept["samples"]) == list(range(0, 100, 2))
+    assert page.latest["samples"]["step"] == 99
+    for e in [*page.kept["samples"].values(), page.latest["samples"]]:
+        for i, item in enumerate(e["payload"]["items"]):
+            px = np.asarray(PILImage.open(io.BytesIO(page.files[item["thumb"]])))
+            assert np.array_equal(px, logged[e["step"]][i])
