@@ -73,7 +73,7 @@ export class PlayerPanel {
       return;
     }
     if (!this.store.canLoad(name)) {
-      f.note.textContent = this.store.host.noFullText ?? "The file is not available here";
+      f.note.textContent = noFileText(this.store);
       f.note.hidden = false;
       return;
     }
@@ -176,7 +176,7 @@ export class PlayerPanel {
       return f.el;
     }
     if (!this.store.canLoad(h.file)) {
-      f.note.textContent = this.store.host.noFullText ?? "The file is not available here";
+      f.note.textContent = noFileText(this.store);
       f.note.hidden = false;
       return f.el;
     }
@@ -211,4 +211,10 @@ export class PlayerPanel {
   }
 
   destroy(): void {}
+}
+
+/** Why a file cannot be had, in a player's words ("Full size ..." is the lightbox's). */
+function noFileText(store: MediaStore): string {
+  const t = store.host.noFullText;
+  return t ? t.replace(/^Full size/, "The file") : "The file is not available here";
 }

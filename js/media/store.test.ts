@@ -277,3 +277,17 @@ describe("the export's media message", () => {
     expect(thumbNames(e("audio", { items: [{ file: NAME("e", "wav") }] }))).toEqual([]);
   });
 });
+
+describe("the standalone page's media URL", () => {
+  it("fills the data-media-url template's {name} with a valid name only", async () => {
+    const { pageMediaHost } = await import("../page");
+    const h = pageMediaHost("/api/v1/runs/abc/media/{name}");
+    expect(h.mediaUrl(A)).toBe(`/api/v1/runs/abc/media/${A}`);
+    expect(h.mediaUrl("../secret.png")).toBeNull();
+    const none = pageMediaHost(undefined, EXPORT_NO_FULL);
+    expect(none.mediaUrl(A)).toBeNull();
+    expect(none.noFullText).toBe(EXPORT_NO_FULL);
+    // A template without {name} names no file.
+    expect(pageMediaHost("/media/").mediaUrl(A)).toBeNull();
+  });
+});
