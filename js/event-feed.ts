@@ -28,6 +28,8 @@ export const FEED_LABEL: Record<FeedStatus, string> = {
 /** The message types the feed passes on. BokehJS, say, the page loads itself. */
 export const FEED_TYPES: ReadonlySet<string> = new Set([
   "points", "histograms", "header", "overview",
+  // the media section's (js/media/store.ts)
+  "media", "media-thin",
   // the compare view's (compare-protocol.ts)
   "runs", "curves",
 ]); // prettier-ignore

@@ -17,9 +17,6 @@ from typing import Any
 from nbtrack._compat import unsupported
 from nbtrack.integration import _common
 
-# Media helpers of W&B's WandbLogger: accepted, not built (media is not stored yet).
-_MEDIA = ("log_table", "log_text", "log_image", "log_audio", "log_video")
-
 _DOC = """A Lightning logger that logs to an nbtrack run: W&B's `WandbLogger`, same arguments.
 
     >>> from nbtrack.integration.lightning import Logger     # or WandbLogger, NbtrackLogger
@@ -264,16 +261,59 @@ def make_logger(pl: str, fabric: str) -> type:
                 )
                 self._logged_model_time[p] = t
 
-    def media(method: str) -> Any:
-        def log_media(self: Any, key: str, *args: Any, **kwargs: Any) -> None:
-            del self, key, args, kwargs
-            unsupported(f"WandbLogger.{method}", "media is not stored yet; nothing is logged")
+    def log_table(
+        self: Any,
+        key: str,
+        columns: list[str] | None = None,
+        data: list[list[Any]] | None = None,
+        dataframe: Any = None,
+        step: int | None = None,
+    ) -> None:
+        """W&B's `WandbLogger.log_table`: a `Table` under `key` (``log_text`` is the same)."""
+        from nbtrack.media import Table
 
-        log_media.__name__ = method
-        log_media.__doc__ = f"W&B's `WandbLogger.{method}`: media, not stored yet (warns once)."
+        self.log_metrics({key: Table(columns=columns, data=data, dataframe=dataframe)}, step)
+
+    def log_list(kind: str) -> Any:
+        plural = f"{kind}s"  # W&B's argument: images=, audios=, videos=
+
+        def log_media(self: Any, key: str, *args: Any, **kwargs: Any) -> None:
+            import nbtrack.media as media
+
+            step = kwargs.pop("step", None)
+            if args:
+                items, *rest = args
+                if rest:
+                    step = rest[0]
+            elif plural in kwargs:
+                items = kwargs.pop(plural)
+            else:
+                raise TypeError(f"WandbLogger.log_{kind}() missing the argument {plural!r}")
+            if not isinstance(items, list):
+                raise TypeError(
+                    f"WandbLogger.log_{kind}: {plural} must be a list, not {type(items).__name__}"
+                )
+            n = len(items)
+            for k, v in kwargs.items():
+                if len(v) != n:
+                    raise ValueError(
+                        f"WandbLogger.log_{kind}: expected {n} items in {k}, got {len(v)}"
+                    )
+            made = getattr(media, kind.capitalize())
+            per_item = [{k: kwargs[k][i] for k in kwargs} for i in range(n)]
+            logged = [made(x, **kw) for x, kw in zip(items, per_item, strict=True)]
+            self.log_metrics({key: logged}, step)
+
+        log_media.__name__ = f"log_{kind}"
+        log_media.__doc__ = (
+            f"W&B's `WandbLogger.log_{kind}`: a list of `{kind.capitalize()}` under `key`; each "
+            f"keyword is a list with one value per {kind} (``caption=[...]``)."
+        )
         return log_media
 
-    for method in _MEDIA:
-        setattr(Logger, method, rank_zero_only(media(method)))
+    Logger.log_table = rank_zero_only(log_table)
+    Logger.log_text = rank_zero_only(log_table)
+    for kind in ("image", "audio", "video"):
+        setattr(Logger, f"log_{kind}", rank_zero_only(log_list(kind)))
     Logger.__module__ = f"nbtrack.integration.{pl.split('.')[0]}"
     return Logger

@@ -427,28 +427,86 @@ class WandbCallback(keras.callbacks.Callback):  # type: ignore[misc]
 
 
 class WandbEvalCallback(keras.callbacks.Callback):  # type: ignore[misc]
-    """W&B's `WandbEvalCallback` (tables of predictions): accepted, logs nothing yet.
+    """W&B's `WandbEvalCallback`: tables of a model's predictions, one each epoch.
 
-    Tables are media, which nbtrack does not store yet: the callback warns once, and a
-    subclass's ``add_ground_truth`` / ``add_model_predictions`` are never called.
+    Subclass it and fill the two tables, as with W&B's:
+
+    >>> class Preds(WandbEvalCallback):
+    ...     def add_ground_truth(self, logs=None):
+    ...         for x, y in val:                       # once, when training begins
+    ...             self.data_table.add_data(nbtrack.Image(x), y)
+    ...     def add_model_predictions(self, epoch, logs=None):
+    ...         for i, p in enumerate(model.predict(xs).argmax(-1)):
+    ...             self.pred_table.add_data(epoch, self.data_table_ref.data[i][0], p)
+
+    W&B stores the tables as artifacts; here each is logged to the run under its table name
+    (``val_data`` once, ``eval_data`` every epoch, each as a step of its own), so the
+    dashboard's Media section shows them, one step per epoch, and
+    ``Api().run(...).media("eval_data")`` reads them back. ``data_table_ref`` is the logged
+    data table itself (W&B's is a reference into its artifact, read the same way).
     """
 
     def __init__(
         self,
-        data_table_columns: list[str] | None = None,
-        pred_table_columns: list[str] | None = None,
+        data_table_columns: list[str],
+        pred_table_columns: list[str],
         *args: Any,
         **kwargs: Any,
     ) -> None:
-        super().__init__()
-        del data_table_columns, pred_table_columns, args, kwargs
-        unsupported("WandbEvalCallback", "tables of predictions are media, not stored yet")
+        super().__init__(*args, **kwargs)
+        self.data_table_columns = list(data_table_columns)
+        self.pred_table_columns = list(pred_table_columns)
+        self.data_table: Any = None
+        self.pred_table: Any = None
+        self.data_table_ref: Any = None
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self.init_data_table(column_names=self.data_table_columns)
+        self.add_ground_truth(logs)
+        self.log_data_table()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.init_pred_table(column_names=self.pred_table_columns)
+        self.add_model_predictions(epoch, logs)
+        self.log_pred_table()
 
     def add_ground_truth(self, logs: dict[str, Any] | None = None) -> None:
-        del logs
+        """Fill ``self.data_table`` (W&B's callback makes this abstract)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must define add_ground_truth(self, logs=None)"
+        )
 
     def add_model_predictions(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        del epoch, logs
+        """Fill ``self.pred_table`` (W&B's callback makes this abstract)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must define add_model_predictions(self, epoch, logs=None)"
+        )
+
+    def init_data_table(self, column_names: list[str]) -> None:
+        from nbtrack.media import Table
+
+        self.data_table = Table(columns=column_names, allow_mixed_types=True)
+
+    def init_pred_table(self, column_names: list[str]) -> None:
+        from nbtrack.media import Table
+
+        self.pred_table = Table(columns=column_names)
+
+    def log_data_table(
+        self, name: str = "val", type: str = "dataset", table_name: str = "val_data"
+    ) -> None:
+        del name, type
+        _common.active_run("WandbEvalCallback").log({table_name: self.data_table})
+        self.data_table_ref = self.data_table
+
+    def log_pred_table(
+        self,
+        type: str = "evaluation",
+        table_name: str = "eval_data",
+        aliases: list[str] | None = None,
+    ) -> None:
+        del type, aliases
+        _common.active_run("WandbEvalCallback").log({table_name: self.pred_table})
 
 
 EvalTableLogger = WandbEvalCallback

@@ -126,8 +126,34 @@ def test_callbacks_need_a_run_and_check_their_arguments() -> None:
         nbkeras.MetricsLogger(log_freq=0)
     with pytest.raises(ValueError, match="log_batch_frequency"):
         nbkeras.WandbCallback(log_batch_frequency=-1)
-    with pytest.warns(UserWarning, match=r"WandbEvalCallback is not supported"):
-        nbkeras.WandbEvalCallback(["x"], ["y"])
+    with pytest.raises(NotImplementedError, match="add_ground_truth"):
+        nbkeras.WandbEvalCallback(["x"], ["y"]).on_train_begin()
+
+
+def test_eval_callback_logs_its_prediction_table_every_epoch(api: nbtrack.Api) -> None:
+    x, y = _data()
+
+    class Predictions(nbkeras.WandbEvalCallback):  # type: ignore[misc]
+        def add_ground_truth(self, logs: Any = None) -> None:
+            for i in range(4):
+                self.data_table.add_data(i, float(y[i, 0]))
+
+        def add_model_predictions(self, epoch: int, logs: Any = None) -> None:
+            preds = self.model.predict(x[:4], verbose=0)
+            for i in range(4):
+                row = self.data_table_ref.data[i]
+                self.pred_table.add_data(epoch, row[0], row[1], float(preds[i, 0]))
+
+    run = nbtrack.init(project="keras")
+    _fit(_model(), [Predictions(["idx", "y"], ["epoch", "idx", "y", "pred"])], epochs=3)
+    run.finish()
+    rec = _record(api, run)
+    assert rec.media_keys() == {"val_data": "table", "eval_data": "table"}
+    ((_, data),) = rec.media("val_data", pandas=False)
+    assert data["idx"] == [0, 1, 2, 3]
+    tables = rec.media("eval_data", pandas=False)
+    assert [t["epoch"] for _, t in tables] == [[0] * 4, [1] * 4, [2] * 4]
+    assert all(len(t["pred"]) == 4 for _, t in tables)
 
 
 def _versions(root: Path, project: str, run_id: str) -> dict[str, list[str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import nbtrack
@@ -183,16 +184,28 @@ def test_the_names_wandb_scripts_use_resolve() -> None:
     assert issubclass(nblightning.Logger, L.loggers.Logger)
 
 
-def test_media_methods_warn_and_arguments_are_checked() -> None:
+def test_media_methods_log_media_and_arguments_are_checked(api: nbtrack.Api) -> None:
     logger = nblightning.Logger(project="lit")
-    with pytest.warns(UserWarning, match=r"WandbLogger\.log_image is not supported"):
-        logger.log_image("samples", images=[0])
-    with pytest.warns(UserWarning, match=r"WandbLogger\.log_table is not supported"):
-        logger.log_table("t", columns=["a"], data=[[1]])
+    images = [np.full((4, 4), i, np.uint8) for i in range(3)]
+    logger.log_image("samples", images=images, step=5, caption=["a", "b", "c"])
+    logger.log_table("t", columns=["a"], data=[[1], [2]])
+    logger.log_text("notes", columns=["text"], data=[["hello"]])
+    with pytest.raises(ValueError, match="expected 3 items in caption"):
+        logger.log_image("samples", images=images, caption=["a"])
     with pytest.raises(ValueError, match="log_model must be True, False or 'all'"):
         nblightning.Logger(log_model="best")
     with pytest.warns(UserWarning, match=r"WandbLogger\(anonymous=True\) is not supported"):
         nblightning.Logger(anonymous=True)
+    run = logger.experiment
+    run.finish()
+    rec = api.run(run.path)
+    ((_, got),) = rec.media("samples")
+    assert [im.caption for im in got] == ["a", "b", "c"]
+    assert [int(im.numpy()[0, 0]) for im in got] == [0, 1, 2]
+    assert rec.series("trainer/global_step")[1].tolist()[0] == 5
+    ((_, table),) = rec.media("t", pandas=False)
+    assert table == {"a": [1, 2]}
+    assert rec.media("notes", pandas=False)[0][1] == {"text": ["hello"]}
 
 
 def test_save_dir_is_the_stores_folder_and_the_checkpoints_and_watch(tmp_path: Path) -> None:

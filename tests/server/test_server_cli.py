@@ -66,7 +66,7 @@ def test_sqlite_serves_one_worker_and_the_server_migrates_at_start(tmp_path: Pat
     try:
         wait_until("the server", healthy)
         # Nothing migrated this fresh folder but the server's own start.
-        assert current_revision(f"sqlite:///{data.absolute() / 'server.db'}") == "0002"
+        assert current_revision(f"sqlite:///{data.absolute() / 'server.db'}") == "0003"
     finally:
         proc.terminate()
         proc.communicate(timeout=30)
