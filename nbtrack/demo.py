@@ -114,6 +114,27 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
+def _predictions(out: Any, x_val: Any, y_val: Any) -> dict[str, Any]:
+    """The epoch's media: a table of predictions on the first validation images, and the
+    confusion matrix of all of them."""
+    import nbtrack
+
+    probs = out.softmax(1)
+    score, pred = probs.max(1)
+    table = nbtrack.Table(columns=["image", "label", "prediction", "score"])
+    for i in range(min(TABLE_ROWS, len(x_val))):
+        table.add_data(
+            nbtrack.Image(x_val[i, 0].numpy()),
+            CLASSES[int(y_val[i])],
+            CLASSES[int(pred[i])],
+            round(float(score[i]), 3),
+        )
+    confusion = nbtrack.plot.confusion_matrix(
+        y_true=y_val.tolist(), preds=pred.tolist(), class_names=list(CLASSES)
+    )
+    return {"val/predictions": table, "val/confusion": confusion}
+
+
 @dataclass
 class Result:
     val_acc: float
@@ -121,10 +142,18 @@ class Result:
     steps: int
 
 
-def train(run: Any, model: Any = None, **overrides: Any) -> Result:
+# How many validation images the demo's predictions table shows each epoch.
+TABLE_ROWS = 32
+
+
+def train(run: Any, model: Any = None, *, media: bool = True, **overrides: Any) -> Result:
     """Train the demo CNN, logging to `run` every batch (train) and every epoch (val).
 
-    Hyperparameters come from ``run.config`` (missing ones from `DEFAULTS`), then `overrides`.
+    Each epoch also logs, unless ``media=False``, a table of the first `TABLE_ROWS`
+    validation images with their label, the model's prediction and its score
+    (``val/predictions``), and the confusion matrix of the whole validation set
+    (``val/confusion``), as W&B's tutorials do. Hyperparameters come from ``run.config``
+    (missing ones from `DEFAULTS`), then `overrides`.
     """
     import torch
     import torch.nn.functional as F
@@ -170,6 +199,9 @@ def train(run: Any, model: Any = None, **overrides: Any) -> Result:
             out = model(x_val)
             val_loss = float(F.cross_entropy(out, y_val))
             val_acc = float((out.argmax(1) == y_val).float().mean())
-        run.log({"epoch": epoch + 1.0, "val/loss": val_loss, "val/acc": val_acc})
+        logged: dict[str, Any] = {"epoch": epoch + 1.0, "val/loss": val_loss, "val/acc": val_acc}
+        if media:
+            logged.update(_predictions(out, x_val, y_val))
+        run.log(logged)
     run.summary["best_val_acc"] = val_acc
     return Result(val_acc=val_acc, val_loss=val_loss, steps=steps)

@@ -31,6 +31,13 @@ def test_demo_then_runs_lists_it(tmp_path: Path, store_dir: Path) -> None:
     with nbtrack.Api(store_dir) as api:
         (rec,) = api.runs("cli-demo")
         keys = set(rec.keys())
+        # The demo's media: a table of predictions and a confusion matrix each epoch.
+        assert rec.media_keys() == {"val/predictions": "table", "val/confusion": "plot"}
+        ((_, table),) = rec.media("val/predictions", pandas=False)
+        ((_, confusion),) = rec.media("val/confusion")
+    assert list(table) == ["image", "label", "prediction", "score"] and len(table["label"]) == 32
+    assert table["image"][0].numpy().shape == (28, 28)
+    assert confusion.plot == "confusion_matrix"
     assert rec.state == "finished"
     assert rec.config["epochs"] == 1 and rec.config["lr"] == 2e-3
     assert {"train/loss", "train/acc", "val/loss", "val/acc", "epoch"} <= keys
