@@ -627,12 +627,13 @@ def part_feed(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 SLIDER = f'.nbt-media-panel[data-key="{KEY}"] input.nbt-media-slider'
 PANEL = f'.nbt-media-panel[data-key="{KEY}"]'
 
-# Runs in the page: one slider position an animation frame, first from the newest position
-# to the oldest (cold), then back and forth until `seconds` are over (warm). Per frame: the
-# rAF time, how long the input handler took, whether the shown step changed, and whether
-# every image of the shown step was loaded at that frame.
+# Runs in the page: one slider position an animation frame. Pass "cold" goes once from the
+# slider's position (the newest) to the oldest; pass "warm" goes back and forth from where it
+# is until `seconds` are over. Per frame: the rAF time, how long the input handler took,
+# whether the shown step changed, and whether every image of the shown step had loaded by
+# the next frame. Idle frames (no input) are recorded first for `idleMs`.
 SCRUB = """
-async ([panelSel, seconds, idleMs]) => {
+async ([panelSel, pass, seconds, idleMs]) => {
   const panel = document.querySelector(panelSel);
   const slider = panel.querySelector('input.nbt-media-slider');
   const stepEl = panel.querySelector('.nbt-media-step');
@@ -647,20 +648,28 @@ async ([panelSel, seconds, idleMs]) => {
   const idle = [];
   const t0 = performance.now();
   while (performance.now() - t0 < idleMs) idle.push(await frame());
+  const idleDt = [];
+  for (let i = 1; i < idle.length; i++) idleDt.push(idle[i] - idle[i - 1]);
   const rec = [];
-  let pos = +slider.value, dir = -1, phase = 'cold';
+  let pos = +slider.value;
+  let dir = pass === 'cold' || pos >= n - 1 ? -1 : 1;
   const start = await frame();
-  let last = start, warmStart = start, stepText = stepEl ? stepEl.textContent : '';
+  let last = start, stepText = stepEl ? stepEl.textContent : '';
   while (true) {
     const t = await frame();
     const [ok, total] = loaded();
-    if (rec.length) { rec[rec.length - 1].dt = t - last; rec[rec.length - 1].all_loaded_next = ok === total && total > 0; }
+    if (rec.length) {
+      const r = rec[rec.length - 1];
+      r.dt = t - last;
+      r.all_loaded_next = ok === total && total > 0;
+    }
     last = t;
-    if (phase === 'warm' && t - warmStart > seconds * 1000) break;
+    if (pass === 'warm' && t - start > seconds * 1000) break;
     let next = pos + dir;
     if (next < 0 || next >= n) {
-      if (phase === 'cold') { phase = 'warm'; warmStart = t; }
-      dir = -dir; next = pos + dir;
+      if (pass === 'cold') break;
+      dir = -dir;
+      next = pos + dir;
       if (next < 0 || next >= n) break;  // one position: nothing to scrub
     }
     pos = next;
@@ -669,11 +678,9 @@ async ([panelSel, seconds, idleMs]) => {
     slider.dispatchEvent(new Event('input', { bubbles: true }));
     const h1 = performance.now();
     const text = stepEl ? stepEl.textContent : '';
-    rec.push({ phase, pos, handler: h1 - h0, changed: text !== stepText, loaded: ok, total });
+    rec.push({ pos, handler: h1 - h0, changed: text !== stepText });
     stepText = text;
   }
-  const idleDt = [];
-  for (let i = 1; i < idle.length; i++) idleDt.push(idle[i] - idle[i - 1]);
   return { positions: n, idle: idleDt, frames: rec.filter((r) => r.dt !== undefined) };
 }
 """
@@ -700,7 +707,12 @@ def frame_stats(frames: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _scrub(
-    browser: Any, url: str, seconds: float, count_media: bool, shot: Path | None
+    browser: Any,
+    url: str,
+    seconds: float,
+    count_media: bool,
+    shot: Path | None,
+    profile: bool = False,
 ) -> dict[str, Any]:
     context = browser.new_context(
         viewport={"width": 1400, "height": 1200}, device_scale_factor=1, bypass_csp=True
@@ -708,16 +720,22 @@ def _scrub(
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    fetched = {"requests": 0, "bytes": 0}
+    fetched: dict[str, Any] = {"requests": 0, "bytes": 0, "status": {}, "failed": 0}
     if count_media:
 
         def on_response(resp: Any) -> None:
             if "/media/" in resp.url:
                 fetched["requests"] += 1
-                with contextlib.suppress(Exception):  # a response gone with the page
-                    fetched["bytes"] += len(resp.body())
+                code = str(resp.status)
+                fetched["status"][code] = fetched["status"].get(code, 0) + 1
+                fetched["bytes"] += int(resp.headers.get("content-length") or 0)
+
+        def on_failed(req: Any) -> None:
+            if "/media/" in req.url:
+                fetched["failed"] += 1  # cancelled (the src changed before it came) or refused
 
         page.on("response", on_response)
+        page.on("requestfailed", on_failed)
     try:
         t = time.perf_counter()
         page.goto(url)
@@ -742,20 +760,34 @@ def _scrub(
         load_s = time.perf_counter() - t
         page.locator(PANEL).scroll_into_view_if_needed()
         page.wait_for_timeout(500)
-        res = page.evaluate(SCRUB, [PANEL, seconds, 1000])
+        cold = page.evaluate(SCRUB, [PANEL, "cold", 0, 1000])
+        cdp = None
+        if profile:
+            cdp = context.new_cdp_session(page)
+            cdp.send("Profiler.enable")
+            cdp.send("Profiler.setSamplingInterval", {"interval": 200})
+            cdp.send("Profiler.start")
+        warm = page.evaluate(SCRUB, [PANEL, "warm", seconds, 0])
+        top: list[list[Any]] = []
+        if cdp is not None:
+            from widget_latency import _script_labels, profile_top
+
+            prof = cdp.send("Profiler.stop")["profile"]
+            top = profile_top(prof, _script_labels(cdp, prof), n=15)
+            cdp.detach()
         if shot is not None:
             page.locator(PANEL).screenshot(path=str(shot))
     finally:
         context.close()
-    frames = res["frames"]
-    idle = sorted(res["idle"])
+    idle = sorted(cold["idle"])
     return {
-        "positions": res["positions"],
+        "positions": cold["positions"],
         "load_s": load_s,
         "idle": {"p50": percentile(idle, 50), "p95": percentile(idle, 95), "n": len(idle)},
-        "cold": frame_stats([f for f in frames if f["phase"] == "cold"]),
-        "warm": frame_stats([f for f in frames if f["phase"] == "warm"]),
+        "cold": frame_stats(cold["frames"]),
+        "warm": frame_stats(warm["frames"]),
         "media_fetched": fetched if count_media else None,
+        "profile_top": top,
         "page_errors": errors[:3],
     }
 
@@ -814,7 +846,9 @@ def part_page(args: argparse.Namespace, feed: dict[str, Any]) -> dict[str, Any]:
                 with nbtrack_ui(store) as url:
                     page_url = f"{url}{quote(PROJECT, safe='')}/runs/{quote(run_id, safe='')}"
                     shot = None if args.no_docs else RESULTS / "media_slider_ui.png"
-                    out["ui"] = _scrub(browser, page_url, args.scrub_seconds, True, shot)
+                    out["ui"] = _scrub(
+                        browser, page_url, args.scrub_seconds, True, shot, args.profile
+                    )
             except Exception as e:  # reported in the table
                 out["ui"] = {"error": f"{type(e).__name__}: {e}"[:300]}
         if feed.get("export_html"):
@@ -822,7 +856,7 @@ def part_page(args: argparse.Namespace, feed: dict[str, Any]) -> dict[str, Any]:
             try:
                 shot = None if args.no_docs else RESULTS / "media_slider_export.png"
                 html = Path(feed["export_html"]).as_uri()
-                out["export"] = _scrub(browser, html, args.scrub_seconds, False, shot)
+                out["export"] = _scrub(browser, html, args.scrub_seconds, False, shot, args.profile)
             except Exception as e:  # reported in the table
                 out["export"] = {"error": f"{type(e).__name__}: {e}"[:300]}
         else:
@@ -1139,13 +1173,28 @@ def report_page(res: dict[str, Any], steps: int) -> tuple[list[str], list[list[s
             )
             if r.get("media_fetched"):
                 m = r["media_fetched"]
+                codes = ", ".join(f"{n:,} HTTP {c}" for c, n in sorted(m["status"].items()))
                 text += (
-                    f" Thumbnails fetched by URL (`/media/<name>`): {m['requests']:,} requests, "
-                    f"{m['bytes'] / 1e6:.2f} MB."
+                    f" Thumbnails fetched by URL (`/media/<name>`): {m['requests']:,} responses "
+                    f"({codes or 'none'}), {m['bytes'] / 1e6:.2f} MB; {m['failed']:,} requests "
+                    "failed or were cancelled."
                 )
             if r.get("page_errors"):
                 text += f" Page errors: {'; '.join(r['page_errors'])}"
             lines.append(text)
+    for host, label in hosts.items():
+        r = res.get(host)
+        if r and r.get("profile_top"):
+            lines += [
+                "",
+                f"CPU profile of the page during the warm scrub, {label} (self time, "
+                "`--profile`; the profiler slows the page a little):",
+                "",
+                md_table(
+                    ["ms", "function", "where"],
+                    [[x[0], x[1], x[2] or "(native)"] for x in r["profile_top"]],
+                ),
+            ]
     lines += [
         "",
         "One slider position per animation frame, set with `slider.value = i` and an `input` "
@@ -1211,6 +1260,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--python",
         help="interpreter of the log part's workers (default bench/.venv's, where W&B is)",
+    )
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="a CPU profile of the page during the warm scrub (slows it a little)",
     )
     p.add_argument("--no-docs", action="store_true", help="print only; write no file")
     p.add_argument("--worker", help=argparse.SUPPRESS)
