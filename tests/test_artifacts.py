@@ -411,8 +411,8 @@ def test_draft_rules(workdir: Path, store_dir: Path) -> None:
         _ = art.version
     with pytest.raises(ArtifactNotLoggedError):
         art.download()
-    with pytest.raises(TypeError, match="media is not supported yet"):
-        art.add(object(), "table")
+    with pytest.raises(TypeError, match="not a media object"):
+        art.add(object(), "table")  # media objects: tests/test_artifacts_media.py
     art.add_file(str(f))
     art.add_file(str(f))  # the same content at the same path: nothing new
     write(workdir / "other" / "f.txt", "different")

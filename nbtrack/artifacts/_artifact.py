@@ -13,6 +13,7 @@ import contextlib
 import os
 import tempfile
 import uuid
+import warnings
 import weakref
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
@@ -20,6 +21,7 @@ from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from nbtrack._compat import unsupported
+from nbtrack.artifacts import _media as media
 from nbtrack.artifacts._download import (
     copy_out,
     default_root,
@@ -470,23 +472,88 @@ class Artifact:
         return self._put_entry(entry, overwrite=False)
 
     def add(self, obj: Any, name: str, overwrite: bool = False) -> ArtifactManifestEntry:
-        """W&B's media objects in an artifact (`Table`, `Image`, ...): not built yet."""
-        del obj, name, overwrite
-        raise TypeError(
-            "nbtrack: media is not supported yet: Artifact.add() of a wandb.Table, Image, ... "
-            "comes with nbtrack's media support; add files with add_file()/add_dir() meanwhile"
+        """Add a media object (`Table`, `Image`, `Video`, `Audio`, `Html`, a plot chart)
+        as the file ``<name>.<kind>.json``, with the image and other files it names.
+
+        >>> art.add(nbtrack.Table(columns=["img", "label"], data=rows), "predictions")
+        >>> run.log_artifact(art)                       # predictions.table.json, media/...
+        >>> nbtrack.use_artifact("preds:latest").get("predictions").data[0][0].numpy()
+
+        It is encoded now (what is logged is what was added, as with `add_file`); the same
+        name again is refused unless ``overwrite=True``. Returns the JSON file's entry.
+        """
+        self._not_final("add")
+        if not isinstance(name, str) or not name:
+            raise TypeError(
+                f"nbtrack: Artifact.add to artifact {self._name!r}: the name is a non-empty "
+                f"string, not {name!r}"
+            )
+        kind = media.kind_of(self._name, name, obj)
+        path = logical_path(media.json_path(name, kind))
+        others = [
+            p for k in media.KINDS if k != kind and (p := media.json_path(name, k)) in self._entries
+        ]
+        if others and not overwrite:
+            raise ValueError(
+                f"nbtrack: artifact {self._name!r} already holds media {name!r} "
+                f"({others[0]}): pass overwrite=True to replace it, or choose another name"
+            )
+        kind, staged = media.stage(self._name, name, obj, self._stage_dir() / "media")
+        for f in staged:
+            old = self._entries.get(f.path)
+            if old is not None and old.digest != f.digest and not (overwrite and f.path == path):
+                what = f"media {name!r}" if f.path == path else f"a different file at {f.path!r}"
+                raise ValueError(
+                    f"nbtrack: artifact {self._name!r} already holds {what}: pass "
+                    "overwrite=True to replace it, or choose another name"
+                )
+        replaced = bool(others) or (
+            path in self._entries and self._entries[path].digest != staged[-1].digest
         )
+        for p in others:
+            del self._entries[p]
+        entry = None
+        for f in staged:
+            e = ArtifactManifestEntry(f.path, f.digest, f.size, source=f.source, staged=True)
+            entry = self._put_entry(e, overwrite=True)
+        assert entry is not None and entry.path == path
+        if replaced:
+            for p in media.unnamed_files(self._entries):
+                del self._entries[p]
+        return entry
 
     def __setitem__(self, name: str, item: Any) -> None:
         self.add(item, name)
 
-    def get(self, name: str) -> None:
-        """W&B reads a media object back; nbtrack has none (media is not supported yet)."""
-        del name
-        unsupported("Artifact.get()", "media objects are not supported yet; returns None")
-        return None
+    def get(self, name: str) -> Any:
+        """The media object added as `name`, read back (None when there is none, as W&B).
 
-    def __getitem__(self, name: str) -> None:
+        >>> table = run.use_artifact("preds:latest").get("predictions")
+        >>> table.columns, table.data[0][0].numpy().shape
+        (['img', 'label'], (28, 28))
+
+        A table comes back as a `Table` (image cells as `Image`s of the stored files), an
+        image, video, sound or page as one `Image`, `Video`, `Audio` or `Html` (``.path``,
+        ``.data``), a chart as a `Plot`. The files are read from the artifact's stored
+        blobs (into the store's media folder): no download folder is needed.
+        """
+        self._logged("get()")
+        assert self._store is not None
+        found = media.find(self._entries, name)
+        if found is None:
+            held = media.media_names(self._entries)
+            has = f"it holds {', '.join(map(repr, held))}" if held else "it holds no media"
+            warnings.warn(
+                f"nbtrack: artifact {self._name!r} holds no media {name!r} ({has}); "
+                "get() returns None",
+                UserWarning,
+                stacklevel=2,
+            )
+            return None
+        path, kind = found
+        return media.read(self._store, self._name, name, path, kind, self._entries)
+
+    def __getitem__(self, name: str) -> Any:
         return self.get(name)
 
     def remove(self, item: str | os.PathLike[str] | ArtifactManifestEntry) -> None:
