@@ -462,7 +462,11 @@ def __getattr__(name: str) -> Any:
     if module is not None:
         import importlib
 
-        return getattr(importlib.import_module(module), name)
+        value = getattr(importlib.import_module(module), name)
+        # Kept as a global from now on: `nbtrack.Image(x)` in a training loop then costs a
+        # dict lookup, not an import-system call each time.
+        globals()[name] = value
+        return value
     if name == "integration":
         import importlib
 
