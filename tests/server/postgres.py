@@ -183,11 +183,15 @@ class PostgresCluster:
 
     # -- databases -------------------------------------------------------------------------
 
-    def create_database(self, name: str | None = None) -> str:
-        """Create a new empty database and return its SQLAlchemy URL."""
+    def create_database(self, name: str | None = None, template: str | None = None) -> str:
+        """Create a new database and return its SQLAlchemy URL: empty, or a copy of the
+        database `template` (which nothing may be connected to meanwhile)."""
         name = name or f"test_{uuid.uuid4().hex}"
+        query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template is not None:
+            query += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
         with psycopg.connect(self.dsn, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            conn.execute(query)
         return self.url_for(name)
 
     def drop_database(self, name: str) -> None:

@@ -86,10 +86,12 @@ def _points(body: dict[str, Any]) -> dict[str, list[tuple[int, float]]]:
 
 
 @pytest.fixture
-def two_workers(tmp_path: Path, pg_url: str) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+def two_workers(
+    tmp_path: Path, migrated_pg_url: str
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     # A with two worker processes of its own (`--workers 2`), B a second machine, as it were.
-    a = ServerProcess(tmp_path / "a", pg_url, workers=2, env=_NO_POLL).start()
-    b = ServerProcess(tmp_path / "b", pg_url, env=_NO_POLL).start()
+    a = ServerProcess(tmp_path / "a", migrated_pg_url, workers=2, env=_NO_POLL).start()
+    b = ServerProcess(tmp_path / "b", migrated_pg_url, env=_NO_POLL).start()
     yield a, b
     a.stop()
     b.stop()

@@ -643,9 +643,9 @@ def _read_stream(client: httpx.Client, path: str, events: queue.Queue[str]) -> N
 
 
 def test_a_revoked_link_closes_on_every_worker_and_its_streams_end(
-    tmp_path: Path, pg_url: str
+    tmp_path: Path, migrated_pg_url: str
 ) -> None:
-    s = ServerProcess(tmp_path / "server", pg_url, workers=2).start()
+    s = ServerProcess(tmp_path / "server", migrated_pg_url, workers=2).start()
     try:
         alice = s.create_user("alice")
         project_with_runs(s, alice)
