@@ -5,8 +5,8 @@ this kernel and by other processes look the same: a first snapshot (every run's 
 curve as a per-bucket envelope sized so that the whole project fits in a few MB), then one
 polling thread that sends what changed: new and changed rows, and the new points of the runs
 still training. The page asks for more (the full resolution of a zoomed range, a run's
-dashboard) through the widget's comm; those answers wait for an idle kernel, and the page
-says so while they do.
+dashboard, a full-size media file of an opened run) through the widget's comm; those answers
+wait for an idle kernel, and the page says so while they do.
 """
 
 from __future__ import annotations
@@ -325,6 +325,25 @@ class ProjectFeed:
             self._answer_range(content)
         elif kind == "open":
             self._open(str(content.get("run", "")))
+        elif kind == "run":
+            self._answer_run(content)
+
+    def _answer_run(self, req: dict[str, Any]) -> None:
+        """A request of an opened run's dashboard, in the envelope its messages come in
+        (``{"type": "run", "run": id, "message": {...}}``): a ``media-file`` one is answered
+        from that run's media files, in the same envelope. A run that is not open has none
+        here: the page is told so rather than left waiting."""
+        from nbtrack.widget._media import answer_file_request
+
+        run_id = req.get("run")
+        if not isinstance(run_id, str):
+            return
+        opened = self._opened.get(run_id)
+        reply = answer_file_request(
+            req.get("message"), None if opened is None else opened.media.files
+        )
+        if reply is not None:
+            _RunChannel(self._send, run_id).send(*reply)
 
     def _answer_range(self, req: dict[str, Any]) -> None:
         try:
