@@ -185,7 +185,7 @@ def test_put_creates_then_updates_and_get_reads_back(server: ServerProcess, alic
     assert r.status_code == 200, r.text
     reply = r.json()
     assert reply["created"] is True
-    assert reply["high_water"] == {"s": {}, "h": {}}
+    assert reply["high_water"] == {"s": {}, "h": {}, "m": 0}
     assert reply["run"]["id"] == "run-1" and reply["run"]["state"] == "running"
 
     r = put_run(server, alice, path, state="finished", exit_code=0, finished_at=1.7e9, last_step=9)
@@ -236,7 +236,7 @@ def test_chunks_stored_once_and_resend_acknowledged(server: ServerProcess, alice
     assert r.status_code == 200, r.text
     first = r.json()
     assert (first["accepted"], first["duplicates"]) == (3, 0)
-    assert first["high_water"] == {"s": {"loss": 3, "acc": 2}, "h": {"w": 1}}
+    assert first["high_water"] == {"s": {"loss": 3, "acc": 2}, "h": {"w": 1}, "m": 0}
 
     again = post_chunks(server, alice, path, loss, acc, hist)
     assert again.status_code == 200, again.text
@@ -262,7 +262,7 @@ def test_chunks_stored_once_and_resend_acknowledged(server: ServerProcess, alice
 
     state = server.call("GET", path + "/sync-state", alice.key)
     assert state.status_code == 200, state.text
-    assert state.json()["high_water"] == {"s": {"loss": 5, "acc": 2}, "h": {"w": 1}}
+    assert state.json()["high_water"] == {"s": {"loss": 5, "acc": 2}, "h": {"w": 1}, "m": 0}
     assert state.json()["ingest_seq"] == r.json()["ingest_seq"]
     steps, values = whole(series(server, alice, path, key="loss"))
     assert steps.tolist() == [0, 1, 2, 3, 4]

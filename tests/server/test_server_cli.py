@@ -45,7 +45,7 @@ def test_users_teams_and_keys_from_the_command_line(tmp_path: Path) -> None:
     keys = _server(data, "list-keys", "ada").stdout.splitlines()
     assert "revoked" in keys[1] and keys[2].endswith("live")
     migrated = _server(data, "migrate")
-    assert migrated.returncode == 0 and "revision 0002" in migrated.stdout
+    assert migrated.returncode == 0 and "revision 0003" in migrated.stdout
 
 
 def test_sqlite_serves_one_worker_and_the_server_migrates_at_start(tmp_path: Path) -> None:

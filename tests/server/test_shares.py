@@ -224,7 +224,7 @@ def _other_calls(server: ServerProcess) -> list[tuple[str, str]]:
     """Every operation of the API but the three share-link ones and the health check, its
     path parameters naming alice's run r1."""
     schema = server.call("GET", "/api/v1/openapi.json").json()
-    names = {"entity": "alice", "project": "proj", "run_id": "r1"}
+    names = {"entity": "alice", "project": "proj", "run_id": "r1", "name": "0" * 64 + ".png"}
     out = []
     for path, methods in schema["paths"].items():
         if path in ("/api/v1/shares", "/api/v1/shares/{link_id}", "/api/v1/health"):
