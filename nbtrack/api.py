@@ -503,14 +503,10 @@ class RunRecord:
         ``"video"``, ``"audio"``, ``"html"``), in first-logged order."""
         return dict(self._media_store().media_keys(self._rk))
 
-    def _media_store(self) -> Store:
-        store = self._api._store
-        if not isinstance(store, Store):
-            raise NotImplementedError(
-                f"nbtrack: reading media back from a team server is not built yet; run "
-                f"{self.path}'s media are on its page there, and in the store that logged it"
-            )
-        return store
+    def _media_store(self) -> Store | RemoteStore:
+        # Both stores answer media_keys / media / media_since alike (a server's rows carry
+        # the logging store's media sequence); only where the files are differs.
+        return self._api._store
 
     def media(self, key: str, *, pandas: bool = True) -> list[tuple[int, Any]]:
         """What was logged under media key `key`, per step, read back:
@@ -533,7 +529,7 @@ class RunRecord:
             )
         from nbtrack.media import decode
 
-        files = store.media_files
+        files = self.media_files
         return [(r.step, decode(r.kind, r.payload, files, pandas=pandas)) for r in rows]
 
     def media_since(self, media_seq: int) -> tuple[list[MediaRow], int]:
@@ -543,8 +539,13 @@ class RunRecord:
 
     @property
     def media_files(self) -> MediaFiles:
-        """The store's media files (thumbnails and full files, by name)."""
-        return self._media_store().media_files
+        """The store's media files (thumbnails and full files, by name); a server's run's
+        are downloaded on first use into the media cache (``~/.cache/nbtrack/media``), each
+        checked against its name."""
+        store = self._media_store()
+        if isinstance(store, Store):
+            return store.media_files
+        return store.run_media_files(self._rk)
 
     def read_since(
         self, seq: int, hist_seq: int = 0, *, histograms: bool = True

@@ -61,8 +61,9 @@ Media (images, tables, plots, video, audio, html) go as the dashboard gets them,
 the same rule (``nbtrack/widget/_media.py``: at most ~65 entries a key, evenly spaced, and
 the key's last one), each message with the bytes of every thumbnail its entries name (an html
 page of at most 512 KB itself), each file once. Full-size files are not in the file: the
-page shows the thumbnail enlarged instead. A run exported from a team server has no media
-files here: its entries go without thumbnails.
+page shows the thumbnail enlarged instead. A run exported from a team server has its
+thumbnails too: `nbtrack.Api(host=...)` downloads the files its entries name (into the media
+cache, ``nbtrack/sync/remote.py``), and the file holds them as a local run's holds its own.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 import nbtrack
+from nbtrack._interface import RunProtocol
 from nbtrack.api import Api
 from nbtrack.widget._compare import ProjectFeed
 
@@ -41,7 +42,7 @@ class Recorder:
         return self.sent[before:]
 
 
-def logged_photo_run(project: str) -> tuple[nbtrack.Run, np.ndarray[Any, Any]]:
+def logged_photo_run(project: str) -> tuple[RunProtocol, np.ndarray[Any, Any]]:
     run = nbtrack.init(project=project, display=False)
     photo = np.random.default_rng(5).integers(0, 256, (150, 200, 3), dtype=np.uint8)
     run.log({"loss": 1.0, "photo": nbtrack.Image(photo, caption="big")})

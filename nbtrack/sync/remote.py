@@ -1,24 +1,43 @@
 """The read API's source when it reads from a server: `nbtrack.Api(host=...)`.
 
 It answers the calls `nbtrack.api` makes of a local `Store` (runs, keys, series,
-histograms), over the server's API, so a `RunRecord` reads the same from either.
+histograms, media), over the server's API, so a `RunRecord` reads the same from either.
+
+Media rows come from the run's media route, paged, and are kept here as they are read (a
+dashboard that follows the run asks for the new ones every second). The files they name are
+downloaded on first use into the media cache (`media_cache_dir`), each checked against its
+name (the SHA-256 of its bytes), so `RemoteMediaFiles` reads like the store's `MediaFiles`
+and `nbtrack.media.decode`, the dashboard feeds and the export read a server's run as they
+read a local one.
 """
 
 from __future__ import annotations
 
 import base64
+import bisect
 import contextlib
+import http.client
+import json
+import os
+import shutil
+import socket
+import ssl
+import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import numpy as np
 
 from nbtrack._types import Float64Array, Int64Array
 from nbtrack._values import Batch
+from nbtrack._version import __version__
 from nbtrack.errors import LoginError, RunNotFoundError
-from nbtrack.sync.client import Client, Refused, Unreachable
+from nbtrack.store.db import MediaRow
+from nbtrack.store.media_files import MediaFiles, valid_name
+from nbtrack.sync.client import TIMEOUT_S, Client, Refused, Unreachable
 
 
 def _array(text: str | None, dtype: str) -> np.ndarray[Any, Any]:
@@ -31,6 +50,144 @@ def _number(v: Any) -> Any:
     if isinstance(v, str) and v in ("nan", "inf", "-inf"):
         return float(v)
     return v
+
+
+def media_cache_dir() -> Path:
+    """Where media files read from servers are kept: ``$NBTRACK_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/nbtrack``, else ``~/.cache/nbtrack`` (the files go in its ``media/``
+    folder, laid out as a store's). One folder for every Api and every server: a file is
+    named by the SHA-256 of its bytes and checked against it when it comes, so a file read
+    once for one run is the same file for any other, and is not downloaded again."""
+    env = os.environ.get("NBTRACK_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "nbtrack"
+
+
+class _Downloads:
+    """GETs of media files' bytes, over one kept-alive connection of their own (the API's
+    `Client` reads JSON answers only), one at a time: a dashboard's feed and the kernel may
+    both ask."""
+
+    def __init__(self, host: str, key: str, timeout: float) -> None:
+        self.host = host
+        self._key = key
+        self._timeout = timeout
+        parts = urlsplit(host)
+        self._https = parts.scheme == "https"
+        self._netloc = parts.netloc
+        self._base = parts.path
+        self._conn: http.client.HTTPConnection | None = None
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self._conn is None:
+            if self._https:
+                self._conn = http.client.HTTPSConnection(
+                    self._netloc, timeout=self._timeout, context=ssl.create_default_context()
+                )
+            else:
+                self._conn = http.client.HTTPConnection(self._netloc, timeout=self._timeout)
+        return self._conn
+
+    def get(self, path: str, what: str) -> bytes:
+        """The body of a GET of `path`. Failures are OSErrors naming `what`: the server has
+        no such file for the run (FileNotFoundError), refuses the key (PermissionError), or
+        cannot be reached or answer now (ConnectionError)."""
+        headers = {
+            "Authorization": f"Bearer {self._key}",
+            "User-Agent": f"nbtrack/{__version__}",
+        }
+        with self._lock:
+            # A kept-alive connection the server closed meanwhile fails at once: one retry.
+            for attempt in range(2):
+                conn = self._connection()
+                try:
+                    conn.request("GET", self._base + path, headers=headers)
+                    resp = conn.getresponse()
+                    data = resp.read()
+                except (http.client.RemoteDisconnected, BrokenPipeError) as e:
+                    self.close()
+                    if attempt == 0:
+                        continue
+                    raise ConnectionError(
+                        f"nbtrack: {what}: the connection to {self.host} broke ({e})"
+                    ) from None
+                except (OSError, http.client.HTTPException) as e:
+                    self.close()
+                    why = (
+                        "timed out" if isinstance(e, socket.timeout) else str(e) or type(e).__name__
+                    )
+                    raise ConnectionError(
+                        f"nbtrack: {what}: cannot reach {self.host} ({why})"
+                    ) from None
+                if resp.getheader("connection", "").lower() == "close":
+                    self.close()
+                if resp.status == 200:
+                    return data
+                if resp.status == 404:
+                    raise FileNotFoundError(
+                        f"nbtrack: {what}: {self.host} holds no such file for this run"
+                    )
+                if resp.status in (401, 403):
+                    raise PermissionError(
+                        f"nbtrack: {what}: {self.host} refused this API key ({resp.status})"
+                    )
+                raise ConnectionError(f"nbtrack: {what}: {self.host} answered {resp.status}")
+        raise AssertionError("unreachable")
+
+
+class RemoteMediaFiles(MediaFiles):
+    """One server run's media files, read as a store's are (`MediaFiles`): each one is
+    downloaded on first use into the media cache at `root`, checked against its name, and
+    read from there ever after (`path` gives the cached file, for `nbtrack.media.decode`).
+
+    >>> files = api.run("ada/mnist/3k2j9x0a").media_files
+    >>> files.read(name)   # the bytes, downloaded once
+    """
+
+    def __init__(self, root: Path, fetch: Callable[[str], bytes]) -> None:
+        super().__init__(root)
+        self._cache = MediaFiles(root)
+        self._fetch = fetch
+
+    def path(self, name: str) -> Path:
+        target = self._cache.path(name)  # a ValueError for anything but a media file name
+        if not target.is_file():
+            data = self._fetch(name)
+            try:
+                self._cache.put_named(name, data)
+            except ValueError:
+                # Bytes that are not the named file's (a proxy's error page, a cut body): not
+                # kept, and read as any other failure to get the file.
+                raise OSError(
+                    f"nbtrack: the bytes the server sent for media file {name} are not that "
+                    "file's (their SHA-256 differs from its name); nothing was kept"
+                ) from None
+        return target
+
+    def exists(self, name: str) -> bool:
+        if not valid_name(name):
+            return False
+        try:
+            self.path(name)
+        except OSError:
+            return False
+        return True
+
+    def read(self, name: str) -> bytes:
+        """The bytes of file `name`; FileNotFoundError when the run names no such file,
+        another OSError when the server cannot give it now."""
+        return self.path(name).read_bytes()
+
+    def put_named(self, name: str, data: bytes) -> None:
+        self._cache.put_named(name, data)
 
 
 class RemoteStore:
@@ -51,9 +208,22 @@ class RemoteStore:
         self.path = self.client.host
         self._paths: list[tuple[str, str, str]] = []  # rk -> (entity, project, id)
         self._rks: dict[tuple[str, str, str], int] = {}
+        self._downloads = _Downloads(
+            self.client.host, key, TIMEOUT_S if timeout is None else timeout
+        )
+        # rk -> the run's media rows read so far (in seq order) and its files.
+        self._media: dict[int, list[MediaRow]] = {}
+        self._files: dict[int, RemoteMediaFiles] = {}
+        self._media_lock = threading.Lock()
+        self._cache_root: Path | None = None
+        self._temp_cache: str | None = None
 
     def close(self) -> None:
         self.client.close()
+        self._downloads.close()
+        if self._temp_cache is not None:
+            shutil.rmtree(self._temp_cache, ignore_errors=True)
+            self._temp_cache = None
 
     def _split(self, project: str) -> tuple[str, str]:
         entity, _, name = project.rpartition("/")
@@ -170,3 +340,84 @@ class RemoteStore:
             for k, ps in parts.items()
         }
         return Batch(series, hists), seq, hist_seq
+
+    # -- media --------------------------------------------------------------------------
+
+    def _media_rows(self, rk: int) -> list[MediaRow]:
+        """Run `rk`'s media rows, with those the server gained since the last call (each
+        row is read from the server once), in seq order."""
+        with self._media_lock:
+            rows = self._media.setdefault(rk, [])
+            seq = rows[-1].seq if rows else 0
+            while True:
+                got = self._get(self._base(rk) + f"/media?seq={seq}")
+                for r in got["rows"]:
+                    rows.append(
+                        MediaRow(int(r["seq"]), str(r["key"]), int(r["step"]), str(r["kind"]),
+                                 r["payload"])
+                    )  # fmt: skip
+                seq = max(seq, int(got["seq"]))
+                if not got["more"] or not got["rows"]:
+                    break
+            return list(rows)
+
+    def media_since(
+        self, rk: int, media_seq: int, max_bytes: int | None = None
+    ) -> tuple[list[MediaRow], int]:
+        """Media rows of run `rk` after `media_seq` (the logging store's media sequence,
+        which the server keeps), in order, and the new position; up to about `max_bytes` of
+        payload (at least one row when any): `Store.media_since`'s contract."""
+        rows = self._media_rows(rk)
+        rows = rows[bisect.bisect_right(rows, media_seq, key=lambda r: r.seq) :]
+        if max_bytes is not None:
+            out: list[MediaRow] = []
+            size = 0
+            for r in rows:
+                if out and size >= max_bytes:
+                    break
+                out.append(r)
+                size += len(json.dumps(r.payload, separators=(",", ":")))
+            rows = out
+        return rows, rows[-1].seq if rows else media_seq
+
+    def media(self, rk: int, key: str) -> list[MediaRow]:
+        """Every media row of one key of run `rk`, in logging order."""
+        return [r for r in self._media_rows(rk) if r.key == key]
+
+    def media_keys(self, rk: int) -> list[tuple[str, str]]:
+        """(key, kind) of each media key of run `rk`, in first-logged order."""
+        kinds: dict[str, str] = {}
+        for r in self._media_rows(rk):
+            kinds.setdefault(r.key, r.kind)
+        return list(kinds.items())
+
+    def run_media_files(self, rk: int) -> RemoteMediaFiles:
+        """The media files of run `rk` (a server serves a file through the runs that name
+        it only), downloaded into the media cache as they are read."""
+        with self._media_lock:
+            files = self._files.get(rk)
+            if files is None:
+                entity, project, run_id = self._paths[rk]
+                base = self._base(rk)
+
+                def fetch(name: str) -> bytes:
+                    what = f"media file {name} of run {entity}/{project}/{run_id}"
+                    return self._downloads.get(f"{base}/media/{quote(name, safe='')}", what)
+
+                files = self._files[rk] = RemoteMediaFiles(self._media_cache(), fetch)
+            return files
+
+    def _media_cache(self) -> Path:
+        """The media cache folder (made by the first file kept there, not before); a
+        temporary one, removed at `close`, where the user's cache folder cannot be written."""
+        if self._cache_root is None:
+            root = media_cache_dir()
+            there = root / "media"
+            while not there.exists() and there.parent != there:
+                there = there.parent  # the folder the cache would be made in
+            if there.is_dir() and os.access(there, os.W_OK | os.X_OK):
+                self._cache_root = root
+            else:
+                self._temp_cache = tempfile.mkdtemp(prefix="nbtrack-media-")
+                self._cache_root = Path(self._temp_cache)
+        return self._cache_root
