@@ -6,7 +6,7 @@
 // {"$float": "nan" | "inf" | "-inf"} (so a config string "nan" stays a string).
 
 import type { CellValue, CompareRun, GitInfo } from "./compare/types";
-import type { JsonNumber, SeriesHeader } from "./protocol";
+import type { JsonNumber, MediaFileRequest, SeriesHeader } from "./protocol";
 import { decodeSteps, parseNumber } from "./protocol";
 
 export interface RunRowJson {
@@ -203,4 +203,12 @@ export interface RangeRequest {
 export interface OpenRequest {
   type: "open";
   run: string;
+}
+
+/** Page -> kernel: a request of the run opened under the table (a full media file, see
+ *  `MediaFileRequest` in protocol.ts), which the kernel answers inside a `run` envelope. */
+export interface RunRequest {
+  type: "run";
+  run: string;
+  message: MediaFileRequest;
 }

@@ -8,7 +8,7 @@ import type { AnyModel } from "@anywidget/types";
 
 import type { BokehNS } from "../bokeh-loader";
 import { loadBokeh, loadedBokeh } from "../bokeh-loader";
-import type { OpenRequest, RangeRequest } from "../compare-protocol";
+import type { OpenRequest, RangeRequest, RunRequest } from "../compare-protocol";
 import { Dashboard, sectionOf } from "../dashboard";
 import type { Layout, Model } from "../model";
 import { RunState } from "../run-state";
@@ -42,7 +42,7 @@ export interface CompareState {
 
 export interface CompareHost {
   /** Send a request to whoever feeds the state (kernel or server). */
-  request(req: RangeRequest | OpenRequest): void;
+  request(req: RangeRequest | OpenRequest | RunRequest): void;
   /** The run's own page (server), or null (notebook: its dashboard opens under the table). */
   runHref(run: CompareRun): string | null;
   /** The host answers requests when its kernel is idle (the notebook). */
@@ -586,7 +586,11 @@ export class CompareView {
     this.openedEl.dataset.runId = run.id;
     const model = memoryModel(run.id);
     const bokeh = this.Bokeh ? Promise.resolve(this.Bokeh) : this.host.bokeh;
-    const dashboard = new Dashboard(dash, model, state, bokeh);
+    // Full media files of the opened run come from the kernel, inside a `run` envelope.
+    const dashboard = new Dashboard(dash, model, state, bokeh, {
+      mediaUrl: () => null,
+      send: (req) => this.host.request({ type: "run", run: run.id, message: req }),
+    });
     this.opened = { run: run.id, dashboard, el };
     this.host.request({ type: "open", run: run.id });
     if (this.host.answersWhenIdle && !state.header) {

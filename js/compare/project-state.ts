@@ -5,6 +5,7 @@
 import type { CurvesMessage, RunsMessage } from "../compare-protocol";
 import { decodeCurves, decodeRun } from "../compare-protocol";
 import type { ShareGrantMessage } from "../protocol";
+import { mediaOf } from "../media/store";
 import { RunState } from "../run-state";
 import { GrantBox } from "../share-panel";
 import { TIME_KEY } from "../series-store";
@@ -70,7 +71,8 @@ export class ProjectState {
           s = new RunState();
           this.opened.set(m.run, s);
         }
-        s.handle(m.message, buffers);
+        // Media messages (and answers to full-file requests) go to the run's media store.
+        if (!mediaOf(s).handle(m.message, buffers)) s.handle(m.message, buffers);
         this.emit({ kind: "run", run: m.run });
         break;
       }
