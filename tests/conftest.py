@@ -29,6 +29,8 @@ def store_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     monkeypatch.delenv("NBTRACK_PROJECT", raising=False)
     # Never the developer's own login: a test logs in to a server of its own, or to none.
     monkeypatch.setenv("NBTRACK_CONFIG_DIR", str(tmp_path / "config"))
+    # Nor the developer's cache of media read from servers.
+    monkeypatch.setenv("NBTRACK_CACHE_DIR", str(tmp_path / "cache"))
     for name in ("NBTRACK_HOST", "NBTRACK_API_KEY", "NBTRACK_ENTITY"):
         monkeypatch.delenv(name, raising=False)
     # Nor the developer's W&B settings: nbtrack reads every WANDB_* twin of its own.

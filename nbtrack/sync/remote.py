@@ -31,6 +31,7 @@ from urllib.parse import quote, urlsplit
 
 import numpy as np
 
+from nbtrack import _env
 from nbtrack._types import Float64Array, Int64Array
 from nbtrack._values import Batch
 from nbtrack._version import __version__
@@ -58,7 +59,7 @@ def media_cache_dir() -> Path:
     folder, laid out as a store's). One folder for every Api and every server: a file is
     named by the SHA-256 of its bytes and checked against it when it comes, so a file read
     once for one run is the same file for any other, and is not downloaded again."""
-    env = os.environ.get("NBTRACK_CACHE_DIR")
+    env = _env.get("CACHE_DIR")
     if env:
         return Path(env)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
