@@ -294,3 +294,21 @@ def test_a_store_of_the_layout_before_media_reads_as_having_none(tmp_path: Path)
         rec = api.run(run.path)
         assert rec.media_keys() == {}
         assert rec.media_since(0) == ([], 0)
+
+
+def test_a_dashboards_batches_keep_their_media_after_the_writer_took_them(
+    tmp_path: Path,
+) -> None:
+    # A live dashboard counts the media of the batches it is handed (to know the writer has
+    # some still to store): the writer must not empty the batch the sinks share.
+    run = _run(tmp_path)
+    link = nbtrack._run.link(run)
+    q = link.subscribe()
+    run.log({"img": nbtrack.Image(np.zeros((4, 4), np.uint8))})
+    run.log({"img": nbtrack.Image(np.ones((4, 4), np.uint8)), "loss": 1.0})
+    link.flush()  # the writer has drained, taken and stored both
+    assert sum(len(b.media) for b in q) == 2
+    link.unsubscribe(q)
+    run.finish()
+    with nbtrack.Api(tmp_path) as api:
+        assert [s for s, _ in api.run(run.path).media("img")] == [0, 1]

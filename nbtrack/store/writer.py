@@ -32,6 +32,7 @@ process loses the media not yet encoded (the run's backlog bound keeps that unde
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import threading
 import time
@@ -213,13 +214,18 @@ class Writer:
                 self._wake.set()  # more to encode: the next cycle comes at once
 
     def _take_media(self, batches: list[Batch]) -> list[Batch]:
-        """Move the batches' raw media into this writer's queue (the numbers go on alone)."""
+        """Move the batches' raw media into this writer's queue (the numbers go on alone).
+
+        The batches themselves are left as they are: every sink of the run (a live
+        dashboard) holds the same objects, and counts their media."""
+        out = []
         for batch in batches:
             if batch.media:
                 self._media.extend(batch.media)
                 self._media_bytes += sum(e.nbytes for e in batch.media)
-                batch.media = []
-        return batches
+                batch = dataclasses.replace(batch, media=[])
+            out.append(batch)
+        return out
 
     def _write_media(self, store: Store, deadline: float) -> bool:
         """Encode queued media until `deadline`, then commit what was encoded; True when
