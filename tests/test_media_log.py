@@ -312,3 +312,22 @@ def test_a_dashboards_batches_keep_their_media_after_the_writer_took_them(
     run.finish()
     with nbtrack.Api(tmp_path) as api:
         assert [s for s, _ in api.run(run.path).media("img")] == [0, 1]
+
+
+def test_an_entry_the_store_refuses_is_left_out_alone(tmp_path: Path) -> None:
+    # A lone surrogate in a caption passes log() but not SQLite's UTF-8: only that entry is
+    # lost (with a warning naming it), not the others encoded in the same cycle.
+    run = _run(tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run.log({"a": nbtrack.Image(np.zeros((4, 4), np.uint8), caption="fine")})
+        run.log({"b": nbtrack.Image(np.ones((4, 4), np.uint8), caption="bad \ud800")})
+        run.log({"c": nbtrack.Image(np.full((4, 4), 2, np.uint8), caption="fine too")})
+        run.finish()
+    with nbtrack.Api(tmp_path) as api:
+        rec = api.run(run.path)
+        assert rec.media_keys() == {"a": "image", "c": "image"}
+        ((_, (image,)),) = rec.media("c")
+        assert image.caption == "fine too"
+    told = [str(w.message) for w in caught if "could not be stored" in str(w.message)]
+    assert len(told) == 1 and "'b' at step 1" in told[0]

@@ -258,15 +258,10 @@ class Writer:
                 if is_transient(e):
                     self._note_media_error(e)
                     return False
-                dropped, self._encoded = self._encoded, []
-                self.media_dropped += len(dropped)
-                warnings.warn(
-                    f"nbtrack: {len(dropped)} media entries (keys "
-                    f"{', '.join(sorted({m.key for m in dropped}))}) could not be stored "
-                    f"({e!r}); they are left out and logging goes on",
-                    stacklevel=1,
-                )
-                return not self._media
+                # One entry the store refuses (a caption SQLite cannot hold) must not take
+                # the others of this cycle with it: each on its own, the refused left out.
+                if not self._write_each(store):
+                    return False
             self._encoded = []
             self.error = None
             for callback in self.after_commit:
@@ -275,6 +270,27 @@ class Writer:
                 except Exception as e:  # a listener's bug must not stop the writing
                     warnings.warn(f"nbtrack: after-commit callback failed: {e!r}", stacklevel=1)
         return not self._media
+
+    def _write_each(self, store: Store) -> bool:
+        """Commit the encoded entries one at a time, leaving out (with a warning naming key
+        and step) those the store refuses; False when it refuses for a reason that waiting
+        can cure (the rest stay, for the next cycle)."""
+        while self._encoded:
+            m = self._encoded[0]
+            try:
+                store.write_media(self._rk, [m])
+            except BaseException as e:
+                if is_transient(e):
+                    self._note_media_error(e)
+                    return False
+                self.media_dropped += 1
+                warnings.warn(
+                    f"nbtrack: the media logged under key {m.key!r} at step {m.step} could "
+                    f"not be stored ({e!r}); it is left out and logging goes on",
+                    stacklevel=1,
+                )
+            self._encoded.pop(0)
+        return True
 
     def _note_media_error(self, e: BaseException) -> None:
         if self.error is None:
