@@ -796,3 +796,18 @@ def test_the_clipping_warning_points_at_the_callers_line() -> None:
     with pytest.warns(UserWarning, match="key 'clip3'") as record:
         prepare("clip3", [Image(np.full((2, 2), 2.0)), Image(np.full((2, 2), 2.0))])
     assert record[0].filename == __file__
+
+
+def test_one_function_names_a_payloads_files_for_sync_server_and_artifacts() -> None:
+    from nbtrack.artifacts import _media as artifact_media
+    from nbtrack.sync import frames
+
+    assert frames.file_names is media.file_names is artifact_media.file_names
+    payload = {
+        "columns": ["image"],
+        "data": [[{"_type": "image", "file": "a.png", "thumb": "b.png", "masks": [
+            {"name": "m", "file": "c.png", "thumb": "c.png"}
+        ]}], [{"_type": "image", "file": "a.png", "thumb": "b.png"}]],
+    }  # fmt: skip
+    assert media.file_names(payload) == ["a.png", "b.png", "c.png"]
+    assert media.file_names({"items": [{"file": 3, "thumb": None}]}) == []

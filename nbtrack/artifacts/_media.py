@@ -36,6 +36,7 @@ from nbtrack.media import (
     Table,
     Video,
     decode,
+    file_names,
     prepare,
 )
 
@@ -48,8 +49,6 @@ if TYPE_CHECKING:
 KINDS = ("table", "image", "plot", "video", "audio", "html")
 _TYPES: tuple[type, ...] = (Table, Image, CustomChart, Video, Audio, Html)
 ACCEPTED = "an nbtrack.Table, Image, Video, Audio, Html or plot chart (nbtrack.plot.*)"
-# The payload fields that hold a media file's name (the media contract's).
-_FILE_FIELDS = ("file", "thumb")
 # The folder of `nbtrack.store.media_files` (imported where used: `nbtrack.store` loads
 # NumPy and SQLite, which `import nbtrack.artifacts` does not need).
 FOLDER = "media"
@@ -105,24 +104,6 @@ def _renamed(e: Exception, artifact: str, name: str) -> Exception:
         return type(e)(text)
     except TypeError:  # an exception type that takes other arguments: keep its kind
         return ValueError(text)
-
-
-def file_names(payload: Any) -> list[str]:
-    """The media files a payload names, each once. A loop, not recursion: a payload read
-    from an artifact nests as deep as its parser allowed."""
-    out: dict[str, None] = {}
-    todo = [payload]
-    while todo:
-        v = todo.pop()
-        if isinstance(v, dict):
-            for field in _FILE_FIELDS:
-                f = v.get(field)
-                if isinstance(f, str):
-                    out[f] = None
-            todo.extend(reversed(list(v.values())))
-        elif isinstance(v, list):
-            todo.extend(reversed(v))
-    return list(out)
 
 
 def _payload_bytes(payload: dict[str, Any]) -> bytes:

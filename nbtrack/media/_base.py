@@ -84,3 +84,30 @@ def from_json_number(x: Any) -> Any:
     if type(x) is dict and x.get("_type") == "float":
         return float(x["value"])
     return x
+
+
+# The payload fields that hold a media file's name (`nbtrack.store.media_files`).
+FILE_FIELDS = ("file", "thumb")
+
+
+def file_names(payload: Any) -> list[str]:
+    """The media files a payload names (images, thumbnails, masks, table cells, video,
+    audio, html), each once, in the order they come. A loop, not recursion: a payload from
+    the network or an artifact nests as deep as its parser allowed.
+
+    >>> file_names({"items": [{"file": "a.png", "thumb": "a.png", "masks": []}]})
+    ['a.png']
+    """
+    out: dict[str, None] = {}
+    todo = [payload]
+    while todo:
+        v = todo.pop()
+        if isinstance(v, dict):
+            for field in FILE_FIELDS:
+                name = v.get(field)
+                if isinstance(name, str):
+                    out[name] = None
+            todo.extend(reversed(list(v.values())))
+        elif isinstance(v, list):
+            todo.extend(reversed(v))
+    return list(out)

@@ -48,6 +48,7 @@ import numpy as np
 
 from nbtrack._types import Float64Array, Int64Array
 from nbtrack._values import HistogramEntry
+from nbtrack.media import file_names as file_names
 from nbtrack.store import chunks as store_chunks
 
 MAGIC = b"NBF2"
@@ -323,27 +324,6 @@ def _chunk(spec: dict[str, Any], raw: bytes, at: int) -> tuple[Chunk, int]:
 # -- media rows ------------------------------------------------------------------------------
 
 MEDIA_KINDS = ("image", "table", "plot", "video", "audio", "html")
-# The payload fields that hold a media file's name (`nbtrack.store.media_files`).
-_FILE_FIELDS = ("file", "thumb")
-
-
-def file_names(payload: Any) -> list[str]:
-    """The media files a media row's payload names (images, thumbnails, masks, table cells,
-    video, audio, html), each once, in the order they come. A loop, not recursion: a
-    payload from the network nests as deep as its parser allows."""
-    out: dict[str, None] = {}
-    todo = [payload]
-    while todo:
-        v = todo.pop()
-        if isinstance(v, dict):
-            for field in _FILE_FIELDS:
-                name = v.get(field)
-                if isinstance(name, str):
-                    out[name] = None
-            todo.extend(reversed(list(v.values())))
-        elif isinstance(v, list):
-            todo.extend(reversed(v))
-    return list(out)
 
 
 def media_body(rows: Iterable[tuple[int, str, int, str, dict[str, Any]]]) -> bytes:
