@@ -40,6 +40,9 @@ MEDIA_BODY_BYTES = 16 << 20
 MEDIA_ROW_BYTES = 32 << 20
 # File names per "have" question.
 HAVE_BATCH = 5000
+# The largest media file the server takes (`nbtrack.server.media.MAX_FILE_BYTES`): a larger
+# one (a long video) would be refused for ever, and hold up the rest of the run's upload.
+MEDIA_FILE_BYTES = 64 << 20
 # The loop looks for new data this often even when no commit woke it, and sends a
 # heartbeat this often while the run is live.
 POLL_S = 1.0
@@ -293,25 +296,33 @@ class Uploader:
             have |= client.media_have(
                 self.entity, self.project, self.run_id, names[i : i + HAVE_BATCH]
             )
-        lost: set[str] = set()
+        # The files that cannot go, and why: the server would refuse their rows for ever,
+        # and hold up the rest of the run.
+        lost: dict[str, str] = {}
         for name in names:
             if name in have:
                 continue
             try:
+                size = files.path(name).stat().st_size
+                if size > MEDIA_FILE_BYTES:
+                    lost[name] = (
+                        f"its file {name} holds {size >> 20} MiB, more than the server takes "
+                        f"({MEDIA_FILE_BYTES >> 20} MiB)"
+                    )
+                    continue
                 data = files.read(name)
             except (OSError, ValueError):
-                lost.add(name)
+                # The store lost the file (its media folder was cleaned).
+                lost[name] = f"its file {name} is missing from the local store"
                 continue
             client.put_media_file(self.entity, self.project, self.run_id, name, data)
         sendable = []
         for r in rows:
-            gone = lost.intersection(frames.file_names(r.payload))
+            gone = sorted(set(lost).intersection(frames.file_names(r.payload)))
             if gone:
-                # The store lost the file (its media folder was cleaned): the server would
-                # refuse the row for ever, and hold up the rest of the run.
                 self._say(
                     f"nbtrack: media {r.key!r} at step {r.step} of run {self.path} is not "
-                    f"uploaded: its file {sorted(gone)[0]} is missing from the local store"
+                    f"uploaded: {lost[gone[0]]}"
                 )
                 continue
             sendable.append(r)

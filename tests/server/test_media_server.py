@@ -380,3 +380,27 @@ def test_media_ingest_and_migration_on_postgresql(tmp_path: Path, pg_url: str) -
     assert current_revision(pg_url) == "0002"
     migrate(pg_url)
     assert current_revision(pg_url) == "0003"
+
+
+def test_a_media_file_larger_than_the_server_takes_is_left_out_and_the_rest_goes(
+    sqlite_server: ServerProcess, tmp_path: Path, store_dir: Path
+) -> None:
+    from nbtrack.server.media import MAX_FILE_BYTES
+    from nbtrack.sync.uploader import MEDIA_FILE_BYTES
+
+    assert MEDIA_FILE_BYTES == MAX_FILE_BYTES  # the uploader knows the server's bound
+    user = sqlite_server.create_user("ada")
+    page = tmp_path / "big.html"
+    page.write_text("<p>" + "x" * MAX_FILE_BYTES + "</p>")
+    run = nbtrack.init(project="media", mode="offline", display=False)
+    run.log({"page": nbtrack.Html(str(page))})
+    run.log({"preds": nbtrack.Image(np.full((8, 8), 7, np.uint8))})
+    run.finish()
+    env = sync_env(sqlite_server, user.key, tmp_path / "config", NBTRACK_DIR=str(store_dir))
+    res = nbtrack_cli("sync", "--all", env=env)
+    # Not a failed sync: the page is left out (the server would refuse it for ever), the
+    # image after it goes.
+    assert res.returncode == 0, res.stderr
+    got = sqlite_server.call("GET", f"/api/v1/runs/ada/media/{run.id}/media", user.key)
+    assert got.status_code == 200, got.text
+    assert [(r["key"], r["step"]) for r in got.json()["rows"]] == [("preds", 1)]
