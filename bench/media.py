@@ -91,7 +91,6 @@ PACE_S = 0.002
 
 TARGET_LOG_US = 50.0
 TARGET_FEED_BYTES = 2_000_000
-FRAME_MS = 1000 / 60
 # rAF times come in whole display refreshes; a frame counts as late past one refresh and a bit.
 LATE_MS = 17.5
 
@@ -244,7 +243,11 @@ def worker_log(spec: dict[str, Any]) -> dict[str, Any]:
             done = i + 1
             break
     t_loop = pc()
-    finish()
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        finish()  # the writer thread's warnings (media it gave up on) are caught here too
     t_done = pc()
     out: dict[str, Any] = {
         **summarize_ns(whole[:done]),
@@ -257,6 +260,7 @@ def worker_log(spec: dict[str, Any]) -> dict[str, Any]:
         "first_to_done_s": (t_done - t_first) / 1e9,
         "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "expected_images": done * IMAGES,
+        "warnings": [str(w.message)[:300] for w in caught if "nbtrack" in str(w.message)][:3],
     }
     if tracker == "nbtrack":
         out.update(_count_nbtrack(work, run.path))
@@ -475,7 +479,11 @@ def say(msg: str) -> None:
 
 
 def run_worker(
-    spec: dict[str, Any], python: str, timeout: float, work: Path | None = None
+    spec: dict[str, Any],
+    python: str,
+    timeout: float,
+    work: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """One measurement in a fresh subprocess of `python`; failures come back as {'error'}."""
     own = work is None
@@ -487,7 +495,7 @@ def run_worker(
             proc = subprocess.Popen(
                 cmd,
                 cwd=work,
-                env=worker_env(work),
+                env=worker_env(work, **(env or {})),
                 stdout=out,
                 stderr=err,
                 text=True,
@@ -604,7 +612,10 @@ def part_feed(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "export": str(work / "run.html") if name == "after" else None,
         }
         say(f"feed: {label}")
-        r = run_worker(spec, sys.executable, timeout=900, work=work)
+        # The run must be whole for its feed to be measured: finish() may wait for the
+        # writer as long as it takes (its default gives up after 30 s; see the log part).
+        wait = {"NBTRACK_FINISH_WAIT_S": "600"}
+        r = run_worker(spec, sys.executable, timeout=1200, work=work, env=wait)
         r["label"] = label
         if "error" in r:
             say(f"  failed: {r['error']}")
@@ -696,8 +707,8 @@ def frame_stats(frames: list[dict[str, Any]]) -> dict[str, Any]:
         "p50": percentile(dts, 50),
         "p95": percentile(dts, 95),
         "max": dts[-1],
-        "over_frame": sum(1 for d in dts if d > FRAME_MS) / len(dts),
-        "late": sum(1 for d in dts if d > LATE_MS) / len(dts),
+        # Over one refresh: the intervals of frames on time read 16.67-16.8 ms (clock jitter).
+        "over_frame": sum(1 for d in dts if d > LATE_MS) / len(dts),
         "handler_p50": percentile(hs, 50),
         "handler_p95": percentile(hs, 95),
         "changed": sum(1 for f in frames if f["changed"]) / len(frames),
@@ -976,6 +987,14 @@ def report_log(res: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         "(the warm-up statement's 16 included).",
         "",
     ]
+    warned = [
+        f"- {LABELS[r['tracker']]}, {SHAPES[r['shape']]}, "
+        f"{'paced' if r['pace'] else 'back to back'}: finish() warned: " + "; ".join(r["warnings"])
+        for r in rows
+        if r.get("warnings")
+    ]
+    if warned:
+        lines += [*warned, ""]
     for shape in SHAPES:
         nb = _row_of(rows, "nbtrack", shape, 0.0)
         nbp = _row_of(rows, "nbtrack", shape, PACE_S)
@@ -1042,7 +1061,13 @@ def report_feed(res: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
                 r["json_bytes"] / 1e6,
                 str(pos) if pos is not None else "-",
                 store,
-                "ok" if r["media_messages"] else "**no media messages** (feed not landed?)",
+                (
+                    "ok"
+                    if r.get("store_rows", steps) >= steps
+                    else f"**run incomplete**: {r['store_rows']:,} of {steps:,} steps stored"
+                )
+                if r["media_messages"]
+                else "**no media messages** (feed not landed?)",
             ]
         )
         if name in ("after", "live"):
@@ -1137,11 +1162,15 @@ def report_page(res: dict[str, Any], steps: int) -> tuple[list[str], list[list[s
         if w.get("frames"):
             targets.append(
                 [
-                    f"slider at 60 fps ({label}; frame p95 <= {LATE_MS} ms, i.e. <5% of frames "
-                    "miss a refresh)",
+                    f"slider at 60 fps, swapping the images ({label}; warm: frame p95 <= "
+                    f"{LATE_MS} ms, i.e. <5% of frames miss a refresh, and the step's images "
+                    "shown in >= 95% of frames)",
                     f"p50 {fmt(w['p50'])} / p95 {fmt(w['p95'])} ms, {w['over_frame'] * 100:.1f}% "
-                    f"over 16.7 ms, step shown changed in {w['changed'] * 100:.0f}% of frames",
-                    verdict(w["p95"] <= LATE_MS and w["changed"] > 0.95),
+                    f"over 16.7 ms; step changed in {w['changed'] * 100:.0f}%, all its images "
+                    f"loaded in {w['all_loaded'] * 100:.0f}% of frames",
+                    verdict(
+                        w["p95"] <= LATE_MS and w["changed"] > 0.95 and w["all_loaded"] >= 0.95
+                    ),
                 ]
             )
     lines.append(
@@ -1152,7 +1181,7 @@ def report_page(res: dict[str, Any], steps: int) -> tuple[list[str], list[list[s
                 "frame p50 ms",
                 "p95 ms",
                 "max ms",
-                "> 16.7 ms",
+                "> 16.7 ms (a refresh missed)",
                 "input handler p50 / p95 ms",
                 "step changed",
                 "all 16 images loaded",
@@ -1201,7 +1230,9 @@ def report_page(res: dict[str, Any], steps: int) -> tuple[list[str], list[list[s
         "event from inside `requestAnimationFrame` (what a dragged slider delivers); *cold* is "
         "the first pass from the newest position to the oldest (thumbnails not yet fetched or "
         "decoded), *warm* the passes back and forth after it. Frame time is the time between "
-        "animation frames; *input handler* is the time the page's handler took in the event; "
+        "animation frames, and a frame counts as over 16.7 ms when it took more than "
+        f"{LATE_MS} ms (frames on time read 16.67 to 16.8 ms: the clock's jitter), i.e. it "
+        "missed a refresh; *input handler* is the time the page's handler took in the event; "
         "*step changed* the frames whose `.nbt-media-step` text changed; *all 16 images "
         "loaded* the frames at whose next frame every `img` of the grid was complete. Headless "
         "Chromium with SwiftShader on this machine's CPU cores.",
@@ -1248,13 +1279,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--parts", default=",".join(PARTS), help="subset of: " + ", ".join(PARTS))
     p.add_argument("--trackers", default=",".join(TRACKERS), help="for the log part")
     p.add_argument("--quick", action="store_true", help="small sizes, to try it out")
-    p.add_argument("--reps", type=int, help="log statements a loop (default 1,000; quick 100)")
+    p.add_argument("--reps", type=int, help="log statements a loop (default 500; quick 100)")
     p.add_argument("--steps", type=int, help="steps of the feed's run (default 1,000; quick 100)")
     p.add_argument("--scrub-seconds", type=float, help="warm scrubbing (default 5; quick 1)")
     p.add_argument(
         "--max-seconds",
         type=float,
-        default=20.0,
+        default=15.0,
         help="stop a loop after this long and report the statements done (W&B needs ~60 ms each)",
     )
     p.add_argument(
@@ -1279,7 +1310,7 @@ def main(argv: list[str] | None = None) -> int:
     args.trackers = [t.strip() for t in args.trackers.split(",") if t.strip()]
     if set(args.trackers) - set(TRACKERS):
         p.error(f"--trackers: choose from {', '.join(TRACKERS)}")
-    args.reps = args.reps or (100 if args.quick else 1000)
+    args.reps = args.reps or (100 if args.quick else 500)
     args.steps = args.steps or (100 if args.quick else 1000)
     args.scrub_seconds = args.scrub_seconds or (1.0 if args.quick else 5.0)
     python = args.python or (str(BENCH_PY) if BENCH_PY.exists() else sys.executable)
@@ -1303,7 +1334,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     res["total_s"] = time.monotonic() - started
-    res["machine"] = machine_lines(["nbtrack", "numpy", "torch", "pillow", "wandb"], res["load"])
+    res["machine"] = machine_lines(["nbtrack", "numpy", "torch", "pillow"], res["load"])
     if "log" in res and res["log"]["python"] != sys.executable:
         res["machine"].append(f"- The log part's workers: {_venv_versions(python)}")
     if res.get("page", {}).get("chromium"):
