@@ -209,6 +209,28 @@ describe("files", () => {
     expect(s.canLoad(B)).toBe(true);
   });
 
+  it("fetches an image entry's thumbnails at once where files load by URL", async () => {
+    const fetched: string[] = [];
+    const real = globalThis.fetch;
+    globalThis.fetch = ((url: string) => {
+      fetched.push(url);
+      return Promise.resolve(new Response(new Uint8Array([9, 9])));
+    }) as typeof fetch;
+    try {
+      const s = store();
+      s.host = { mediaUrl: (n) => `/media/${n}` };
+      send(s, [header("k", 0)], [], []);
+      expect(fetched).toEqual([`/media/${A}`]);
+      await s.load(A);
+      expect(s.cached(A)).toEqual(new Uint8Array([9, 9]));
+      expect(s.url(A)).toMatch(/^blob:test\//); // scrubbing swaps object URLs from now on
+      send(s, [header("k", 1)], [], []); // the same thumbnail again: not fetched twice
+      expect(fetched).toHaveLength(1);
+    } finally {
+      globalThis.fetch = real;
+    }
+  });
+
   it("asks the kernel for a full file and matches its answer by id", async () => {
     const s = store();
     const sent: MediaFileRequest[] = [];

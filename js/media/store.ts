@@ -170,7 +170,25 @@ export class MediaStore {
       km.add(e);
       if (!keys.includes(e.key)) keys.push(e.key);
     }
+    this.prefetch(entries);
     if (keys.length) this.emit({ kind: "entries", keys });
+  }
+
+  /**
+   * On a page that loads files by URL (server, share link, `nbtrack ui`), fetch the new
+   * image entries' thumbnails into the byte cache at once, as the notebook is sent them: a
+   * slider scrubbed later then swaps object URLs, where it would otherwise start (and cancel)
+   * a request for every image at every frame, and show none. Images only: a table's cell
+   * thumbnails load as their rows are shown.
+   */
+  private prefetch(entries: MediaEntry[]): void {
+    for (const e of entries) {
+      if (e.payload.kind !== "image") continue;
+      for (const n of thumbNames(e)) {
+        if (this.bytes.has(n) || this.inFlight.has(n) || this.host.mediaUrl(n) === null) continue;
+        this.load(n).catch(() => undefined); // the element falls back to the URL itself
+      }
+    }
   }
 
   putFiles(files: MediaFileBytes[]): void {
