@@ -137,3 +137,44 @@ def test_sync_bench_quick_report(tmp_path: Path) -> None:
     assert "All points on the server: yes" in out
     # --no-docs: nothing left behind where it ran.
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_media_bench_quick_report(tmp_path: Path) -> None:
+    """bench/media.py's log and feed parts, nbtrack only, small: every row whole and every
+    image read back."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "media.py"),
+            "--quick",
+            "--no-docs",
+            "--parts",
+            "log,feed",
+            "--trackers",
+            "nbtrack",
+            "--python",
+            sys.executable,
+            "--reps",
+            "40",
+            "--steps",
+            "80",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    out = proc.stdout
+    rows = [ln for ln in out.splitlines() if ln.startswith("| nbtrack, ")]
+    assert len(rows) == 4 and all(r.rstrip().endswith("| ok |") for r in rows), out
+    assert out.count("| 640 of 640 |") == 4, out
+    feeds = [
+        ln
+        for ln in out.split("### 2.", 1)[1].splitlines()
+        if ln.startswith("| ") and "---" not in ln
+    ][1:]
+    assert len(feeds) == 3 and all(r.rstrip().endswith("| ok |") for r in feeds), feeds
+    assert "failed" not in out and "**lost some**" not in out and "**run incomplete**" not in out
+    assert list(tmp_path.iterdir()) == []
