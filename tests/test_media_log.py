@@ -331,3 +331,23 @@ def test_an_entry_the_store_refuses_is_left_out_alone(tmp_path: Path) -> None:
         assert image.caption == "fine too"
     told = [str(w.message) for w in caught if "could not be stored" in str(w.message)]
     assert len(told) == 1 and "'b' at step 1" in told[0]
+
+
+def test_finish_stores_a_media_backlog_that_takes_longer_than_its_wait_to_encode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # finish()'s wait bounds a store that refuses writes; a healthy writer still encoding
+    # what log() took (up to MEDIA_BACKLOG_BYTES of it) must be let finish.
+    monkeypatch.setattr(nbtrack._run, "FINISH_WAIT_S", 0.05)
+    rng = np.random.default_rng(7)
+    steps = 150
+    run = _run(tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(steps):
+            run.log({"preds": [nbtrack.Image(_pixels(rng, (28, 28))) for _ in range(16)]})
+        run.finish()
+    assert [str(w.message) for w in caught if "media" in str(w.message)] == []
+    with nbtrack.Api(tmp_path) as api:
+        got = api.run(run.path).media("preds")
+    assert [s for s, _ in got] == list(range(steps))

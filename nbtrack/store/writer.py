@@ -113,6 +113,7 @@ class Writer:
         self._encoded: list[Any] = []
         self._media_files: Any = None
         self.media_dropped = 0
+        self._media_progress_at = 0.0  # when media were last committed (monotonic)
         self._thread = threading.Thread(target=self._loop, name=f"nbtrack-writer-{rk}", daemon=True)
         self._thread.start()
 
@@ -154,6 +155,9 @@ class Writer:
         self._stopping = True
         self._wake.set()
         self._thread.join(wait_s + 60.0)
+        # Encoding a large media backlog may take longer: wait on while it makes progress.
+        while self._thread.is_alive() and time.monotonic() - self._media_progress_at < 60.0:
+            self._thread.join(1.0)
         if not self._final_done:  # the thread ended before it could take them (or hangs)
             return list(self._pending) if self._final_taken else [*self._pending, *batches]
         return self.unstored
@@ -264,6 +268,7 @@ class Writer:
                     return False
             self._encoded = []
             self.error = None
+            self._media_progress_at = time.monotonic()
             for callback in self.after_commit:
                 try:
                     callback()
@@ -310,10 +315,14 @@ class Writer:
         self._add_fields(fields)
         while not self._write(store) and time.monotonic() < deadline:
             time.sleep(RETRY_S)
-        while (self._media or self._encoded) and not self._write_media(store, deadline):
-            if time.monotonic() >= deadline:
-                break
+        # `deadline` bounds the wait for a store that refuses writes: while the store takes
+        # them, the media backlog (bounded by the run) is encoded to its end, however long.
+        while self._media or self._encoded:
+            if self._write_media(store, time.monotonic() + MEDIA_BUDGET_S):
+                continue
             if self.error is not None:
+                if time.monotonic() >= deadline:
+                    break
                 time.sleep(RETRY_S)
         left = len(self._media) + len(self._encoded)
         if left:
