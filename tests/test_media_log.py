@@ -95,6 +95,25 @@ def test_torch_cpu_images_read_back(tmp_path: Path) -> None:
     assert images[1].numpy().shape == (8, 10)
 
 
+def test_a_batch_of_torch_images_is_taken_in_one_copy_and_reads_back(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    g = torch.Generator().manual_seed(1)
+    batch = torch.rand((8, 1, 28, 28), generator=g, requires_grad=True)  # a model's output
+    run = _run(tmp_path)
+    run.log({"batch": [nbtrack.Image(x, caption=str(i)) for i, x in enumerate(batch)]})
+    with torch.no_grad():
+        expected = (batch.detach().numpy()[:, 0] * 255).round().astype(np.uint8)
+        batch.zero_()  # in place, after log(): the logged images are a copy
+    with pytest.raises(ValueError, match=r"'nan'.*NaN"):
+        run.log({"nan": [nbtrack.Image(torch.full((1, 4, 4), float("nan"))) for _ in range(3)]})
+    run.finish()
+    with nbtrack.Api(tmp_path) as api:
+        ((_, images),) = api.run(run.path).media("batch")
+    assert [im.caption for im in images] == [str(i) for i in range(8)]
+    for im, want in zip(images, expected, strict=True):
+        np.testing.assert_array_equal(im.numpy(), want)
+
+
 def test_a_list_of_images_per_step_keeps_order_steps_and_captions(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     batches = [[_pixels(rng, (28, 28)) for _ in range(16)] for _ in range(5)]

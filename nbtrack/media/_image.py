@@ -144,8 +144,9 @@ def prepare_images(key: str, value: Any) -> MediaEntry:
 
 
 def _block(key: str, images: Sequence[Any]) -> MediaEntry | None:
-    """The fast path: two or more plain NumPy images of one shape and dtype, copied in one
-    go. None when the list is anything else (then each image is taken on its own)."""
+    """The fast path: two or more plain NumPy images (or CPU tensors) of one shape and dtype,
+    copied in one go. None when the list is anything else (then each image is taken on its
+    own)."""
     np = sys.modules.get("numpy")
     if np is None or len(images) < 2:
         return None
@@ -153,22 +154,19 @@ def _block(key: str, images: Sequence[Any]) -> MediaEntry | None:
     if type(first) is not Image:
         return None
     a0 = first.data_or_path
-    ndarray = np.ndarray
-    if type(a0) is not ndarray:
+    tp = type(a0)
+    if tp is np.ndarray:
+        taken = _numpy_block(key, images, a0)
+    else:
+        torch = sys.modules.get("torch")
+        if torch is None or not isinstance(a0, torch.Tensor):
+            return None
+        taken = _torch_block(key, images, a0, torch)
+    if taken is None:
         return None
-    shape, dtype = a0.shape, a0.dtype
-    for im in images:
-        if type(im) is not Image or im.masks is not None or im.boxes is not None:
-            return None
-        a = im.data_or_path
-        if type(a) is not ndarray or a.shape != shape or a.dtype != dtype or im.mode is not None:
-            return None
-    layout = _layout(key, 0, shape, chw_first=False)
-    kind = dtype.kind
-    if kind not in "biuf":
-        _bad_dtype(key, 0, dtype)
-    block = np.array([im.data_or_path for im in images])  # the snapshot: one copy
-    if kind == "f" or (kind in "iu" and dtype != np.uint8):
+    block, layout = taken
+    kind = block.dtype.kind
+    if kind == "f" or (kind in "iu" and block.dtype != np.uint8):
         _check_range(key, None, block, kind)
     captions = [im.caption for im in images]
 
@@ -182,6 +180,49 @@ def _block(key: str, images: Sequence[Any]) -> MediaEntry | None:
         return {"items": items}
 
     return MediaEntry(key, "image", block.nbytes, encode)
+
+
+def _plain(images: Sequence[Any], tp: Any, shape: Any, dtype: Any) -> bool:
+    """Every item a plain Image (no masks, boxes or mode) of data of this type, shape, dtype."""
+    for im in images:
+        if type(im) is not Image or im.masks is not None or im.boxes is not None:
+            return False
+        a = im.data_or_path
+        if type(a) is not tp or a.shape != shape or a.dtype != dtype or im.mode is not None:
+            return False
+    return True
+
+
+def _numpy_block(key: str, images: Sequence[Any], a0: Any) -> tuple[Any, str] | None:
+    import numpy as np
+
+    shape, dtype = a0.shape, a0.dtype
+    if not _plain(images, np.ndarray, shape, dtype):
+        return None
+    layout = _layout(key, 0, shape, chw_first=False)
+    if dtype.kind not in "biuf":
+        _bad_dtype(key, 0, dtype)
+    return np.array([im.data_or_path for im in images]), layout  # the snapshot: one copy
+
+
+def _torch_block(key: str, images: Sequence[Any], t0: Any, torch: Any) -> tuple[Any, str] | None:
+    """CPU tensors of one shape and dtype, stacked into one NumPy copy (torchvision's CHW
+    layout rule); None for anything else, a tensor on an accelerator included."""
+    if t0.device.type != "cpu":
+        return None
+    shape, dtype = t0.shape, t0.dtype
+    if not _plain(images, type(t0), shape, dtype):
+        return None
+    layout = _layout(key, 0, tuple(shape), chw_first=True)
+    if t0.is_complex() or not (t0.is_floating_point() or dtype in _int_dtypes(torch)):
+        _bad_dtype(key, 0, dtype)
+    try:
+        stacked = torch.stack([im.data_or_path for im in images])  # the snapshot: one copy
+    except RuntimeError:  # tensors on several devices (the first on the CPU): one by one
+        return None
+    if stacked.requires_grad:
+        stacked = stacked.detach()
+    return _tensor_numpy(stacked, torch), layout
 
 
 def snapshot(key: str, index: int | None, data: Any) -> tuple[Source, int]:
