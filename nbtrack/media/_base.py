@@ -52,6 +52,22 @@ def is_media(value: object) -> bool:
     return (tp is list or tp is tuple) and bool(value) and isinstance(value[0], Media)  # type: ignore[index]
 
 
+def text(key: str, what: str, value: Any) -> str | None:
+    """`value` as the text the store keeps (None stays None), or a ValueError naming the key
+    when it is not valid Unicode (a lone surrogate, which no UTF-8 file can hold)."""
+    if value is None:
+        return None
+    s = value if type(value) is str else str(value)
+    try:
+        s.encode("utf-8")
+    except UnicodeError:
+        raise ValueError(
+            f"nbtrack.log: key {key!r} {what} {s!r} is not valid Unicode (it holds a lone "
+            "surrogate)"
+        ) from None
+    return s
+
+
 def where(key: str, index: int | None, noun: str) -> str:
     """``key 'k'`` or ``key 'k' image 3``: how an error names the value it is about."""
     return f"key {key!r}" if index is None else f"key {key!r} {noun} {index}"

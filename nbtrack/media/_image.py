@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from nbtrack.media import _encode
-from nbtrack.media._base import Media, json_number, user_stacklevel, where
+from nbtrack.media._base import Media, json_number, text, user_stacklevel, where
 from nbtrack.media._prepare import MediaEntry
 
 if TYPE_CHECKING:
@@ -135,8 +135,9 @@ def prepare_images(key: str, value: Any) -> MediaEntry:
         hw = size_of(src)
         masks = check_masks(key, index, im.masks, hw, im.classes)
         boxes = check_boxes(key, index, im.boxes, im.classes)
+        caption = text(key, f"image {i} caption" if listed else "caption", im.caption)
         sources.append(src)
-        extras.append((im.caption, masks, boxes, im.mode))  # type: ignore[arg-type]
+        extras.append((caption, masks, boxes, im.mode))  # type: ignore[arg-type]
         nbytes += size + sum(m[1].nbytes for m in masks)
     return MediaEntry(
         key, "image", nbytes, lambda files: encode_images(key, files, sources, extras)
@@ -168,7 +169,7 @@ def _block(key: str, images: Sequence[Any]) -> MediaEntry | None:
     kind = block.dtype.kind
     if kind == "f" or (kind in "iu" and block.dtype != np.uint8):
         _check_range(key, None, block, kind)
-    captions = [im.caption for im in images]
+    captions = [text(key, f"image {i} caption", im.caption) for i, im in enumerate(images)]
 
     def encode(files: MediaFiles) -> dict[str, Any]:
         items = []

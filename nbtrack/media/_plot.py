@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from nbtrack.media._base import Media
+from nbtrack.media._base import Media, text
 from nbtrack.media._prepare import MediaEntry
 from nbtrack.media._table import Table, encode_table, snapshot_table
 
@@ -181,7 +181,7 @@ plot = PlotNamespace()
 def prepare_plot(key: str, chart: CustomChart) -> MediaEntry:
     """Check a chart and copy its table or inputs; the writer computes and stores it."""
     kind, fields, title = chart.plot, dict(chart.fields), chart.title
-    title = None if title is None else str(title)
+    title = text(key, "title", title)
     if kind == "plot_table":
         raise TypeError(
             f"nbtrack.log: key {key!r} is a custom chart of the Vega spec "

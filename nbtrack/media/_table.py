@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from nbtrack.media import _encode
-from nbtrack.media._base import Media, json_number
+from nbtrack.media._base import Media, json_number, text
 from nbtrack.media._image import Image, check_boxes, check_masks, encode_one, size_of, snapshot
 from nbtrack.media._prepare import MediaEntry
 
@@ -166,7 +166,7 @@ Snapshot = tuple[list[str], list[list[Any]], int]
 
 def snapshot_table(key: str, table: Table) -> Snapshot:
     """Check a table's size and cells and copy its rows."""
-    columns = [str(c) for c in table.columns]
+    columns = [text(key, "column", c) or "" for c in table.columns]
     rows = table.data
     if len(columns) > MAX_COLUMNS or len(rows) > MAX_ROWS:
         raise ValueError(
@@ -185,6 +185,8 @@ def snapshot_table(key: str, table: Table) -> Snapshot:
         copy = list(row)
         for c, cell in enumerate(copy):
             if type(cell) in _PLAIN:
+                if type(cell) is str:
+                    text(key, f"row {r} column {columns[c]!r}", cell)
                 continue
             if np is not None and isinstance(cell, np.generic) and cell.dtype.kind in "biuf":
                 copy[c] = cell.item()
@@ -195,7 +197,7 @@ def snapshot_table(key: str, table: Table) -> Snapshot:
             elif isinstance(cell, float):
                 copy[c] = float(cell)
             elif isinstance(cell, str):
-                copy[c] = str(cell)
+                copy[c] = text(key, f"row {r} column {columns[c]!r}", cell)
             elif pd is not None and cell is pd.NA:
                 copy[c] = None
             elif isinstance(cell, Image):
@@ -219,7 +221,8 @@ def _image_cell(key: str, where: str, cell: Image) -> tuple[ImageCell, int]:
     except (TypeError, ValueError, FileNotFoundError) as e:
         message = str(e).replace(f"key {key!r}", f"key {key!r} {where}", 1)
         raise type(e)(message) from None
-    return ImageCell(src, (cell.caption, masks, boxes, cell.mode)), size
+    caption = text(key, f"{where} caption", cell.caption)
+    return ImageCell(src, (caption, masks, boxes, cell.mode)), size
 
 
 def prepare_table(key: str, table: Table) -> MediaEntry:
