@@ -109,4 +109,7 @@ def sync_runs(
 
 
 def _quiet(message: str) -> None:
-    del message  # sync reports each run itself
+    # sync reports each run itself; what it leaves out (a media file missing here, or over
+    # the server's size limit) it says.
+    if "is not uploaded" in message:
+        print(f"\r  {message}", file=sys.stderr)

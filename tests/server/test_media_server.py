@@ -404,3 +404,5 @@ def test_a_media_file_larger_than_the_server_takes_is_left_out_and_the_rest_goes
     got = sqlite_server.call("GET", f"/api/v1/runs/ada/media/{run.id}/media", user.key)
     assert got.status_code == 200, got.text
     assert [(r["key"], r["step"]) for r in got.json()["rows"]] == [("preds", 1)]
+    # ... and says what it left out.
+    assert "media 'page' at step 0" in res.stderr and "is not uploaded" in res.stderr
