@@ -473,6 +473,25 @@ export interface MediaFileRequest {
   name: string;
 }
 
+/** The request for a full file, by the id its answer will carry. */
+export function mediaFileRequest(id: number, name: string): MediaFileRequest {
+  return { type: "media-file", id, name };
+}
+
+/**
+ * A `media` message again, as the page's Export writes what it holds: `entries` as they came
+ * (their raw payloads) and each named file's bytes once, in `files` order.
+ */
+export function encodeMedia(
+  entries: MediaEntryHeader[],
+  files: { name: string; bytes: Uint8Array }[],
+): { content: MediaMessage; buffers: Uint8Array[] } {
+  return {
+    content: { type: "media", entries, files: files.map((f) => f.name) },
+    buffers: files.map((f) => f.bytes),
+  };
+}
+
 /** Kernel -> page: the answer to a MediaFileRequest; one buffer, none on error. */
 export interface MediaFileMessage {
   type: "media-file";

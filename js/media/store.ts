@@ -14,6 +14,7 @@
 
 import type {
   MediaEntry,
+  MediaEntryHeader,
   MediaFileBytes,
   MediaFileMessage,
   MediaFileReply,
@@ -21,7 +22,14 @@ import type {
   MediaMessage,
   MediaThinMessage,
 } from "../protocol";
-import { decodeMedia, decodeMediaFile, decodeMediaThin, mediaMime } from "../protocol";
+import {
+  decodeMedia,
+  decodeMediaFile,
+  decodeMediaThin,
+  encodeMedia,
+  mediaFileRequest,
+  mediaMime,
+} from "../protocol";
 
 /** One key's entries as the page holds them. */
 export class KeyMedia {
@@ -245,7 +253,7 @@ export class MediaStore {
     } else if (send) {
       const id = this.nextId++;
       p = new Promise<Uint8Array>((resolve, reject) => this.pending.set(id, { name, resolve, reject }));
-      send({ type: "media-file", id, name });
+      send(mediaFileRequest(id, name));
     } else {
       return Promise.reject(new Error(this.host.noFullText ?? EXPORT_NO_FULL));
     }
@@ -307,9 +315,11 @@ export function mediaOf(state: object): MediaStore {
 
 /** Media messages of a store again, as an export writes them (every held entry, all the
  *  thumbnail bytes the page has that they name; no full files). */
-export function mediaMessages(store: MediaStore): { content: Record<string, unknown> & { type: string }; buffers: Uint8Array[] }[] {
-  const entries: Record<string, unknown>[] = [];
-  const names: string[] = [];
+export function mediaMessages(
+  store: MediaStore,
+): { content: Record<string, unknown> & { type: string }; buffers: Uint8Array[] }[] {
+  const entries: MediaEntryHeader[] = [];
+  const files: { name: string; bytes: Uint8Array }[] = [];
   const seen = new Set<string>();
   for (const key of store.order) {
     const km = store.keys.get(key);
@@ -317,19 +327,16 @@ export function mediaMessages(store: MediaStore): { content: Record<string, unkn
     for (const e of km.held()) {
       entries.push({ key: e.key, step: e.step, kind: e.kind, index: e.index, keep: e.keep, payload: e.raw });
       for (const n of thumbNames(e)) {
-        if (seen.has(n) || !store.has(n)) continue;
+        const bytes = store.cached(n);
+        if (seen.has(n) || !bytes) continue;
         seen.add(n);
-        names.push(n);
+        files.push({ name: n, bytes });
       }
     }
   }
   if (!entries.length) return [];
-  return [
-    {
-      content: { type: "media", entries, files: names },
-      buffers: names.map((n) => store.cached(n) as Uint8Array),
-    },
-  ];
+  const m = encodeMedia(entries, files);
+  return [{ content: { ...m.content }, buffers: m.buffers }];
 }
 
 /** The files of an entry the page is sent with it: thumbnails, and html files. */
