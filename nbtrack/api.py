@@ -22,7 +22,6 @@ import importlib
 import os
 import re
 import shutil
-import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import FrozenInstanceError, dataclass, field, fields
 from pathlib import Path
@@ -797,21 +796,6 @@ def _edited(rec: RunRecord, edits: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _put_run(c: Any, rk: int, fields_: dict[str, Any]) -> None:
-    """Write `fields_` of run `rk` inside the caller's transaction (`Store.update_run`'s
-    statements, which open a transaction of their own)."""
-    from nbtrack._json import dumps
-    from nbtrack.store.db import _PUT_USER_SUMMARY, JSON_COLUMNS
-
-    user = fields_.pop("user_summary", None)
-    fields_.setdefault("updated_at", time.time())
-    cols = list(fields_)
-    values = [dumps(fields_[k]) if k in JSON_COLUMNS else fields_[k] for k in cols]
-    c.execute(f"UPDATE runs SET {', '.join(f'{k} = ?' for k in cols)} WHERE rk = ?", [*values, rk])
-    if user is not None:
-        c.execute(_PUT_USER_SUMMARY, (rk, dumps(user)))
-
-
 def stored_edits(edits: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
     """`edits` (from `_edited`) as the run row's columns, against the row as stored now:
     the config and summary keys edited on the record merged into the stored ones, group
@@ -1331,13 +1315,8 @@ class Api:
             return
         writer = Store(self._dir, create=False)
         try:
-            # Read and written in one transaction: a run still logging cannot store its config
-            # or summary between the two, so what it stored is merged, never overwritten.
-            with writer.transaction() as c:
-                row = writer.run_row(rec.project, rec.id)
-                if row is None:
-                    raise RunNotFoundError(f"nbtrack: no run {rec.path} in {writer.path} any more")
-                _put_run(c, int(row["rk"]), stored_edits(edits, row))
+            if not writer.edit_run(rec.project, rec.id, lambda row: stored_edits(edits, row)):
+                raise RunNotFoundError(f"nbtrack: no run {rec.path} in {writer.path} any more")
         finally:
             writer.close()
 

@@ -19,7 +19,7 @@ import shutil
 import socket
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -368,16 +368,24 @@ class Store:
             # continue on another machine): the three change together.
             fields.setdefault("host", HOST)
             fields.setdefault("proc_start", process_start(int(fields["pid"])))
-        user = fields.pop("user_summary", None)
-        cols = list(fields)
-        values = [dumps(fields[c]) if c in JSON_COLUMNS else fields[c] for c in cols]
         with self.transaction() as c:
-            c.execute(
-                f"UPDATE runs SET {', '.join(f'{col} = ?' for col in cols)} WHERE rk = ?",
-                [*values, rk],
-            )
-            if user is not None:
-                c.execute(_PUT_USER_SUMMARY, (rk, dumps(user)))
+            _put_fields(c, rk, fields)
+
+    def edit_run(
+        self, project: str, run_id: str, change: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> bool:
+        """Write the fields `change` makes of the run's row as stored now, reading and
+        writing in one transaction (a run still logging cannot store its own fields between
+        the two, so an edit merged into them never overwrites them). False: no such run."""
+        with self.transaction() as c:
+            row = self.run_row(project, run_id)
+            if row is None:
+                return False
+            fields = change(row)
+            if fields:
+                fields.setdefault("updated_at", time.time())
+                _put_fields(c, int(row["rk"]), fields)
+        return True
 
     def run_row(self, project: str, run_id: str) -> dict[str, Any] | None:
         cur = self.conn.execute(
@@ -754,6 +762,20 @@ class Store:
         counts = np.stack([chunks.decode_counts(r[3]) for r in rows])
         stats = [json.loads(r[4]) for r in rows]
         return steps, ranges, counts, stats
+
+
+def _put_fields(c: sqlite3.Connection, rk: int, fields: dict[str, Any]) -> None:
+    """UPDATE the run row's `fields` (the user's summary into its own table), in the
+    caller's transaction."""
+    user = fields.pop("user_summary", None)
+    cols = list(fields)
+    if cols:
+        values = [dumps(fields[k]) if k in JSON_COLUMNS else fields[k] for k in cols]
+        c.execute(
+            f"UPDATE runs SET {', '.join(f'{k} = ?' for k in cols)} WHERE rk = ?", [*values, rk]
+        )
+    if user is not None:
+        c.execute(_PUT_USER_SUMMARY, (rk, dumps(user)))
 
 
 @dataclass
