@@ -7,6 +7,7 @@ that must die are real processes; every wait is for a condition, with a generous
 from __future__ import annotations
 
 import contextlib
+import re
 import signal
 import subprocess
 import sys
@@ -479,13 +480,20 @@ def test_import_installs_no_hooks() -> None:
     assert out.stdout.split() == ["True", "True", "True"], out.stderr
 
 
+# `run._x`, `self._run._x`, `link._run._x`, `getattr(run, "_x")`: a run's private attributes.
+_PRIVATE_OF_A_RUN = re.compile(r"(?<![A-Za-z0-9])_?run\._[A-Za-z]|getattr\(\s*_?run\s*,\s*['\"]_")
+
+
 def test_no_module_reaches_into_a_runs_private_attributes() -> None:
+    assert _PRIVATE_OF_A_RUN.search("x = self._run._rows")
+    assert _PRIVATE_OF_A_RUN.search('getattr(run, "_writer")')
+    assert not _PRIVATE_OF_A_RUN.search("from nbtrack._run import link; link(run).flush()")
     offenders = []
     for path in sorted((REPO / "nbtrack").rglob("*.py")):
         if path.name == "_run.py":
             continue
         for n, line in enumerate(path.read_text().splitlines(), 1):
-            if "run._" in line.replace("_run._", ""):
+            if _PRIVATE_OF_A_RUN.search(line):
                 offenders.append(f"{path.relative_to(REPO)}:{n}: {line.strip()}")
     assert offenders == []
 
