@@ -49,8 +49,9 @@ def wait_points(page: Any, test: str, *, timeout: float, sel: str = CHART) -> No
 
     >>> wait_points(page, f"=== {STEPS}", timeout=10_000)
     """
+    # `?.`: the card may not exist yet (its first points still on their way); wait for it.
     page.wait_for_function(
-        f"() => +document.querySelector('{sel}').dataset.points {test}", timeout=timeout
+        f"() => +document.querySelector('{sel}')?.dataset.points {test}", timeout=timeout
     )
 
 
@@ -60,7 +61,8 @@ def wait_chart(page: Any, test: str, *, timeout: float, sel: str = CHART) -> Non
     >>> wait_chart(page, "sources().length === 2", timeout=10_000)
     """
     page.wait_for_function(
-        f"() => document.querySelector('{sel}').__nbtrack_card__.chart?.{test}", timeout=timeout
+        f"() => document.querySelector('{sel}')?.__nbtrack_card__?.chart?.{test}",
+        timeout=timeout,
     )
 
 
