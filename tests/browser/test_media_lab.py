@@ -39,6 +39,8 @@ DASH = ".nbtrack-dashboard"
 TABLE = panel("val/examples", DASH)
 IMAGES = panel("val/images", DASH)
 CONFUSION = panel("val/confusion", DASH)
+LARGE = panel("val/large", DASH)
+LARGE_SIDE = 224  # over the 128 px of a thumbnail: its full size is a file of its own
 MAX_EPOCHS = 40  # a bound only: the test stops the loop long before
 
 
@@ -82,6 +84,8 @@ while not os.path.exists({str(stop)!r}) and epoch < {MAX_EPOCHS}:
         "val/images": [nbtrack.Image(x_val[k], caption=demo.CLASSES[pred[k]]) for k in shown],
         "val/confusion": nbtrack.plot.confusion_matrix(
             y_true=y_val.tolist(), preds=pred.tolist(), class_names=list(demo.CLASSES)),
+        "val/large": nbtrack.Image(
+            torch.kron(x_val[0, 0], torch.ones(8, 8)), caption="x8"),
     }})
     epoch += 1
     time.sleep(1.0)
@@ -129,11 +133,11 @@ def test_media_live_in_jupyterlab(
         # The Media section shows once the first epoch is logged: a panel a key, in order.
         page.wait_for_selector(f"{DASH} .nbt-media:not([hidden])", timeout=120_000)
         wait_until(
-            "three media panels", lambda: page.locator(f"{DASH} .nbt-media-panel").count() == 3
+            "four media panels", lambda: page.locator(f"{DASH} .nbt-media-panel").count() == 4
         )
         keys = page.locator(f"{DASH} .nbt-media-panel")
-        assert [keys.nth(i).get_attribute("data-key") for i in range(3)] == [
-            "val/examples", "val/images", "val/confusion"
+        assert [keys.nth(i).get_attribute("data-key") for i in range(4)] == [
+            "val/examples", "val/images", "val/confusion", "val/large"
         ]  # fmt: skip
         assert page.get_attribute(TABLE, "data-kind") == "table"
         assert page.get_attribute(IMAGES, "data-kind") == "image"
@@ -192,10 +196,25 @@ def test_media_live_in_jupyterlab(
 
         # The confusion matrix: a Bokeh heat map.
         wait_plot_drawn(page, CONFUSION, kind="confusion_matrix")
-        assert cell_running(page), "the checks ended after the cell did"
         page.locator(f"{DASH} .nbt-media").screenshot(path=str(artifacts / "lab_media.png"))
+
+        # A full-size file comes from the kernel, which answers only when idle: while the
+        # cell runs, the lightbox shows the thumbnail enlarged and says why it waits.
+        open_lightbox(page, f"{LARGE} .nbt-media-grid .nbt-media-item")
+        page.wait_for_selector(".nbt-media-full-wait", timeout=30_000)
+        assert "busy running a cell" in (page.text_content(".nbt-media-full-wait") or "")
+        assert cell_running(page), "the checks ended after the cell did"
     finally:
         stop.touch()
+
+    # Once the cell has ended, the kernel answers: the full image replaces the thumbnail.
+    page.wait_for_function(
+        f"() => [...document.querySelectorAll('.nbt-lightbox img')]"
+        f".some((i) => i.complete && i.naturalWidth === {LARGE_SIDE})",
+        timeout=120_000,
+    )
+    wait_until("the wait note to go", lambda: not page.locator(".nbt-media-full-wait").count())
+    close_lightbox(page)
 
     # The cell ends: sort and filter the newest table.
     page.wait_for_selector(f'{DASH}[data-state="finished"]', timeout=120_000)
