@@ -243,6 +243,7 @@ class Writer:
             self._media_bytes -= entry.nbytes
             try:
                 self._encoded.append(entry.encode(self._media_files))
+                time.sleep(0)  # lets the training thread in between entries (the GIL)
             except Exception as e:  # this entry only: the others go on
                 if is_transient(e) and not isinstance(e, FileNotFoundError):
                     self._media.appendleft(entry)  # a full disk: try again next cycle
