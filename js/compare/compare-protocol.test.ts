@@ -17,6 +17,7 @@ import { cellText, columnValue, compareValues, fixedColumns, sortRuns, varyingKe
 import { RUN_PALETTE, hashString, runColor } from "./colors";
 import { Curve } from "./curve";
 import { groupEnvelope } from "./overlay-chart";
+import { mediaOf } from "../media/store";
 import type { ProjectEvent } from "./project-state";
 import { ProjectState } from "./project-state";
 import type { CellValue, CompareRun } from "./types";
@@ -455,6 +456,24 @@ describe("ProjectState", () => {
     handle(s, runFixture);
     expect(s.opened.size).toBe(1);
     expect(run?.store.series.get("loss")?.length).toBe(6); // the same state gets more
+  });
+
+  it("hands an opened run's media messages to that run's media store", () => {
+    const { s, events } = stateWithEvents();
+    const name = `${"a".repeat(64)}.png`;
+    const item = { file: name, thumb: name, w: 4, h: 4, tw: 4, th: 4, caption: "x", masks: [], boxes: [] };
+    const media = {
+      type: "media",
+      entries: [{ key: "preds", step: 3, kind: "image", index: 0, keep: true, payload: { items: [item] } }],
+      files: [name],
+    };
+    s.handle({ type: "run", run: "r1", message: media } as { type: string }, [new DataView(new Uint8Array([1, 2]).buffer)]);
+    expect(events).toEqual([{ kind: "run", run: "r1" }]);
+    const run = s.opened.get("r1");
+    expect(run).toBeDefined();
+    const store = mediaOf(run as object);
+    expect(store.order).toEqual(["preds"]);
+    expect(store.cached(name)).toEqual(new Uint8Array([1, 2]));
   });
 
   it("ignores what it does not know, and stops telling a listener that left", () => {
