@@ -28,6 +28,14 @@ export function lineFigure(B: BokehNS, mode: XMode, logY: boolean): BokehNS {
     min_border_top: 4,
     min_border_bottom: 4,
   });
+  return styleFigure(p);
+}
+
+/**
+ * Our look on a Bokeh figure: a toolbar that hides and has no logo, quiet axes and grid.
+ * Every figure of the views (line charts, media plots) wears it; returns the figure.
+ */
+export function styleFigure(p: BokehNS): BokehNS {
   p.toolbar.autohide = true;
   p.toolbar.logo = null;
   for (const axis of [...p.xaxis, ...p.yaxis]) {

@@ -6,6 +6,7 @@
 // Node); the panel only hands it to Bokeh.
 
 import type { BokehNS } from "../bokeh-loader";
+import { styleFigure } from "../charts/figure";
 import { PALETTE } from "../charts/line-chart";
 import type { Cell, MediaEntry, PlotPayload, TablePayload } from "../protocol";
 import { panelEl, titleEl } from "./image-panel";
@@ -198,20 +199,7 @@ function figure(B: BokehNS, opts: Record<string, unknown>): BokehNS {
     min_border_left: 44,
     ...opts,
   });
-  p.toolbar.autohide = true;
-  p.toolbar.logo = null;
-  for (const axis of [...p.xaxis, ...p.yaxis]) {
-    axis.axis_line_color = "#cbd5e1";
-    axis.major_tick_line_color = "#cbd5e1";
-    axis.minor_tick_line_color = null;
-    axis.major_label_text_color = "#475569";
-    axis.major_label_text_font_size = "11px";
-    axis.axis_label_text_font_size = "11px";
-    axis.axis_label_text_color = "#64748b";
-    axis.axis_label_text_font_style = "normal";
-  }
-  for (const grid of [...p.xgrid, ...p.ygrid]) grid.grid_line_color = "#eef2f7";
-  return p;
+  return styleFigure(p);
 }
 
 /** The Bokeh figure of a plot payload. */
