@@ -204,14 +204,12 @@ export class ImagePanel {
     if (this.frame) return;
     this.frame = requestAnimationFrame(() => {
       this.frame = 0;
-      let waiting = false;
       for (const it of this.items) {
         const data = it.data;
         if (!data || !it.canvas || it.canvas.hidden) continue;
         const masks = data.masks.map((m) => {
           const ids = this.masks.get(m.thumb);
           if (!ids && !this.masks.settled(m.thumb)) {
-            waiting = true;
             const shown = this.shown;
             void this.masks.whenReady(m.thumb).then(() => shown === this.shown && this.drawOverlays());
           }
@@ -219,7 +217,6 @@ export class ImagePanel {
         });
         drawOverlay(it.canvas, data, it.w, it.h, masks, this.painter, this.toggles);
       }
-      void waiting;
     });
   }
 

@@ -9,7 +9,7 @@ import { Lightbox } from "./lightbox";
 import { MaskIds } from "./masks";
 import { PlayerPanel } from "./player-panel";
 import { PlotPanel } from "./plot-panel";
-import type { MediaEvent, MediaStore } from "./store";
+import type { KeyMedia, MediaEvent, MediaStore } from "./store";
 import { TablePanel } from "./table-panel";
 
 interface Panel {
@@ -95,7 +95,7 @@ export class MediaSection {
     this.el.hidden = n === 0;
   }
 
-  private make(km: import("./store").KeyMedia): Panel {
+  private make(km: KeyMedia): Panel {
     switch (km.kind) {
       case "image":
         return new ImagePanel(km, this.store, this.masks, this.lightbox);
