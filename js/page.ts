@@ -157,8 +157,9 @@ export function pageMediaHost(template: string | undefined, noFullText = "Full s
   };
 }
 
-/** A message to the run's media (media.ts) or, when it is none of theirs, to the run state. */
-function route(state: RunState): (content: { type?: string }, buffers: DataView[]) => void {
+/** A message to the run's media (media/store.ts) or, when it is none of theirs, to the run
+ *  state: how every host (this page, an export, the widget) hands on what it is sent. */
+export function route(state: RunState): (content: { type?: string }, buffers: DataView[]) => void {
   const media = mediaOf(state);
   return (content, buffers) => {
     if (!media.handle(content, buffers)) state.handle(content, buffers);

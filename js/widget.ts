@@ -12,9 +12,8 @@ import { CompareView } from "./compare/compare-view";
 import { projectState } from "./compare/project-state";
 import { Dashboard } from "./dashboard";
 import { exportButton } from "./export";
-import { mediaOf } from "./media/store";
 import type { Model } from "./model";
-import { startPageHosts } from "./page";
+import { route, startPageHosts } from "./page";
 import { runState } from "./run-state";
 import { kernelAccess, SharePanel } from "./share-panel";
 import { addStyles } from "./styles";
@@ -42,10 +41,8 @@ export default {
     }
     const state = runState(uid);
     // Media messages (and the kernel's answers to full-file requests) to the run's media.
-    const media = mediaOf(state);
-    model.on("msg:custom", (msg: { type?: string }, buffers: DataView[]) => {
-      if (!media.handle(msg, buffers ?? [])) state.handle(msg, buffers ?? []);
-    });
+    const handle = route(state);
+    model.on("msg:custom", (msg: { type?: string }, buffers: DataView[]) => handle(msg, buffers ?? []));
   },
 
   render({ model, el }: { model: AnyModel<AnyView>; el: HTMLElement }) {
