@@ -99,12 +99,6 @@ def put_thumb(files: MediaFiles, img: PILImage, tw: int, th: int) -> str:
     return files.put(jpeg(small), ".jpg")
 
 
-def put_pixels(files: MediaFiles, pixels: Any, limit: int = THUMB) -> dict[str, Any]:
-    """Store uint8 pixels (HxW, HxWx3, HxWx4) as an exact PNG and its thumbnail."""
-    img = to_pil(pixels)
-    return put_image(files, img, png(img), ".png", limit)
-
-
 def gif(frames: Any, fps: float) -> bytes:
     """An animated GIF of uint8 frames (T, H, W) or (T, H, W, 3), `fps` frames a second,
     looping (as W&B's videos play)."""
