@@ -106,10 +106,11 @@ def from_json_number(x: Any) -> Any:
 FILE_FIELDS = ("file", "thumb")
 
 
-def file_names(payload: Any) -> list[str]:
+def file_names(payload: Any, fields: tuple[str, ...] = FILE_FIELDS) -> list[str]:
     """The media files a payload names (images, thumbnails, masks, table cells, video,
-    audio, html), each once, in the order they come. A loop, not recursion: a payload from
-    the network or an artifact nests as deep as its parser allowed.
+    audio, html), each once, in the order they come; ``fields=("thumb",)``: the thumbnails
+    only. A loop, not recursion: a payload from the network or an artifact nests as deep as
+    its parser allowed.
 
     >>> file_names({"items": [{"file": "a.png", "thumb": "a.png", "masks": []}]})
     ['a.png']
@@ -119,7 +120,7 @@ def file_names(payload: Any) -> list[str]:
     while todo:
         v = todo.pop()
         if isinstance(v, dict):
-            for field in FILE_FIELDS:
+            for field in fields:
                 name = v.get(field)
                 if isinstance(name, str):
                     out[name] = None

@@ -69,6 +69,7 @@ import numpy as np
 from nbtrack._metadata import commit_url
 from nbtrack._types import Float64Array, Int64Array
 from nbtrack._values import TIME_KEY, HistogramEntry
+from nbtrack.media import file_names
 from nbtrack.widget._bokeh import bokehjs_files
 
 if TYPE_CHECKING:
@@ -472,21 +473,6 @@ class MediaOut:
     payload: dict[str, Any]
 
 
-def _thumbs(value: Any, out: list[str]) -> None:
-    # Every "thumb" of the payload, at any depth: an image item's, its masks', a table's
-    # image cells' (also inside a plot's table), a video's first frame.
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if k == "thumb" and isinstance(v, str):
-                out.append(v)
-            elif isinstance(v, (dict, list)):
-                _thumbs(v, out)
-    elif isinstance(value, list):
-        for v in value:
-            if isinstance(v, (dict, list)):
-                _thumbs(v, out)
-
-
 def media_file_names(kind: str, payload: dict[str, Any]) -> list[str]:
     """The files of an entry that go with it to a page, in payload order, each once: every
     thumbnail it names and, for html, the file itself when at most `HTML_INLINE_BYTES`.
@@ -495,8 +481,7 @@ def media_file_names(kind: str, payload: dict[str, Any]) -> list[str]:
     ...     "masks": [{"file": "m.png", "thumb": "mt.png"}]}]})
     ['t.png', 'mt.png']
     """
-    names: list[str] = []
-    _thumbs(payload, names)
+    names = file_names(payload, ("thumb",))
     if kind == "html":
         for item in payload.get("items", []):
             if not isinstance(item, dict):
