@@ -87,12 +87,31 @@ class Client:
         body: bytes | None = None,
         content_type: str = "application/json",
     ) -> Any:
+        """The JSON answer of a call; `Unreachable` or `Refused` when there is none."""
+        return self._answer(*self._exchange(method, path, body, content_type, "application/json"))
+
+    def request_bytes(self, path: str) -> bytes:
+        """The body of a GET of `path` as it is (a media file); the same errors as `request`."""
+        status, retry_after, data = self._exchange("GET", path, None, None, "*/*")
+        if 200 <= status < 300:
+            return data
+        self._answer(status, retry_after, data)  # raises
+        raise AssertionError("unreachable")
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        content_type: str | None,
+        accept: str,
+    ) -> tuple[int, str | None, bytes]:
         headers = {
             "Authorization": f"Bearer {self._key}",
             "User-Agent": f"nbtrack/{__version__}",
-            "Accept": "application/json",
+            "Accept": accept,
         }
-        if body is not None:
+        if body is not None and content_type is not None:
             headers["Content-Type"] = content_type
         url = self._base + path
         # A kept-alive connection the server has closed meanwhile fails at once: one retry
@@ -115,7 +134,7 @@ class Client:
                 raise Unreachable(f"cannot reach {self.host} ({why})") from None
             if resp.getheader("connection", "").lower() == "close":
                 self.close()
-            return self._answer(resp.status, resp.getheader("retry-after"), data)
+            return resp.status, resp.getheader("retry-after"), data
         raise AssertionError("unreachable")
 
     def _answer(self, status: int, retry_after: str | None, data: bytes) -> Any:

@@ -16,25 +16,21 @@ from __future__ import annotations
 import base64
 import bisect
 import contextlib
-import http.client
 import json
 import os
 import shutil
-import socket
-import ssl
 import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import numpy as np
 
 from nbtrack import _env
 from nbtrack._types import Float64Array, Int64Array
 from nbtrack._values import Batch
-from nbtrack._version import __version__
 from nbtrack.errors import LoginError, RunNotFoundError
 from nbtrack.store.db import MediaRow
 from nbtrack.store.media_files import MediaFiles, valid_name
@@ -67,81 +63,36 @@ def media_cache_dir() -> Path:
 
 
 class _Downloads:
-    """GETs of media files' bytes, over one kept-alive connection of their own (the API's
-    `Client` reads JSON answers only), one at a time: a dashboard's feed and the kernel may
-    both ask."""
+    """GETs of media files' bytes, through a `Client` of their own (one is not shared between
+    threads), one at a time: a dashboard's feed and the kernel may both ask."""
 
     def __init__(self, host: str, key: str, timeout: float) -> None:
         self.host = host
-        self._key = key
-        self._timeout = timeout
-        parts = urlsplit(host)
-        self._https = parts.scheme == "https"
-        self._netloc = parts.netloc
-        self._base = parts.path
-        self._conn: http.client.HTTPConnection | None = None
+        self._client = Client(host, key, timeout)
         self._lock = threading.Lock()
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    def _connection(self) -> http.client.HTTPConnection:
-        if self._conn is None:
-            if self._https:
-                self._conn = http.client.HTTPSConnection(
-                    self._netloc, timeout=self._timeout, context=ssl.create_default_context()
-                )
-            else:
-                self._conn = http.client.HTTPConnection(self._netloc, timeout=self._timeout)
-        return self._conn
+        self._client.close()
 
     def get(self, path: str, what: str) -> bytes:
         """The body of a GET of `path`. Failures are OSErrors naming `what`: the server has
         no such file for the run (FileNotFoundError), refuses the key (PermissionError), or
         cannot be reached or answer now (ConnectionError)."""
-        headers = {
-            "Authorization": f"Bearer {self._key}",
-            "User-Agent": f"nbtrack/{__version__}",
-        }
         with self._lock:
-            # A kept-alive connection the server closed meanwhile fails at once: one retry.
-            for attempt in range(2):
-                conn = self._connection()
-                try:
-                    conn.request("GET", self._base + path, headers=headers)
-                    resp = conn.getresponse()
-                    data = resp.read()
-                except (http.client.RemoteDisconnected, BrokenPipeError) as e:
-                    self.close()
-                    if attempt == 0:
-                        continue
-                    raise ConnectionError(
-                        f"nbtrack: {what}: the connection to {self.host} broke ({e})"
-                    ) from None
-                except (OSError, http.client.HTTPException) as e:
-                    self.close()
-                    why = (
-                        "timed out" if isinstance(e, socket.timeout) else str(e) or type(e).__name__
-                    )
-                    raise ConnectionError(
-                        f"nbtrack: {what}: cannot reach {self.host} ({why})"
-                    ) from None
-                if resp.getheader("connection", "").lower() == "close":
-                    self.close()
-                if resp.status == 200:
-                    return data
-                if resp.status == 404:
+            try:
+                return self._client.request_bytes(path)
+            except Unreachable as e:
+                raise ConnectionError(f"nbtrack: {what}: {e}") from None
+            except Refused as e:
+                if e.status == 404:
                     raise FileNotFoundError(
                         f"nbtrack: {what}: {self.host} holds no such file for this run"
-                    )
-                if resp.status in (401, 403):
+                    ) from None
+                if e.status in (401, 403):
                     raise PermissionError(
-                        f"nbtrack: {what}: {self.host} refused this API key ({resp.status})"
-                    )
-                raise ConnectionError(f"nbtrack: {what}: {self.host} answered {resp.status}")
-        raise AssertionError("unreachable")
+                        f"nbtrack: {what}: {self.host} refused this API key ({e.status})"
+                    ) from None
+                raise ConnectionError(f"nbtrack: {what}: {self.host} answered {e.status}") from None
 
 
 class RemoteMediaFiles(MediaFiles):
