@@ -4,7 +4,6 @@ run's own media files (the envelope back, the bytes as the one buffer)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,32 +13,7 @@ import nbtrack
 from nbtrack._interface import RunProtocol
 from nbtrack.api import Api
 from nbtrack.widget._compare import ProjectFeed
-
-Message = tuple[dict[str, Any], list[bytes]]
-
-
-class Recorder:
-    """What `ProjectFeed` uses of a widget, keeping what it is sent."""
-
-    def __init__(self) -> None:
-        self.sent: list[Message] = []
-        self.handlers: list[Callable[[Any, Any, Any], None]] = []
-
-    def send(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
-        self.sent.append((content, list(buffers or [])))
-
-    def send_bokeh(self) -> None:
-        pass
-
-    def on_msg(self, callback: Callable[[Any, Any, Any], None]) -> None:
-        self.handlers.append(callback)
-
-    def ask(self, request: Any) -> list[Message]:
-        """The page's message `request`, through the handlers the feed gave; the replies."""
-        before = len(self.sent)
-        for handler in self.handlers:
-            handler(self, request, [])
-        return self.sent[before:]
+from tests.helpers import Recorder
 
 
 def logged_photo_run(project: str) -> tuple[RunProtocol, np.ndarray[Any, Any]]:

@@ -7,7 +7,6 @@ server run answers the page's requests for full files."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import nbtrack
 from nbtrack._interface import RunProtocol
 from nbtrack.export import export_run
 from nbtrack.sync import frames
+from tests.helpers import Recorder
 from tests.server.copies import nbtrack_cli, sync_env
 from tests.server.servers import ServerProcess, User
 from tests.test_export_media import data_messages, media_of
@@ -26,7 +26,6 @@ from tests.test_media_widget import Page
 pytestmark = pytest.mark.server
 
 PROJECT = "remote-media"
-Message = tuple[dict[str, Any], list[bytes]]
 
 
 @pytest.fixture(autouse=True)
@@ -131,29 +130,6 @@ def test_a_synced_runs_images_and_table_read_back_from_the_server_as_logged(
         assert not there.media_files.exists(lacking) and there.media_files.exists(cached[0])
         with pytest.raises(ValueError, match="not a media file name"):
             there.media_files.read("../server.db")
-
-
-class Recorder:
-    """What `ProjectFeed` uses of a widget, keeping what it is sent."""
-
-    def __init__(self) -> None:
-        self.sent: list[Message] = []
-        self.handlers: list[Callable[[Any, Any, Any], None]] = []
-
-    def send(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
-        self.sent.append((content, list(buffers or [])))
-
-    def send_bokeh(self) -> None:
-        pass
-
-    def on_msg(self, callback: Callable[[Any, Any, Any], None]) -> None:
-        self.handlers.append(callback)
-
-    def ask(self, request: Any) -> list[Message]:
-        before = len(self.sent)
-        for handler in self.handlers:
-            handler(self, request, [])
-        return self.sent[before:]
 
 
 def test_pages_of_a_server_run_get_its_thumbnails_and_full_files(
