@@ -13,7 +13,7 @@ import wave
 from typing import TYPE_CHECKING, Any
 
 from nbtrack.media import _encode
-from nbtrack.media._base import Media, where
+from nbtrack.media._base import Media, read_file, where
 from nbtrack.media._prepare import MediaEntry
 
 if TYPE_CHECKING:
@@ -161,17 +161,6 @@ def _file(
     return path, kinds[ext]
 
 
-def _read(key: str, index: int | None, noun: str, path: str) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except FileNotFoundError:
-        raise FileNotFoundError(
-            f"nbtrack.log: {where(key, index, noun)} names the file {path!r}, which was deleted "
-            "before it was stored"
-        ) from None
-
-
 def _numpy(value: Any) -> Any:
     """A NumPy copy of an array or a tensor (any device), or None for anything else."""
     np = sys.modules.get("numpy")
@@ -274,7 +263,7 @@ def _encode_videos(key: str, files: MediaFiles, snaps: list[Any], listed: bool) 
             first = _encode.to_pil(data[0])
             frames = len(data)
         else:
-            raw = _read(key, index, "video", data)
+            raw = read_file(key, index, "video", data)
             item["file"] = files.put(raw, "." + ("ogg" if fmt == "ogg" else fmt))
             rate, first, frames = fps, None, None
             if fmt == "gif":
@@ -372,7 +361,7 @@ def _encode_audios(key: str, files: MediaFiles, snaps: list[Any], listed: bool) 
         if what == "samples":
             raw = _encode.wav(data, rate)
         else:
-            raw = _read(key, i if listed else None, "sound", data)
+            raw = read_file(key, i if listed else None, "sound", data)
         if fmt == "wav":
             try:
                 with wave.open(io.BytesIO(raw)) as w:
@@ -431,7 +420,7 @@ def prepare_htmls(key: str, value: Any) -> MediaEntry:
             raw = (
                 data.encode("utf-8")
                 if what == "text"
-                else _read(key, i if listed else None, "page", data)
+                else read_file(key, i if listed else None, "page", data)
             )
             items.append({"file": files.put(raw, ".html"), "bytes": len(raw), "caption": None})
         return {"items": items}

@@ -73,6 +73,19 @@ def where(key: str, index: int | None, noun: str) -> str:
     return f"key {key!r}" if index is None else f"key {key!r} {noun} {index}"
 
 
+def read_file(key: str, index: int | None, noun: str, path: str) -> bytes:
+    """The bytes of a logged file, read on the writer thread; a FileNotFoundError naming
+    the key when it was deleted since `log()` checked it."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"nbtrack.log: {where(key, index, noun)} names the file {path!r}, which was deleted "
+            "before it was stored"
+        ) from None
+
+
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

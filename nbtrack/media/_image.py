@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from nbtrack.media import _encode
-from nbtrack.media._base import Media, json_number, text, user_stacklevel, where
+from nbtrack.media._base import Media, json_number, read_file, text, user_stacklevel, where
 from nbtrack.media._prepare import MediaEntry
 
 if TYPE_CHECKING:
@@ -583,17 +583,7 @@ def to_pil(
         if mode in ("L", "RGB", "RGBA") and img.mode != mode:
             img = img.convert(mode)
         return img, _encode.png(img), ".png"
-    if what == "file":
-        try:
-            with open(data, "rb") as f:
-                raw = f.read()
-        except FileNotFoundError:
-            raise FileNotFoundError(
-                f"nbtrack.log: {where(key, index, 'image')} names the file {data!r}, which was "
-                "deleted before it was stored"
-            ) from None
-    else:
-        raw = data
+    raw = read_file(key, index, "image", data) if what == "file" else data
     try:
         img = PIL.open(io.BytesIO(raw))
     except Exception as e:
