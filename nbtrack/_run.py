@@ -530,7 +530,8 @@ class Run:
                     h.step = step
                 self._device_values.extend(device)
                 self._histograms.extend(hists)
-                self._queue_media(medias, step)
+                if medias:
+                    self._queue_media(medias, step)
                 self._rows.extend((step, _time(), row))
                 return
             if self._open_row is None:
@@ -968,10 +969,8 @@ class Run:
             m = len(hists)
             hist_taken = hists[:m]
             del hists[:m]
-            media = self._media
-            k = len(media)
-            media_taken = media[:k]
-            del media[:k]
+            # Swapped, not sliced: `_queue_media` appends under this lock too.
+            media_taken, self._media = self._media, []
             self._media_bytes -= sum(e.nbytes for e in media_taken)
             if self._device_values or len(self._readback):
                 _merge(series, self._read_device_values(wait=self._finished))
