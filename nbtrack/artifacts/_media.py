@@ -36,6 +36,7 @@ from nbtrack.media import (
     Table,
     Video,
     decode,
+    decode_rows,
     file_names,
     prepare,
 )
@@ -248,7 +249,7 @@ def read(
         files.put_named(f, _read_blob(store, artifact, name, held))
     try:
         return _decoded(kind, payload, files)
-    except (KeyError, TypeError, IndexError) as e:
+    except (KeyError, TypeError, IndexError, ValueError) as e:
         raise ValueError(
             f"nbtrack: artifact {artifact!r} name {name!r}: {path!r} is not a {kind} payload "
             f"({type(e).__name__}: {e})"
@@ -258,12 +259,7 @@ def read(
 def _table(payload: dict[str, Any], files: MediaFiles) -> Table:
     """A table payload as a `Table` (image cells as Images of the stored files)."""
     columns = [str(c) for c in payload["columns"]]
-    # Decoded under made-up unique column names: a table may repeat a column name, which a
-    # dict of columns would fold into one.
-    keys = [str(i) for i in range(len(columns))]
-    cols = decode("table", {**payload, "columns": keys}, files, pandas=False)
-    rows = [list(r) for r in zip(*(cols[k] for k in keys), strict=True)] if keys else []
-    return Table(columns=columns, data=rows)
+    return Table(columns=columns, data=decode_rows(payload, files))
 
 
 def _decoded(kind: str, payload: dict[str, Any], files: MediaFiles) -> Any:

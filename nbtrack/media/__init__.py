@@ -25,7 +25,7 @@ from nbtrack.media._av import (
     prepare_videos,
 )
 from nbtrack.media._base import Media, WBValue, file_names, is_media
-from nbtrack.media._decode import Plot, decode
+from nbtrack.media._decode import Plot, decode, decode_rows
 from nbtrack.media._image import Image, prepare_images
 from nbtrack.media._plot import PLOT_NAMES, CustomChart, PlotNamespace, plot, prepare_plot
 from nbtrack.media._prepare import EncodedMedia, MediaEntry, prepare
@@ -65,6 +65,7 @@ __all__ = [
     "Video",
     "WBValue",
     "decode",
+    "decode_rows",
     "file_names",
     "is_media",
     "plot",

@@ -154,11 +154,16 @@ def _cell(v: Any, files: MediaFiles) -> Any:
     return v
 
 
+def decode_rows(payload: dict[str, Any], files: MediaFiles) -> list[list[Any]]:
+    """A table payload's rows, cells decoded (image cells as Images of the stored files)."""
+    return [[_cell(v, files) for v in row] for row in payload["data"]]
+
+
 def decode_table(payload: dict[str, Any], files: MediaFiles, pandas: bool = True) -> Any:
     """A table payload as a DataFrame (``pandas=False`` or without pandas: a dict of
     column lists)."""
     columns = payload["columns"]
-    rows = [[_cell(v, files) for v in row] for row in payload["data"]]
+    rows = decode_rows(payload, files)
     if pandas:
         import importlib
 
