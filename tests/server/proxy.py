@@ -1,11 +1,14 @@
-"""A TCP proxy in front of a server that, now and then, drops the connection once the server
-has answered an upload and before the answer reaches the client: the server committed the
-batch, the client never hears so. What a flaky network or a crashing load balancer does."""
+"""A TCP proxy in front of a server that drops the connection once the server has answered an
+upload and before the answer reaches the client: the server committed the batch, the client
+never hears so. What a flaky network or a crashing load balancer does.
+
+Which answers are dropped is fixed (every `every`-th upload), not drawn at random: the number
+of uploads a run makes depends on timing, and a random draw over a handful of uploads dropped
+too few now and then, so the test's check that the chaos happened failed by chance."""
 
 from __future__ import annotations
 
 import contextlib
-import random
 import socket
 import threading
 
@@ -13,21 +16,19 @@ from tests.server.servers import free_port
 
 
 class DroppingProxy:
-    def __init__(
-        self, upstream_port: int, drop: float, seed: int = 0, max_drops: int | None = None
-    ) -> None:
+    def __init__(self, upstream_port: int, every: int = 2, max_drops: int | None = None) -> None:
+        if every < 2:
+            # The answer after a drop always passes: the uploader's backoff doubles with each
+            # failure in a row, so drops in a row make a test minutes long, not more thorough.
+            raise ValueError(f"every must be at least 2, got {every}")
         self.upstream_port = upstream_port
-        self.drop = drop
-        # Past this many drops every answer passes, and the answer after a drop always does:
-        # the uploader's backoff doubles with each failure in a row, so drops in a row make a
-        # test minutes long, not more thorough.
+        self.every = every
+        # Past this many drops every answer passes.
         self.max_drops = max_drops
-        self._dropped_last = False
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.dropped = 0
         self.uploads = 0
-        self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", self.port))
         self._stop = False
@@ -69,14 +70,10 @@ class DroppingProxy:
                     answering = True
                     upload = bool(request) and b"/chunks" in request[0]
                     with self._lock:
-                        roll = self._random.random()
                         self.uploads += upload
-                    with self._lock:
-                        drop = upload and roll < self.drop
+                        drop = upload and self.uploads % self.every == 0
                         if self.max_drops is not None:
-                            drop = drop and self.dropped < self.max_drops and not self._dropped_last
-                        if upload:
-                            self._dropped_last = drop
+                            drop = drop and self.dropped < self.max_drops
                         self.dropped += drop
                     if drop:
                         return

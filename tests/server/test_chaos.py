@@ -111,7 +111,7 @@ def test_the_server_killed_three_times_loses_nothing(tmp_path: Path, store_dir: 
 
 def test_answers_dropped_after_commit_store_nothing_twice(tmp_path: Path, store_dir: Path) -> None:
     server = ServerProcess(tmp_path / "server").start()
-    proxy = DroppingProxy(server.port, drop=0.5, max_drops=6)
+    proxy = DroppingProxy(server.port, every=2, max_drops=6)
     try:
         _chaos_run(tmp_path, store_dir, server, proxy.url, lambda: None, times=0)
         # The chaos did happen (after a drop the uploader backs off, so uploads are few).
