@@ -201,6 +201,25 @@ def test_torch_cpu_tensors(files: MediaFiles) -> None:
     assert img.numpy().max() == 0
 
 
+def test_a_batch_of_torch_tensors_is_checked_as_one(files: MediaFiles) -> None:
+    torch = pytest.importorskip("torch")
+    batch = torch.rand(4, 3, 6, 5, dtype=torch.bfloat16)
+    _, images = read_back(files, [Image(x) for x in batch])
+    for img, x in zip(images, batch, strict=True):
+        want = np.rint(x.float().numpy().transpose(1, 2, 0) * 255).astype(np.uint8)
+        np.testing.assert_array_equal(img.numpy(), want)
+    bad = torch.rand(3, 1, 4, 4)
+    bad[2, 0, 1, 1] = float("inf")
+    with pytest.raises(ValueError, match=r"key 'inf' image 2 has infinite pixels"):
+        prepare("inf", [Image(x) for x in bad])
+    with pytest.warns(UserWarning, match=r"key 'tclip' has pixels from -1 to 3.*clipped"):
+        prepare("tclip", [Image(torch.tensor([[-1.0, 0.5]])), Image(torch.tensor([[3.0, 0.0]]))])
+    ints = torch.tensor([[[0, 300]], [[5, 6]]], dtype=torch.int16)
+    with pytest.warns(UserWarning, match="key 'tclip2'.*outside 0..255"):
+        _, images = read_back(files, [Image(x) for x in ints], key="tclip2")
+    assert [im.numpy().tolist() for im in images] == [[[0, 255]], [[5, 6]]]
+
+
 @pytest.mark.skipif(
     not __import__("torch").cuda.is_available(), reason="needs a CUDA device"
 )  # fmt: skip
@@ -278,6 +297,52 @@ def test_thumbnails(
     else:
         assert item["thumb"] != item["file"] and item["thumb"].endswith(ext)
         assert pil_of(files, item["thumb"]).size == thumb
+
+
+@pytest.mark.parametrize(
+    "shape", [(1, 1), (1, 1, 3), (64, 64, 4), (3, 7), (7, 3, 3), (1, 4096), (64, 64)]
+)
+def test_small_pngs_are_written_by_nbtrack_and_read_back_exactly(
+    files: MediaFiles, shape: tuple[int, ...]
+) -> None:
+    """Up to 64 x 64 pixels the PNG is nbtrack's own (unfiltered rows, zlib), not PIL's: any
+    PNG reader gets the pixels back, the bytes are the same each time (one file for one
+    image), and a small image given as PIL goes the same way."""
+    from nbtrack.media import _encode
+
+    a = _u8(*shape)
+    data = _encode.png_pixels(a)
+    assert data == _encode.png_pixels(a.copy())
+    decoded = PIL.open(io.BytesIO(data))
+    assert decoded.mode == {1: "L", 3: "RGB", 4: "RGBA"}[1 if a.ndim == 2 else a.shape[2]]
+    np.testing.assert_array_equal(np.asarray(decoded), a)
+    assert _encode.png(PIL.fromarray(a)) == data
+    item = _encode.put_pixels(files, a)
+    np.testing.assert_array_equal(np.asarray(pil_of(files, item["file"])), a)
+    if max(shape[:2]) > 128:  # few pixels, but a long side: a thumbnail of its own
+        assert item["thumb"] != item["file"] and (item["tw"], item["th"]) == (128, 1)
+    else:
+        assert item["thumb"] == item["file"]
+
+
+def test_a_larger_png_is_pils_and_exact(files: MediaFiles) -> None:
+    a = _u8(65, 64, 3)
+    _, (img,) = read_back(files, Image(a))
+    np.testing.assert_array_equal(img.numpy(), a)
+
+
+def test_media_files_survive_their_folder_going_away(files: MediaFiles) -> None:
+    import shutil
+
+    name = files.put(b"one", ".html")
+    shutil.rmtree(files.root)  # after this object made (and remembered) the folder
+    assert files.put(b"one", ".html") == name and files.read(name) == b"one"
+    assert files.put(b"one", ".html") == name  # already there: kept once
+    assert [p.name for p in files.root.rglob("*") if p.is_file()] == [name]  # no temporary file
+    with pytest.raises(ValueError, match="are not its own"):
+        files.put_named(name, b"two")
+    with pytest.raises(ValueError, match="not a media file name"):
+        files.put_named("../x.png", b"two")
 
 
 def test_a_small_thumbnail_is_a_png(files: MediaFiles) -> None:

@@ -12,6 +12,7 @@ import io
 import math
 import os
 import sys
+import time
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -165,19 +166,19 @@ def _block(key: str, images: Sequence[Any]) -> MediaEntry | None:
         taken = _torch_block(key, images, a0, torch)
     if taken is None:
         return None
-    block, layout = taken
+    block, layout, lo_hi = taken
     kind = block.dtype.kind
     if kind == "f" or (kind in "iu" and block.dtype != np.uint8):
-        _check_range(key, None, block, kind)
+        _check_range(key, None, block, kind, lo_hi)
     captions = [text(key, f"image {i} caption", im.caption) for i, im in enumerate(images)]
 
     def encode(files: MediaFiles) -> dict[str, Any]:
         items = []
-        for a, caption in zip(block, captions, strict=True):
-            img = _encode.to_pil(pixels(a, layout))
-            item = _encode.put_image(files, img, _encode.png(img), ".png")
+        for a, caption in zip(pixels(block, layout, batched=True), captions, strict=True):
+            item = _encode.put_pixels(files, a)
             item.update(caption=_caption(caption), masks=[], boxes=[])
             items.append(item)
+            time.sleep(0)  # lets the training thread in between images (the GIL)
         return {"items": items}
 
     return MediaEntry(key, "image", block.nbytes, encode)
@@ -194,7 +195,10 @@ def _plain(images: Sequence[Any], tp: Any, shape: Any, dtype: Any) -> bool:
     return True
 
 
-def _numpy_block(key: str, images: Sequence[Any], a0: Any) -> tuple[Any, str] | None:
+_Block = tuple[Any, str, "tuple[float, float] | None"]  # pixels, layout, (lowest, highest)
+
+
+def _numpy_block(key: str, images: Sequence[Any], a0: Any) -> _Block | None:
     import numpy as np
 
     shape, dtype = a0.shape, a0.dtype
@@ -203,12 +207,16 @@ def _numpy_block(key: str, images: Sequence[Any], a0: Any) -> tuple[Any, str] | 
     layout = _layout(key, 0, shape, chw_first=False)
     if dtype.kind not in "biuf":
         _bad_dtype(key, 0, dtype)
-    return np.array([im.data_or_path for im in images]), layout  # the snapshot: one copy
+    return np.array([im.data_or_path for im in images]), layout, None  # the snapshot: one copy
 
 
-def _torch_block(key: str, images: Sequence[Any], t0: Any, torch: Any) -> tuple[Any, str] | None:
+def _torch_block(key: str, images: Sequence[Any], t0: Any, torch: Any) -> _Block | None:
     """CPU tensors of one shape and dtype, stacked into one NumPy copy (torchvision's CHW
-    layout rule); None for anything else, a tensor on an accelerator included."""
+    layout rule), and the copy's lowest and highest value for floats; None for anything
+    else, a tensor on an accelerator included.
+
+    Few torch calls: each lets go of the GIL, and on return waits for it while the writer
+    thread holds it, which on the training thread costs more than the call."""
     if t0.device.type != "cpu":
         return None
     shape, dtype = t0.shape, t0.dtype
@@ -223,7 +231,13 @@ def _torch_block(key: str, images: Sequence[Any], t0: Any, torch: Any) -> tuple[
         return None
     if stacked.requires_grad:
         stacked = stacked.detach()
-    return _tensor_numpy(stacked, torch), layout
+    lo_hi = None
+    if stacked.is_floating_point():
+        lo, hi = torch.aminmax(stacked)  # NaN when any pixel is NaN
+        lo_hi = (lo.item(), hi.item())
+    if stacked.dtype == torch.bfloat16:
+        stacked = stacked.float()
+    return stacked.numpy(), layout, lo_hi  # a new tensor: no conjugate or negative view
 
 
 def snapshot(key: str, index: int | None, data: Any) -> tuple[Source, int]:
@@ -319,11 +333,13 @@ def _bad_dtype(key: str, index: int | None, dtype: Any) -> None:
     )
 
 
-def _check_range(key: str, index: int | None, block: Any, kind: str) -> None:
+def _check_range(
+    key: str, index: int | None, block: Any, kind: str, lo_hi: tuple[float, float] | None = None
+) -> None:
     """NaN or infinite float pixels: a ValueError naming the image; values that will be
-    clipped: one warning a key. `block` holds the images along its first axis."""
-    lo = float(block.min())
-    hi = float(block.max())
+    clipped: one warning a key. `block` holds the images along its first axis; `lo_hi`, its
+    lowest and highest value when known."""
+    lo, hi = lo_hi if lo_hi is not None else (float(block.min()), float(block.max()))
     if not (math.isfinite(lo) and math.isfinite(hi)):
         import numpy as np
 
@@ -536,14 +552,16 @@ def check_box(key: str, index: int | None, what: str, j: int, box: Any) -> tuple
 # -- encode (the writer thread) ---------------------------------------------------------------
 
 
-def pixels(a: Any, layout: str) -> Any:
-    """uint8 pixels HxW, HxWx3 or HxWx4 of a checked array in `layout`."""
+def pixels(a: Any, layout: str, batched: bool = False) -> Any:
+    """uint8 pixels HxW, HxWx3 or HxWx4 of a checked array in `layout` (or a batch of them,
+    NxHxW..., when `batched`: converted in one go)."""
     import numpy as np
 
+    n = int(batched)
     if layout == "CHW":
-        a = a.transpose(1, 2, 0)
-    if a.ndim == 3 and a.shape[2] == 1:
-        a = a[:, :, 0]
+        a = a.transpose(*range(n), n + 1, n + 2, n)
+    if a.ndim == n + 3 and a.shape[n + 2] == 1:
+        a = a[..., 0]
     kind = a.dtype.kind
     if kind == "b":
         a = a.astype(np.uint8) * np.uint8(255)

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import re
-import tempfile
 from pathlib import Path
 
 EXTENSIONS: dict[str, str] = {
@@ -35,6 +35,7 @@ EXTENSIONS: dict[str, str] = {
 }
 _NAME = re.compile(r"^[0-9a-f]{64}\.(png|jpg|gif|mp4|webm|ogg|wav|mp3|flac|html)$")
 FOLDER = "media"
+_tmp_ids = itertools.count()  # with the process id, a temporary name no other writer uses
 
 
 def valid_name(name: object) -> bool:
@@ -62,6 +63,8 @@ class MediaFiles:
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root) / FOLDER
+        self._root = str(self.root)
+        self._folders: set[str] = set()  # the folders this object has made (or found)
 
     def path(self, name: str) -> Path:
         if not valid_name(name):
@@ -78,21 +81,40 @@ class MediaFiles:
     def put(self, data: bytes, ext: str) -> str:
         """Keep `data` (once) and return its name."""
         name = name_of(data, ext)
-        self.put_named(name, data)
+        self._write(name, data)
         return name
 
     def put_named(self, name: str, data: bytes) -> None:
         """Keep `data` under `name`, which must be its own (a download from a server)."""
-        target = self.path(name)
+        self.path(name)  # a ValueError for anything but a media file name
         if name_of(data, os.path.splitext(name)[1]) != name:
             raise ValueError(f"nbtrack: the bytes given for media file {name} are not its own")
-        if target.is_file():
+        self._write(name, data)
+
+    def _write(self, name: str, data: bytes) -> None:
+        # The writer thread's path for each image: plain `os` calls on strings (pathlib and
+        # tempfile cost about 60 µs of Python a file, time the GIL is held), and each folder
+        # made once.
+        folder = os.path.join(self._root, name[:2])
+        target = os.path.join(folder, name)
+        if os.path.isfile(target):
             return  # same name, same bytes
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+        if folder not in self._folders:
+            os.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
+        tmp = os.path.join(folder, f".tmp-{os.getpid()}-{next(_tmp_ids)}-{name}")
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileNotFoundError:  # the folder went away since this object made it
+            os.makedirs(folder, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
             os.replace(tmp, target)
         except BaseException:
             with contextlib.suppress(OSError):
