@@ -669,16 +669,25 @@ def test_nbtrack_ui_serves_the_media_files_its_run_pages_stream_names(
         event_id, msgs = next(events)
     media = [m["content"] for m in msgs if m["content"]["type"] == "media"]
     thin = [m["content"] for m in msgs if m["content"]["type"] == "media-thin"]
-    assert media and all(c["files"] == [] for c in media)
-    assert all(m["buffers"] == [] for m in msgs if m["content"]["type"] == "media")
+    # The thumbnails come in the stream, each once, as a notebook is sent them.
+    files = MediaFiles(root)
+    sent = {
+        name: data
+        for m in msgs
+        if m["content"]["type"] == "media"
+        for name, data in zip(m["content"]["files"], m["buffers"], strict=True)
+    }
+    assert media and sent
+    assert all(data == files.read(name) for name, data in sent.items())
+    assert sum(len(c["files"]) for c in media) == len(sent)
     assert thin == [media_thin_message("preds", 2)]
     entries = [e for c in media for e in c["entries"]]
     assert sorted(e["index"] for e in entries if e["key"] == "preds" and e["keep"]) == list(
         range(0, 100, 2)
     )
     assert event_id is not None and event_id.count(".") == 2
+    assert {e["payload"]["items"][0]["thumb"] for e in entries if e["kind"] == "image"} <= set(sent)
     # Every name an entry gives loads from /media/<name>, as the page asks for it.
-    files = MediaFiles(root)
     photo_entry = next(e for e in entries if e["key"] == "photo")["payload"]["items"][0]
     for name in (
         photo_entry["file"],

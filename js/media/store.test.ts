@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 
 import type { MediaEntry, MediaEntryHeader, MediaFileRequest } from "../protocol";
 import { decodeFloats, decodeMedia, decodeMediaFile, decodeMediaPayload, decodeMediaThin, mediaMime } from "../protocol";
+import type { MediaEvent } from "./store";
 import { EXPORT_NO_FULL, mediaMessages, mediaOf, MediaStore, thumbNames } from "./store";
 
 const NAME = (c: string, ext = "png"): string => `${c.repeat(64).slice(0, 64)}.${ext}`;
@@ -219,9 +220,14 @@ describe("files", () => {
     try {
       const s = store();
       s.host = { mediaUrl: (n) => `/media/${n}` };
+      const events: MediaEvent[] = [];
+      s.listen((e) => events.push(e));
       send(s, [header("k", 0)], [], []);
       expect(fetched).toEqual([`/media/${A}`]);
+      expect(s.url(A)).toBeNull(); // an <img> waits for the fetch rather than loading it too
       await s.load(A);
+      await Promise.resolve(); // the "files" event goes once the fetches of this task are in
+      expect(events.filter((e) => e.kind === "files")).toEqual([{ kind: "files", names: [A] }]);
       expect(s.cached(A)).toEqual(new Uint8Array([9, 9]));
       expect(s.url(A)).toMatch(/^blob:test\//); // scrubbing swaps object URLs from now on
       send(s, [header("k", 1)], [], []); // the same thumbnail again: not fetched twice

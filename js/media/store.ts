@@ -127,6 +127,10 @@ export class MediaStore {
   private readonly listeners = new Set<(e: MediaEvent) => void>();
   private readonly pending = new Map<number, Pending>();
   private readonly inFlight = new Map<string, Promise<Uint8Array>>();
+  /** Thumbnails `prefetch` is fetching: shown once they come, not loaded a second way. */
+  private readonly prefetching = new Set<string>();
+  /** Names fetched since the last "files" event (one event a task for many). */
+  private cameNames: string[] = [];
   private nextId = 1;
   /** Set by the host (widget.ts, page.ts); the export's when none is. */
   host: MediaHost = { mediaUrl: () => null, noFullText: EXPORT_NO_FULL };
@@ -184,19 +188,36 @@ export class MediaStore {
 
   /**
    * On a page that loads files by URL (server, share link, `nbtrack ui`), fetch the new
-   * image entries' thumbnails into the byte cache at once, as the notebook is sent them: a
-   * slider scrubbed later then swaps object URLs, where it would otherwise start (and cancel)
-   * a request for every image at every frame, and show none. Images only: a table's cell
-   * thumbnails load as their rows are shown.
+   * image entries' thumbnails its stream did not carry into the byte cache at once, as the
+   * others came: a slider scrubbed later then swaps object URLs, where it would otherwise
+   * start (and cancel) a request for every image at every frame, and show none. Until one comes `url` gives
+   * null for it (an <img> loading it too would compete with the fetches), and a "files" event
+   * says when it has come. Images only: a table's cell thumbnails load as their rows are shown.
    */
   private prefetch(entries: MediaEntry[]): void {
     for (const e of entries) {
       if (e.payload.kind !== "image") continue;
       for (const n of thumbNames(e)) {
         if (this.bytes.has(n) || this.inFlight.has(n) || this.host.mediaUrl(n) === null) continue;
-        this.load(n).catch(() => undefined); // the element falls back to the URL itself
+        this.prefetching.add(n);
+        const came = (): void => {
+          this.prefetching.delete(n);
+          this.came(n);
+        };
+        this.load(n).then(came, came); // failed: the element loads the URL itself
       }
     }
+  }
+
+  private came(name: string): void {
+    if (!this.cameNames.length) {
+      queueMicrotask(() => {
+        const names = this.cameNames;
+        this.cameNames = [];
+        this.emit({ kind: "files", names });
+      });
+    }
+    this.cameNames.push(name);
   }
 
   putFiles(files: MediaFileBytes[]): void {
@@ -226,7 +247,7 @@ export class MediaStore {
       this.urls.set(name, u);
       return u;
     }
-    return name ? this.host.mediaUrl(name) : null;
+    return name && !this.prefetching.has(name) ? this.host.mediaUrl(name) : null;
   }
 
   /** True when a full file can be had at all (cached, by URL, or from the kernel). */

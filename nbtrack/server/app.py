@@ -706,9 +706,18 @@ def create_app(settings: Settings) -> FastAPI:
 
                 msgs, reached = await run_in_threadpool(look)
                 header = False
-                if not msgs:
+                due: list[Any] = [] if msgs else live.due()
+                if due:
                     # The newest off-stride media entry of a key, once it is due.
-                    msgs = [reads.message(c, []) for c in live.due()]
+
+                    def due_messages(due: list[Any] = due) -> list[Any]:
+                        with db.read() as conn:
+                            return [
+                                reads.message(c, b)
+                                for c, b in live.media_messages(conn, run_pk, due)
+                            ]
+
+                    msgs = await run_in_threadpool(due_messages)
                 if msgs:
                     data = json.dumps({"messages": msgs}, separators=(",", ":"), allow_nan=False)
                     yield f"event: messages\nid: {reached}\ndata: {data}\n\n"
@@ -716,8 +725,8 @@ def create_app(settings: Settings) -> FastAPI:
                     continue  # more may be waiting (a long history goes in several events)
                 if await request.is_disconnected():
                     return
-                due = live.wait_s()
-                woken = await notifier.wait(run_pk, nap if due is None else min(nap, due + 0.01))
+                wait = live.wait_s()
+                woken = await notifier.wait(run_pk, nap if wait is None else min(nap, wait + 0.01))
                 idle = 0.0 if woken else idle + nap
                 if idle >= PING_S:
                     idle = 0.0

@@ -9,9 +9,11 @@ is served through a run only when a row of that run names it, so reading one run
 a share link) never reads another's files, whatever names one guesses.
 
 Live pages get the dashboard's ``media`` / ``media-thin`` messages (the media contract's
-thinning rule), ``files`` empty: the page loads thumbnails by URL. The stride of a key follows
-from its count of entries alone, so a stream that resumes (Last-Event-ID) thins as the one
-before it did, with no state kept between them.
+thinning rule) with the thumbnails' bytes, each once a stream, as a notebook is sent them:
+a slider then swaps images the page holds (loaded one by one from the run's media URL, a
+thousand thumbnails were still coming when the slider moved). Full files load by URL. The
+stride of a key follows from its count of entries alone, so a stream that resumes
+(Last-Event-ID) thins as the one before it did, with no state kept between them.
 """
 
 from __future__ import annotations
@@ -240,18 +242,36 @@ def _entry(row: Any, keep: bool) -> MediaOut:
     return MediaOut(row.key, int(row.step), row.kind, int(row.idx), keep, json.loads(row.payload))
 
 
-def _media_content(entries: list[MediaOut]) -> dict[str, Any]:
-    from nbtrack.widget._protocol import media_message
+class _RunFiles:
+    """The files of run `run_pk` among `names`, read in one query (`media_refs`: only files
+    the run's rows name), for `media_messages`."""
 
-    # No files: a server's page loads thumbnails by its media URL (``files`` is empty).
-    content, _ = media_message(entries, None, None)
-    return content
+    def __init__(self, conn: Connection, run_pk: int, names: Iterable[str]) -> None:
+        ref, f = models.MEDIA_REFS, models.MEDIA_FILES
+        wanted = sorted({n for n in names if media_files.valid_name(n)})
+        self._bytes: dict[str, bytes] = {}
+        for i in range(0, len(wanted), 500):  # bound the IN list
+            rows = conn.execute(
+                select(f.c.name, f.c.bytes)
+                .join(ref, ref.c.name == f.c.name)
+                .where(ref.c.run_pk == run_pk, f.c.name.in_(wanted[i : i + 500]))
+            )
+            self._bytes.update((str(r.name), bytes(r.bytes)) for r in rows)
+
+    def read(self, name: str) -> bytes:
+        try:
+            return self._bytes[name]
+        except KeyError:
+            raise FileNotFoundError(name) from None
 
 
-def _thin_content(key: str, s: int) -> dict[str, Any]:
+def _thin_content(key: str, s: int) -> Message:
     from nbtrack.widget._protocol import media_thin_message
 
-    return media_thin_message(key, s)
+    return media_thin_message(key, s), []
+
+
+Message = tuple[dict[str, Any], list[bytes]]  # a message's content and its buffers
 
 
 class LiveMedia:
@@ -262,6 +282,7 @@ class LiveMedia:
     def __init__(self) -> None:
         self._sent_at: dict[str, float] = {}
         self._pending: dict[str, MediaOut] = {}
+        self._sent_files: set[str] = set()  # the files this stream's page was sent
 
     def wait_s(self) -> float | None:
         """How long until a waiting off-stride entry is due; None when none waits."""
@@ -272,15 +293,28 @@ class LiveMedia:
             0.0, min(self._sent_at.get(k, -UNKEPT_S) + UNKEPT_S - now for k in self._pending)
         )
 
-    def due(self) -> list[dict[str, Any]]:
-        """The waiting off-stride entries now due, as messages' contents (popped)."""
+    def due(self) -> list[MediaOut]:
+        """The waiting off-stride entries now due (popped); `media_messages` sends them."""
         now = time.monotonic()
         out = []
         for key in list(self._pending):
             if now - self._sent_at.get(key, -UNKEPT_S) >= UNKEPT_S:
                 out.append(self._pending.pop(key))
                 self._sent_at[key] = now
-        return [_media_content(out)] if out else []
+        return out
+
+    def media_messages(
+        self, conn: Connection, run_pk: int, entries: list[MediaOut]
+    ) -> list[Message]:
+        """The messages of run `run_pk`'s `entries`, with the thumbnails this stream has not
+        sent yet."""
+        from nbtrack.widget._protocol import media_file_names, media_messages
+
+        if not entries:
+            return []
+        names = {n for e in entries for n in media_file_names(e.kind, e.payload)}
+        files = _RunFiles(conn, run_pk, names - self._sent_files)
+        return media_messages(entries, self._sent_files, files)
 
     def _unkept(self, key: str, entry: MediaOut) -> None:
         self._pending[key] = entry
@@ -291,8 +325,8 @@ class LiveMedia:
 
     def messages(
         self, conn: Connection, run_pk: int, after: int, upto: int, start: bool
-    ) -> list[dict[str, Any]]:
-        """The contents of the media messages for the rows of ingest sequence (after, upto];
+    ) -> list[Message]:
+        """The media messages for the rows of ingest sequence (after, upto];
         `start`: the stream's first look (a resumed page may have missed the newest
         off-stride entry a key had at `after`)."""
         m = models.MEDIA
@@ -306,7 +340,7 @@ class LiveMedia:
         by_key: dict[str, list[Any]] = {}
         for row in rows:
             by_key.setdefault(row.key, []).append(row)
-        out: list[dict[str, Any]] = []
+        out: list[Message] = []
         entries: list[MediaOut] = []
         for key, its in by_key.items():
             before = int(its[0].idx)  # the page has entries 0 .. before-1 of this key
@@ -334,10 +368,7 @@ class LiveMedia:
             ):  # fmt: skip
                 if row.key not in by_key and int(row.idx) % stride(int(row.idx) + 1):
                     self._unkept(row.key, _entry(row, False))
-        if entries:
-            out.append(_media_content(entries))
-        out.extend(self.due())
-        return out
+        return out + self.media_messages(conn, run_pk, entries + self.due())
 
 
 # -- HTTP -----------------------------------------------------------------------------------

@@ -412,5 +412,5 @@ def live_messages(
         content, buffers = histogram_message(hists)
         msgs.append(message(content, buffers))
     if media is not None:
-        msgs.extend(message(c, []) for c in media.messages(conn, run_pk, after, upto, header))
+        msgs.extend(message(c, b) for c, b in media.messages(conn, run_pk, after, upto, header))
     return msgs, max(upto, after)

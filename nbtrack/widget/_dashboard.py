@@ -395,13 +395,11 @@ class StoreFeed:
         follow: bool = True,
         since: tuple[int, int] = (0, 0),
         media_since: int = 0,
-        media_files: bool = True,
     ) -> None:
         """Without `follow`, no thread: whoever made the feed calls `poll` (``nbtrack ui``'s
         event streams). `since` is where a page that has everything up to there stands (the
         `seq`, `hist_seq` a `poll` left), and `media_since` its media position (`media_seq`):
-        only what the store gained after them is sent. Without `media_files`, the media
-        messages carry no file bytes (``files: []``): the page loads them by URL."""
+        only what the store gained after them is sent."""
         self.widget = widget
         self.record = record
         self.sender = _Sender(widget, record.created_at)
@@ -410,7 +408,7 @@ class StoreFeed:
             # The page has these keys' points already: the header lists their last values.
             self.sender.last_step = dict.fromkeys(record.keys(), -(2**62))
         files = _media_files(record)
-        self.media = MediaSender(widget, files if media_files else None)
+        self.media = MediaSender(widget, files)
         self._media = True
         if media_since > 0:
             # The page holds the entries up to there: counted, so the indices and strides

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from nbtrack.widget._protocol import (
     MediaOut,
     media_file_reply,
-    media_message,
+    media_messages,
     media_thin_message,
 )
 
@@ -37,8 +37,6 @@ if TYPE_CHECKING:
 MAX_KEPT = 64
 #: How often the newest entry of a key between kept ones is sent, at most.
 LATEST_EVERY_S = 2.0
-#: A media message's file bytes: past this, the next entries go in a message of their own.
-MESSAGE_BYTES = 4 * 1024 * 1024
 
 
 class MediaRowLike(Protocol):
@@ -150,22 +148,7 @@ class MediaSender:
         self._emit(out)
 
     def _emit(self, entries: list[MediaOut]) -> None:
-        content: dict[str, Any] | None = None
-        buffers: list[bytes] = []
-        size = 0
-        for e in entries:
-            c, b = media_message([e], self.sent_files, self.files)
-            if content is None:
-                content = c
-            else:
-                content["entries"].extend(c["entries"])
-                content["files"].extend(c["files"])
-            buffers.extend(b)
-            size += sum(len(x) for x in b)
-            if size >= MESSAGE_BYTES:
-                self.sink.send(content, buffers)
-                content, buffers, size = None, [], 0
-        if content is not None:
+        for content, buffers in media_messages(entries, self.sent_files, self.files):
             self.sink.send(content, buffers)
 
 

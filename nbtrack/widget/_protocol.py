@@ -35,8 +35,9 @@ Messages (the ``type`` field of the content):
   of a key shown between kept ones (the page replaces it with the next). ``files`` names
   the files whose bytes follow, buffer ``i`` for ``files[i]``: the thumbnails the entries
   name that this page was not sent before (and a small html file itself), never a full
-  file; a page that loads files by URL (the team server's, ``nbtrack ui``'s) gets
-  ``files: []``. See `media_message`.
+  file. Every host's stream carries them (the notebook's, ``nbtrack ui``'s, the team
+  server's): a page with a media URL loads from it only full files and a thumbnail its
+  sender could not read. See `media_message`.
 - ``media-thin``: the page drops the kept entries of ``key`` whose index is not a multiple
   of ``stride`` (no buffers): the sender keeps each key at most ~65 entries on the page
   (``widget/_media.py`` has the rule). See `media_thin_message`.
@@ -62,7 +63,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral, Real
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, get_args
+from typing import Any, Literal, Protocol, TypedDict, get_args
 
 import numpy as np
 
@@ -71,9 +72,6 @@ from nbtrack._types import Float64Array, Int64Array
 from nbtrack._values import TIME_KEY, HistogramEntry
 from nbtrack.media import file_names
 from nbtrack.widget._bokeh import bokehjs_files
-
-if TYPE_CHECKING:
-    from nbtrack.store.media_files import MediaFiles
 
 _I32 = np.iinfo(np.int32)
 
@@ -492,10 +490,47 @@ def media_file_names(kind: str, payload: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+#: A media message's file bytes: past this, the next entries go in a message of their own.
+MEDIA_MESSAGE_BYTES = 4 * 1024 * 1024
+
+
+class FileReader(Protocol):
+    """Where a media message's file bytes are read: a store's `MediaFiles`, or the server's
+    files of one run. `read` raises OSError for a file it does not hold."""
+
+    def read(self, name: str) -> bytes: ...
+
+
+def media_messages(
+    rows: Sequence[MediaOut], sent_files: set[str] | None, files: FileReader | None
+) -> list[tuple[dict[str, Any], list[bytes]]]:
+    """`media_message` of `rows`, as several messages when their files pass
+    `MEDIA_MESSAGE_BYTES`: each entry goes in the message that carries its new files."""
+    out: list[tuple[dict[str, Any], list[bytes]]] = []
+    content: dict[str, Any] | None = None
+    buffers: list[bytes] = []
+    size = 0
+    for r in rows:
+        c, b = media_message([r], sent_files, files)
+        if content is None:
+            content = c
+        else:
+            content["entries"].extend(c["entries"])
+            content["files"].extend(c["files"])
+        buffers.extend(b)
+        size += sum(len(x) for x in b)
+        if size >= MEDIA_MESSAGE_BYTES:
+            out.append((content, buffers))
+            content, buffers, size = None, [], 0
+    if content is not None:
+        out.append((content, buffers))
+    return out
+
+
 def media_message(
     rows: Sequence[MediaOut],
     sent_files: set[str] | None,
-    files: MediaFiles | None,
+    files: FileReader | None,
 ) -> tuple[dict[str, Any], list[bytes]]:
     """Encode media entries as ``(content, buffers)`` for ``widget.send``.
 

@@ -7,6 +7,8 @@ of three classes and two boxes, three small ones), a table with image cells and 
 confusion matrix. Each host's page shows the Media section with every thumbnail loaded; the
 export's class toggles change the drawn overlay and its lightbox says the full size is not
 in the file; the ui's and the server's lightbox show the full image, from the host's URL.
+The ui's and the server's event streams carry the thumbnails (the images show object URLs
+of bytes the page holds); full files load from the host's URL.
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ def test_the_export_shows_images_masks_tables_and_plots_offline(
         o.check_clean()
 
 
-def test_nbtrack_ui_loads_media_by_url(
+def test_nbtrack_ui_streams_thumbnails_and_loads_full_files_by_url(
     chromium: Any, store_dir: Path, tmp_path: Path, artifacts: Path
 ) -> None:
     pytest.importorskip("fastapi", reason="nbtrack ui needs the server extra")
@@ -141,9 +143,11 @@ def test_nbtrack_ui_loads_media_by_url(
         page.goto(f"{ui.url}{seg('ui-media')}/runs/{run.id}")
         check_media_shown(page)
         shown = set(names(page, f"{ITEMS} img")) | set(names(page, f"{ROWS} img"))
-        assert {f"/media/{n}" for n in shown} <= {p for p, _ in media}, (shown, media)
-        assert all(status == 200 for _, status in media), media
+        assert media == [], media  # every thumbnail came in the event stream
+        check_thumbnails_streamed(page, [p for p, _ in media])
         check_full_image(page)
+        assert media and all(status == 200 for _, status in media), media
+        assert not {f"/media/{n}" for n in shown} & {p for p, _ in media}, media
         page.locator(f"{RUN} .nbt-media").screenshot(path=str(artifacts / "ui_media.png"))
         assert page.evaluate("() => window.__nbtrackCsp") == []
         assert errors == [], errors
@@ -151,6 +155,21 @@ def test_nbtrack_ui_loads_media_by_url(
         context.close()
         code, out = ui.stop()
         assert code == 0, (out, ui.stderr.read_text())
+
+
+def check_thumbnails_streamed(page: Any, requested: list[str]) -> None:
+    """Every thumbnail shown is an object URL of bytes the page was sent, and the page asked
+    for no media file (`requested`: the paths of the page's requests)."""
+    loc = page.locator(f"{ITEMS} img, {ROWS} img")
+    shown = [loc.nth(i).get_attribute("src") or "" for i in range(loc.count())]
+    assert len(shown) == 10 and all(src.startswith("blob:") for src in shown), shown
+    assert not [p for p in requested if "/media/" in p], requested
+
+
+def record_requests(page: Any) -> list[str]:
+    paths: list[str] = []
+    page.on("request", lambda r: paths.append(urlsplit(r.url).path))
+    return paths
 
 
 # -- the team server ---------------------------------------------------------------------------
@@ -187,16 +206,18 @@ def test_the_server_and_a_share_link_show_a_synced_runs_media(
     context.add_init_script(CSP_LISTENER)
     errors: list[str] = []
     try:
-        # Signed in: the run page, its thumbnails from the server's media URLs.
+        # Signed in: the run page, its thumbnails in its event stream.
         page = context.new_page()
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
+        requested = record_requests(page)
         page.goto(run_url)
         page.fill("form.signin input[name=username]", user.name)
         page.fill("form.signin input[name=password]", user.password)
         page.click("form.signin button[type=submit]")
         page.wait_for_url(run_url, timeout=30_000)
         check_media_shown(page)
+        check_thumbnails_streamed(page, requested)
         check_full_image(page)
         page.locator(f"{RUN} .nbt-media").screenshot(path=str(artifacts / "server_media.png"))
         assert page.evaluate("() => window.__nbtrackCsp") == []
@@ -213,8 +234,10 @@ def test_the_server_and_a_share_link_show_a_synced_runs_media(
             link = shared.new_page()
             link.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             link.on("pageerror", lambda e: errors.append(str(e)))
+            link_requested = record_requests(link)
             link.goto(team_server.url + made.json()["path"])
             check_media_shown(link)
+            check_thumbnails_streamed(link, link_requested)
             check_full_image(link)
             link.locator(f"{RUN} .nbt-media").screenshot(path=str(artifacts / "share_media.png"))
             assert link.evaluate("() => window.__nbtrackCsp") == []

@@ -5,6 +5,7 @@ the dashboard's thinned ``media`` messages, resuming exactly."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import io
@@ -263,9 +264,14 @@ def test_media_files_are_served_through_the_runs_that_name_them_only(
 
 
 def _stream(
-    server: ServerProcess, key: str, path: str, last_id: int | None
+    server: ServerProcess,
+    key: str,
+    path: str,
+    last_id: int | None,
+    files: list[tuple[str, bytes]] | None = None,
 ) -> tuple[queue.Queue[tuple[int, list[dict[str, Any]]]], threading.Event]:
-    """Read the SSE stream at `path` in a thread: (event id, message contents) per event."""
+    """Read the SSE stream at `path` in a thread: (event id, message contents) per event;
+    the media messages' files (name, bytes) go to `files` as they come."""
     out: queue.Queue[tuple[int, list[dict[str, Any]]]] = queue.Queue()
     stop = threading.Event()
     headers = {"Authorization": f"Bearer {key}"}
@@ -282,6 +288,13 @@ def _stream(
                     if not line:
                         if event.get("event") == "messages":
                             msgs = json.loads(event["data"])["messages"]
+                            for m in msgs:
+                                if files is not None and m["content"]["type"] == "media":
+                                    names, bufs = m["content"]["files"], m["buffers"]
+                                    files.extend(
+                                        (n, base64.b64decode(b))
+                                        for n, b in zip(names, bufs, strict=True)
+                                    )
                             out.put((int(event["id"]), [m["content"] for m in msgs]))
                         event = {}
                         continue
@@ -330,12 +343,15 @@ def test_the_live_stream_sends_media_thinned_and_resumes_exactly(
     first = [(i + 1, "img", i, "image", image_payload(name)) for i in range(10)]
     assert upload_media(server, ada, base, [img], first).status_code == 200
 
-    events, stop = _stream(server, ada.key, f"{base}/events", None)
+    files: list[tuple[str, bytes]] = []
+    events, stop = _stream(server, ada.key, f"{base}/events", None, files)
     last_id, got = _media_until(events, lambda g: len(_entries(g)) >= 10)
     stop.set()
     assert _entries(got) == [(i, True) for i in range(10)]
     media = next(c for c in got if c["type"] == "media")
-    assert media["files"] == [] and media["entries"][0]["payload"] == image_payload(name)
+    assert media["entries"][0]["payload"] == image_payload(name)
+    # The thumbnail comes with the entries (the page holds it), once for ten entries.
+    assert files == [(name, img)]
     assert media["entries"][3]["step"] == 3 and media["entries"][3]["kind"] == "image"
 
     # 60 more: 70 entries hold more than 64 kept, so the stride doubles to 2. A stream that
@@ -344,13 +360,15 @@ def test_the_live_stream_sends_media_thinned_and_resumes_exactly(
     more = [(i + 1, "img", i, "image", image_payload(name)) for i in range(10, 70)]
     r = server.call("POST", f"{base}/media", ada.key, json=rows_body(more))
     assert r.status_code == 200, r.text
-    events, stop = _stream(server, ada.key, f"{base}/events", last_id)
+    files.clear()
+    events, stop = _stream(server, ada.key, f"{base}/events", last_id, files)
     try:
         _, got = _media_until(events, lambda g: (69, False) in _entries(g))
     finally:
         stop.set()
     assert {"type": "media-thin", "key": "img", "stride": 2} in got
     assert _entries(got) == [(i, True) for i in range(10, 70, 2)] + [(69, False)]
+    assert files == [(name, img)]  # once a stream: a page that reconnects may have lost it
 
 
 def test_media_ingest_and_migration_on_postgresql(tmp_path: Path, pg_url: str) -> None:
