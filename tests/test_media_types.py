@@ -616,6 +616,15 @@ def _table() -> Table:
     )
 
 
+def test_a_histogram_bins_numbers_only(files: MediaFiles) -> None:
+    with pytest.raises(TypeError, match=r"key 'h' is a plot.histogram of column 'name', which "
+                       r"holds a str \('x'\); a histogram bins numbers"):  # fmt: skip
+        prepare("h", plot.histogram(_table(), "name"))
+    values = Table(columns=["v"], data=[[np.float32(0.5)], [None], [np.int64(3)], [2]])
+    _, read = read_back(files, plot.histogram(values, "v"))
+    assert read.table["v"].tolist()[0] == 0.5
+
+
 @pytest.mark.parametrize(
     ("chart", "kind", "fields"),
     [
@@ -785,6 +794,14 @@ def test_videos_side_by_side_and_other_dtypes(files: MediaFiles) -> None:
     assert (item["w"], item["h"], item["frames"], item["fps"]) == (24, 8, 2, 4)
     (item,) = encode(files, Video(np.zeros((1, 3, 4, 4))))["items"]  # floats: cast, as W&B
     assert item["frames"] == 1
+    hot = np.full((2, 1, 4, 4), 300.0)
+    hot[0] = -5
+    with pytest.warns(
+        UserWarning, match=r"key 'v' has video pixels from -5 to 300, outside 0..255"
+    ):
+        prepare("v", Video(hot))
+    prepare("v", Video(hot))  # said once a key
+    prepare("v2", Video(np.full((1, 1, 2, 2), 255, np.int64)))  # in range: no warning
 
 
 def test_a_video_file_is_stored_as_it_is(files: MediaFiles, tmp_path: Path) -> None:
@@ -798,8 +815,10 @@ def test_a_video_file_is_stored_as_it_is(files: MediaFiles, tmp_path: Path) -> N
 
 def test_audio_from_samples_is_a_16_bit_wav(files: MediaFiles) -> None:
     x = np.sin(np.linspace(0, 50, 800)) * 0.9
-    x[3] = 1.5  # clipped to 1
-    payload, (sound,) = read_back(files, Audio(x, sample_rate=8000, caption="tone"))
+    x[3] = 1.5  # clipped to 1, with one warning a key
+    with pytest.warns(UserWarning, match=r"key 'tone' has samples from -0\.\d+ to 1.5, outside"):
+        payload, (sound,) = read_back(files, Audio(x, sample_rate=8000, caption="tone"), "tone")
+    prepare("tone", Audio(x, sample_rate=8000))  # said once: a second warning is an error
     (item,) = payload["items"]
     assert item == {"file": item["file"], "format": "wav", "sample_rate": 8000,
                     "duration": 0.1, "caption": "tone"}  # fmt: skip

@@ -13,7 +13,7 @@ import wave
 from typing import TYPE_CHECKING, Any
 
 from nbtrack.media import _encode
-from nbtrack.media._base import Media, read_file, where
+from nbtrack.media._base import Media, read_file, warn_clipped, where
 from nbtrack.media._prepare import MediaEntry
 
 if TYPE_CHECKING:
@@ -227,6 +227,10 @@ def _check_frames(key: str, index: int | None, frames: Any) -> Any:
         raise TypeError(f"nbtrack.log: {here} has frames of dtype {frames.dtype}")
     if frames.dtype.kind == "f" and not np.isfinite(frames).all():
         raise ValueError(f"nbtrack.log: {here} has NaN or infinite pixels")
+    if frames.dtype != np.uint8 and frames.dtype.kind != "b":
+        lo, hi = float(frames.min()), float(frames.max())
+        if lo < 0 or hi > 255:  # frames are 0..255 whatever their dtype, as W&B takes them
+            warn_clipped("video pixels", key, lo, hi, "0..255 (video frames of any dtype)")
     if frames.ndim == 5:  # N videos side by side, a grid of rows x cols as W&B lays them out
         n = frames.shape[0]
         rows = 2 ** ((n.bit_length() - 1) // 2)
@@ -349,6 +353,9 @@ def _check_samples(key: str, index: int | None, samples: Any) -> Any:
         )
     if not np.isfinite(samples).all():
         raise ValueError(f"nbtrack.log: {here} has NaN or infinite samples")
+    lo, hi = float(samples.min()), float(samples.max())
+    if lo < -1.0 or hi > 1.0:
+        warn_clipped("samples", key, lo, hi, "[-1, 1]")
     return np.rint(np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
 
 

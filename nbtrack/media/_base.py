@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import warnings
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
@@ -87,6 +88,23 @@ def read_file(key: str, index: int | None, noun: str, path: str) -> bytes:
 
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+_clipped: set[tuple[str, str]] = set()  # (kind, key) pairs already warned about
+
+
+def warn_clipped(kind: str, key: str, lo: float, hi: float, shown: str) -> None:
+    """Warn, once a key and kind of media, that values from `lo` to `hi` fall outside
+    `shown` (the range the writer keeps) and are clipped."""
+    if (kind, key) in _clipped:
+        return
+    _clipped.add((kind, key))
+    warnings.warn(
+        f"nbtrack.log: key {key!r} has {kind} from {lo:g} to {hi:g}, outside {shown}; they "
+        "are clipped (said once a key)",
+        UserWarning,
+        stacklevel=user_stacklevel(),
+    )
 
 
 def user_stacklevel() -> int:

@@ -13,12 +13,11 @@ import math
 import os
 import sys
 import time
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from nbtrack.media import _encode
-from nbtrack.media._base import Media, json_number, read_file, text, user_stacklevel, where
+from nbtrack.media._base import Media, json_number, read_file, text, warn_clipped, where
 from nbtrack.media._prepare import MediaEntry
 
 if TYPE_CHECKING:
@@ -36,8 +35,6 @@ SIGNATURES = (
     (b"GIF89a", "GIF"),
     (b"BM", "BMP"),
 )
-# Keys whose float (or wide integer) pixels were clipped: warned about once each.
-_clipped: set[str] = set()
 
 # One source of pixels, as prepare copied it: (what, data, layout) with `what` one of
 # "np" (a NumPy copy), "dev" (a torch clone on its accelerator), "pil" (a PIL copy),
@@ -354,15 +351,9 @@ def _check_range(
             "(e.g. np.nan_to_num) before logging it"
         )
     top = 1.0 if kind == "f" else 255.0
-    if (lo < 0 or hi > top) and key not in _clipped:
-        _clipped.add(key)
+    if lo < 0 or hi > top:
         shown = "[0, 1] (floats are taken as [0, 1])" if kind == "f" else "0..255"
-        warnings.warn(
-            f"nbtrack.log: key {key!r} has pixels from {lo:g} to {hi:g}, outside {shown}; "
-            "they are clipped (said once a key)",
-            UserWarning,
-            stacklevel=user_stacklevel(),
-        )
+        warn_clipped("pixels", key, lo, hi, shown)
 
 
 def _int_dtypes(torch: Any) -> tuple[Any, ...]:

@@ -203,6 +203,16 @@ def prepare_plot(key: str, chart: CustomChart) -> MediaEntry:
                     f"nbtrack.log: key {key!r} is a plot.{kind} whose {field} column {col!r} is "
                     f"not in its table (columns: {', '.join(columns)})"
                 )
+        if kind == "histogram":
+            at = columns.index(fields["value"])
+            odd = next(
+                (r[at] for r in rows if r[at] is not None and type(r[at]) not in (int, float)), None
+            )
+            if odd is not None:
+                raise TypeError(
+                    f"nbtrack.log: key {key!r} is a plot.histogram of column {fields['value']!r}, "
+                    f"which holds a {type(odd).__name__} ({odd!r:.40}); a histogram bins numbers"
+                )
 
         def encode(files: MediaFiles) -> dict[str, Any]:
             table = encode_table(key, files, columns, rows)
