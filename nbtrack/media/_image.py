@@ -167,7 +167,10 @@ def _block(key: str, images: Sequence[Any]) -> MediaEntry | None:
     kind = block.dtype.kind
     if kind == "f" or (kind in "iu" and block.dtype != np.uint8):
         _check_range(key, None, block, kind, lo_hi)
-    captions = [text(key, f"image {i} caption", im.caption) for i, im in enumerate(images)]
+    captions = [
+        None if im.caption is None else text(key, f"image {i} caption", im.caption)
+        for i, im in enumerate(images)
+    ]
 
     def encode(files: MediaFiles) -> dict[str, Any]:
         items = []
@@ -182,12 +185,16 @@ def _block(key: str, images: Sequence[Any]) -> MediaEntry | None:
 
 
 def _plain(images: Sequence[Any], tp: Any, shape: Any, dtype: Any) -> bool:
-    """Every item a plain Image (no masks, boxes or mode) of data of this type, shape, dtype."""
+    """Every item a plain Image (no masks, boxes or mode) of data of this type and dtype, and
+    of this shape unless `shape` is None (tensors: `torch.stack` refuses other shapes, and a
+    tensor's shape costs more to read than the check saves)."""
     for im in images:
         if type(im) is not Image or im.masks is not None or im.boxes is not None:
             return False
         a = im.data_or_path
-        if type(a) is not tp or a.shape != shape or a.dtype != dtype or im.mode is not None:
+        if type(a) is not tp or a.dtype != dtype or im.mode is not None:
+            return False
+        if shape is not None and a.shape != shape:
             return False
     return True
 
@@ -217,14 +224,14 @@ def _torch_block(key: str, images: Sequence[Any], t0: Any, torch: Any) -> _Block
     if t0.device.type != "cpu":
         return None
     shape, dtype = t0.shape, t0.dtype
-    if not _plain(images, type(t0), shape, dtype):
+    if not _plain(images, type(t0), None, dtype):
         return None
     layout = _layout(key, 0, tuple(shape), chw_first=True)
     if t0.is_complex() or not (t0.is_floating_point() or dtype in _int_dtypes(torch)):
         _bad_dtype(key, 0, dtype)
     try:
         stacked = torch.stack([im.data_or_path for im in images])  # the snapshot: one copy
-    except RuntimeError:  # tensors on several devices (the first on the CPU): one by one
+    except RuntimeError:  # other shapes, or tensors on several devices: one by one
         return None
     if stacked.requires_grad:
         stacked = stacked.detach()
