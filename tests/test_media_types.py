@@ -214,6 +214,9 @@ def test_a_batch_of_torch_tensors_is_checked_as_one(files: MediaFiles) -> None:
         prepare("inf", [Image(x) for x in bad])
     with pytest.warns(UserWarning, match=r"key 'tclip' has pixels from -1 to 3.*clipped"):
         prepare("tclip", [Image(torch.tensor([[-1.0, 0.5]])), Image(torch.tensor([[3.0, 0.0]]))])
+    # Other shapes in one list: taken one by one.
+    _, images = read_back(files, [Image(torch.zeros(1, 4, 4)), Image(torch.ones(3, 5, 6))])
+    assert [im.numpy().shape for im in images] == [(4, 4), (5, 6, 3)]
     ints = torch.tensor([[[0, 300]], [[5, 6]]], dtype=torch.int16)
     with pytest.warns(UserWarning, match="key 'tclip2'.*outside 0..255"):
         _, images = read_back(files, [Image(x) for x in ints], key="tclip2")
