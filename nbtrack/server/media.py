@@ -51,6 +51,9 @@ READ_BYTES = 8 << 20
 # the newest off-stride entry at most this often.
 KEPT = 64
 UNKEPT_S = 2.0
+# The most thumbnail bytes one look of a live stream sends (one event: base64 makes it a
+# third more); past it the entries go without, and the page loads those by URL.
+INLINE_BYTES = 8 << 20
 
 
 class MissingFiles(Exception):
@@ -242,19 +245,36 @@ def _entry(row: Any, keep: bool) -> MediaOut:
     return MediaOut(row.key, int(row.step), row.kind, int(row.idx), keep, json.loads(row.payload))
 
 
-class _RunFiles:
-    """The files of run `run_pk` among `names`, read in one query (`media_refs`: only files
-    the run's rows name), for `media_messages`."""
+class RunFiles:
+    """The files of run `run_pk` among `names` (`media_refs`: only files the run's rows
+    name), for `media_messages`: the first of them in `names`' order up to `budget` bytes in
+    all; `read` of any other is a FileNotFoundError, and the page loads that one by URL."""
 
-    def __init__(self, conn: Connection, run_pk: int, names: Iterable[str]) -> None:
+    def __init__(
+        self, conn: Connection, run_pk: int, names: Iterable[str], budget: int = INLINE_BYTES
+    ) -> None:
         ref, f = models.MEDIA_REFS, models.MEDIA_FILES
-        wanted = sorted({n for n in names if media_files.valid_name(n)})
-        self._bytes: dict[str, bytes] = {}
+        wanted = list(dict.fromkeys(n for n in names if media_files.valid_name(n)))
+        sizes: dict[str, int] = {}
         for i in range(0, len(wanted), 500):  # bound the IN list
+            part = wanted[i : i + 500]
+            sizes.update(
+                (str(r.name), int(r.size))
+                for r in conn.execute(
+                    select(f.c.name, f.c.size)
+                    .join(ref, ref.c.name == f.c.name)
+                    .where(ref.c.run_pk == run_pk, f.c.name.in_(part))
+                )
+            )
+        chosen: list[str] = []
+        for n in wanted:
+            if n in sizes and sizes[n] <= budget:
+                chosen.append(n)
+                budget -= sizes[n]
+        self._bytes: dict[str, bytes] = {}
+        for i in range(0, len(chosen), 500):
             rows = conn.execute(
-                select(f.c.name, f.c.bytes)
-                .join(ref, ref.c.name == f.c.name)
-                .where(ref.c.run_pk == run_pk, f.c.name.in_(wanted[i : i + 500]))
+                select(f.c.name, f.c.bytes).where(f.c.name.in_(chosen[i : i + 500]))
             )
             self._bytes.update((str(r.name), bytes(r.bytes)) for r in rows)
 
@@ -312,8 +332,9 @@ class LiveMedia:
 
         if not entries:
             return []
-        names = {n for e in entries for n in media_file_names(e.kind, e.payload)}
-        files = _RunFiles(conn, run_pk, names - self._sent_files)
+        # Newest first: past the budget, the page shows the newest step from bytes it holds.
+        names = [n for e in reversed(entries) for n in media_file_names(e.kind, e.payload)]
+        files = RunFiles(conn, run_pk, [n for n in names if n not in self._sent_files])
         return media_messages(entries, self._sent_files, files)
 
     def _unkept(self, key: str, entry: MediaOut) -> None:

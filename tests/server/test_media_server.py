@@ -371,6 +371,49 @@ def test_the_live_stream_sends_media_thinned_and_resumes_exactly(
     assert files == [(name, img)]  # once a stream: a page that reconnects may have lost it
 
 
+def test_a_streams_thumbnails_are_the_runs_own_and_bounded(sqlite_server: ServerProcess) -> None:
+    """What a live stream reads to send with its entries: only files the run's rows name,
+    in the order asked, up to a byte budget; the rest the page loads by URL."""
+    from sqlalchemy import select
+
+    from nbtrack.server import models
+    from nbtrack.server.media import RunFiles
+
+    ada = sqlite_server.create_user("ada")
+    noise = io.BytesIO()
+    PILImage.fromarray(np.random.default_rng(0).integers(0, 256, (16, 16), np.uint8)).save(
+        noise, format="PNG"
+    )
+    imgs = [png(1, size=16), noise.getvalue(), png(3, size=16)]  # the second the largest
+    assert len(imgs[1]) > max(len(imgs[0]), len(imgs[2]))
+    other = png(9, size=16)
+    names = [name_of(i) for i in imgs]
+    base = new_run(sqlite_server, ada, "proj", "r1")
+    rows = [(1, "img", 0, "image", image_payload(*names))]
+    assert upload_media(sqlite_server, ada, base, imgs, rows).status_code == 200
+    base2 = new_run(sqlite_server, ada, "proj", "r2")
+    rows2 = [(1, "img", 0, "image", image_payload(name_of(other)))]
+    assert upload_media(sqlite_server, ada, base2, [other], rows2).status_code == 200
+    db = sqlite_server.db()
+    try:
+        with db.read() as conn:
+            r = models.RUNS
+            pk = conn.execute(select(r.c.id).where(r.c.run_id == "r1")).scalar_one()
+            everything = RunFiles(conn, pk, [*names, name_of(other), "../x.png"])
+            assert [everything.read(n) for n in names] == imgs
+            for n in (name_of(other), "../x.png"):  # another run's file; not a name at all
+                with pytest.raises(FileNotFoundError):
+                    everything.read(n)
+            two = len(imgs[2]) + len(imgs[0])
+            bounded = RunFiles(conn, pk, [names[2], names[1], names[0]], budget=two)
+            assert bounded.read(names[2]) == imgs[2]
+            with pytest.raises(FileNotFoundError):  # over the budget once 2 was taken
+                bounded.read(names[1])
+            assert bounded.read(names[0]) == imgs[0]  # it still fits after 1 did not
+    finally:
+        db.dispose()
+
+
 def test_media_ingest_and_migration_on_postgresql(tmp_path: Path, pg_url: str) -> None:
     from nbtrack.server.db import current_revision, downgrade, migrate
 
