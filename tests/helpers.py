@@ -25,7 +25,8 @@ Message = tuple[dict[str, Any], list[bytes]]
 
 
 class Recorder:
-    """What `ProjectFeed` uses of a widget, keeping what it is sent."""
+    """What a feed uses of a widget (`ProjectFeed`, `StoreFeed`, `MediaSender`: a `Target`, as
+    the ui's and the export's are), keeping what it is sent."""
 
     def __init__(self) -> None:
         self.sent: list[Message] = []
@@ -39,6 +40,10 @@ class Recorder:
 
     def on_msg(self, callback: Callable[[Any, Any, Any], None]) -> None:
         self.handlers.append(callback)
+
+    def of(self, kind: str) -> list[Message]:
+        """The messages sent of content type `kind`."""
+        return [(c, b) for c, b in self.sent if c["type"] == kind]
 
     def ask(self, request: Any) -> list[Message]:
         """The page's message `request`, through the handlers the feed gave; the replies."""

@@ -16,7 +16,7 @@ import functools
 import io
 import json
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,9 +42,7 @@ from nbtrack.widget._protocol import (
     media_message,
     media_thin_message,
 )
-
-Message = tuple[dict[str, Any], list[bytes]]
-
+from tests.helpers import Message, Recorder
 
 # -- test data: media rows as the writer stores them -------------------------------------------
 
@@ -189,24 +187,6 @@ def finished_run(project: str = "media", steps: int = 3) -> nbtrack.Run:
 # -- the page's side ---------------------------------------------------------------------------
 
 
-class Sink:
-    """A feed's target that keeps every message it is sent (a `Target`, as the ui's and the
-    export's are)."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-        self.handlers: list[Callable[[Any, Any, Any], None]] = []
-
-    def send(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
-        self.messages.append((content, list(buffers or [])))
-
-    def send_bokeh(self) -> None:
-        pass
-
-    def of(self, kind: str) -> list[Message]:
-        return [(c, b) for c, b in self.messages if c["type"] == kind]
-
-
 class Page:
     """What the page holds: per key the kept entries by index and the shown newest one; the
     file bytes by name. A file sent twice, or an entry whose thumbnail it was never sent,
@@ -275,12 +255,12 @@ def test_the_stride_is_the_least_power_of_two_that_keeps_at_most_64() -> None:
 
 
 def test_one_entry_at_a_time_the_page_holds_at_most_65_of_a_key_evenly_spaced() -> None:
-    sink, page, clock = Sink(), Page(), Clock()
+    sink, page, clock = Recorder(), Page(), Clock()
     sender = MediaSender(sink, None, clock=clock)
     for r in rows(1000):
         clock.t += 0.01
         sender.send([r])
-    page.feed(sink.messages)
+    page.feed(sink.sent)
     assert page.most_held <= MAX_KEPT + 1
     assert sorted(page.kept["k"]) == list(range(0, 1000, 16))
     # The stride doubled each time the key would hold a 65th entry, and the page was told.
@@ -294,9 +274,9 @@ def test_one_entry_at_a_time_the_page_holds_at_most_65_of_a_key_evenly_spaced() 
 
 
 def test_a_batch_sends_only_what_its_own_thinning_keeps() -> None:
-    sink, page = Sink(), Page()
+    sink, page = Recorder(), Page()
     MediaSender(sink, None).send(rows(1000))
-    page.feed(sink.messages)
+    page.feed(sink.sent)
     # One thin message for the key (the stride it ends at), then the kept entries and the
     # newest one between them: nothing sent to be dropped at once.
     assert [c for c, _ in sink.of("media-thin")] == [media_thin_message("k", 16)]
@@ -305,50 +285,50 @@ def test_a_batch_sends_only_what_its_own_thinning_keeps() -> None:
     assert [e["index"] for e in entries if e["keep"]] == list(range(0, 1000, 16))
     assert [(e["index"], e["keep"]) for e in entries if not e["keep"]] == [(999, False)]
     # The same page state as one entry at a time.
-    one_by_one, other = Sink(), Page()
+    one_by_one, other = Recorder(), Page()
     sender = MediaSender(one_by_one, None)
     for r in rows(1000):
         sender.send([r], final=r.seq == 1000)
-    other.feed(one_by_one.messages)
+    other.feed(one_by_one.sent)
     assert sorted(other.kept["k"]) == sorted(page.kept["k"])
     assert other.latest["k"]["index"] == page.latest["k"]["index"] == 999
 
 
 def test_the_newest_entry_between_kept_ones_goes_at_most_every_two_seconds() -> None:
-    sink, page, clock = Sink(), Page(), Clock()
+    sink, page, clock = Recorder(), Page(), Clock()
     sender = MediaSender(sink, None, clock=clock)
     sender.send(rows(100))  # stride 2: 99 is off-stride, sent at once (none sent before)
-    page.feed(sink.messages)
+    page.feed(sink.sent)
     assert page.latest["k"]["index"] == 99 and not page.latest["k"]["keep"]
-    sink.messages.clear()
+    sink.sent.clear()
     clock.t += LATEST_EVERY_S / 2
     sender.send(rows(1, first_seq=101))  # index 100: kept; the shown newest is dropped
     sender.send(rows(1, first_seq=102))  # index 101: off-stride, but 1 s since the last
-    page.feed(sink.messages)
+    page.feed(sink.sent)
     assert "k" not in page.latest and max(page.kept["k"]) == 100
     assert sender.pending
-    sink.messages.clear()
+    sink.sent.clear()
     sender.send([])  # nothing new, 1 s: still waiting
-    assert sink.messages == []
+    assert sink.sent == []
     clock.t += LATEST_EVERY_S / 2
     sender.send([])  # 2 s: the waiting one goes
-    page.feed(sink.messages)
+    page.feed(sink.sent)
     assert page.latest["k"]["index"] == 101 and not sender.pending
     # A run that ended sends its last entry at once, 2 s or not.
-    sink.messages.clear()
+    sink.sent.clear()
     sender.send(rows(2, first_seq=103)[1:], final=True)  # index 102: kept
     sender.send(rows(3, first_seq=104)[2:], final=True)  # index 103: off-stride, final
-    page.feed(sink.messages)
+    page.feed(sink.sent)
     assert page.latest["k"]["index"] == 103
 
 
 def test_keys_are_thinned_each_on_its_own() -> None:
-    sink, page = Sink(), Page()
+    sink, page = Recorder(), Page()
     sender = MediaSender(sink, None)
     both = [r for i in range(150) for r in (rows(1, "a", 2 * i + 1)[0], rows(1, "b", 2 * i + 2)[0])]
     sender.send(both)
     sender.send(rows(10, "c", 1000))
-    page.feed(sink.messages)
+    page.feed(sink.sent)
     assert {k: sender.stride(k) for k in "abc"} == {"a": 4, "b": 4, "c": 1}
     assert len(page.kept["c"]) == 10
 
@@ -450,7 +430,7 @@ def test_a_thousand_steps_of_16_images_send_under_2_mb(store_dir: Path) -> None:
     run.log({"loss": 1.0})
     link(run).flush()
     rk = link(run).rk
-    sink, page = Sink(), Page()
+    sink, page = Recorder(), Page()
     with Api(store_dir) as api:
         feed = StoreFeed(sink, api.run(run.path), follow=False)
         for first in range(0, 1000, 10):
@@ -458,10 +438,10 @@ def test_a_thousand_steps_of_16_images_send_under_2_mb(store_dir: Path) -> None:
             feed.poll()
         run.finish(quiet=True)
         feed.poll()
-    page.feed(sink.messages)
+    page.feed(sink.sent)
     stored = sum(p.stat().st_size for p in (store_dir / "media").rglob("*.png"))
     assert stored > 4_000_000
-    sent = media_bytes(sink.messages)
+    sent = media_bytes(sink.sent)
     assert 0 < sent < 2_000_000, sent
     assert page.most_held <= MAX_KEPT + 1
     # The run's last step is on the page, kept or as the newest.
@@ -492,10 +472,10 @@ def test_a_dashboard_of_a_finished_run_gets_its_media_thinned_with_every_thumbna
             ]
             + [Encoded("one", 0, "image", {"items": [same]})],
         )
-    sink, page = Sink(), Page()
+    sink, page = Recorder(), Page()
     with Api(store_dir) as api:
         StoreFeed(sink, api.run(run.path), follow=False)
-    page.feed(sink.messages)
+    page.feed(sink.sent)
     assert sorted(page.kept["photo"]) == list(range(0, 300, 8))
     assert page.latest["photo"]["index"] == 299
     # The image logged at every step crossed once; thumbnails only, never a full photo.
@@ -507,7 +487,7 @@ def test_a_dashboard_of_a_finished_run_gets_its_media_thinned_with_every_thumbna
         assert thumb in page.files and page.files[thumb][:2] == b"\xff\xd8"  # a JPEG
         assert full not in page.files
     # Another page (another dashboard) has nothing yet: it gets them again.
-    again = Sink()
+    again = Recorder()
     with Api(store_dir) as api:
         StoreFeed(again, api.run(run.path), follow=False)
     assert [n for c, _ in again.of("media") for n in c["files"]] == names
@@ -517,7 +497,7 @@ def test_a_run_without_media_sends_no_media_messages(store_dir: Path) -> None:
     from nbtrack.widget._dashboard import StoreFeed
 
     run = finished_run()
-    sink = Sink()
+    sink = Recorder()
     with Api(store_dir) as api:
         feed = StoreFeed(sink, api.run(run.path), follow=False)
         feed.poll()
@@ -525,23 +505,23 @@ def test_a_run_without_media_sends_no_media_messages(store_dir: Path) -> None:
     assert sink.of("points")  # the rest as ever
 
 
-def widget_of(run_id: str) -> tuple[Any, Sink]:
-    """A real Dashboard whose messages go to a Sink, and whose page messages the test sends."""
+def widget_of(run_id: str) -> tuple[Any, Recorder]:
+    """A real Dashboard whose messages go to a Recorder, and whose page messages the test sends."""
     from nbtrack.widget._dashboard import Dashboard
 
     widget = Dashboard(run_id)
-    sink = Sink()
+    sink = Recorder()
     widget.send = sink.send  # type: ignore[method-assign]
     widget.on_msg = sink.handlers.append  # type: ignore[method-assign]
     return widget, sink
 
 
-def ask(widget: Any, sink: Sink, request: Any) -> list[Message]:
+def ask(widget: Any, sink: Recorder, request: Any) -> list[Message]:
     """Send the page's message `request` to every handler; the replies."""
-    before = len(sink.messages)
+    before = len(sink.sent)
     for handler in sink.handlers:
         handler(widget, request, [])
-    return sink.messages[before:]
+    return sink.sent[before:]
 
 
 def test_the_page_gets_a_full_file_by_name_and_an_error_for_a_bad_one(store_dir: Path) -> None:
@@ -592,7 +572,7 @@ def test_a_live_dashboard_sends_the_media_the_writer_stored(store_dir: Path) -> 
     run.log({"loss": 0.5})
     feed.flush()
     page = Page()
-    page.feed(sink.messages)
+    page.feed(sink.sent)
     assert sorted(page.kept["preds"]) == [0, 1, 2]
     assert len(page.files) == 6
     # Nothing new: no media message.
@@ -607,7 +587,7 @@ def test_a_live_dashboard_sends_the_media_the_writer_stored(store_dir: Path) -> 
     write_digits(store_dir, link(run).rk, range(3, 5), n=2)
     run.finish(quiet=True)
     page = Page()
-    page.feed(sink.messages)
+    page.feed(sink.sent)
     assert sorted(page.kept["preds"]) == [0, 1, 2, 3, 4]
 
 
@@ -737,7 +717,7 @@ def test_a_live_dashboard_of_images_logged_with_nbtrack_image(store_dir: Path) -
     feed.flush()
     run.finish(quiet=True)
     page = Page()
-    page.feed(sink.messages)
+    page.feed(sink.sent)
     assert sorted(page.kept["samples"]) == list(range(0, 100, 2))
     assert page.latest["samples"]["step"] == 99
     for e in [*page.kept["samples"].values(), page.latest["samples"]]:
