@@ -13,12 +13,14 @@ import math
 import os
 import sys
 import time
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from nbtrack.media import _encode
 from nbtrack.media._base import Media, json_number, read_file, text, warn_clipped, where
 from nbtrack.media._prepare import MediaEntry
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
@@ -174,11 +176,11 @@ def _block(key: str, images: Sequence[Any]) -> MediaEntry | None:
 
     def encode(files: MediaFiles) -> dict[str, Any]:
         items = []
-        for a, caption in zip(pixels(block, layout, batched=True), captions, strict=True):
+        shown = zip(pixels(block, layout, batched=True), captions, strict=True)
+        for a, caption in handing_over(shown):
             item = _encode.put_pixels(files, a)
             item.update(caption=_caption(caption), masks=[], boxes=[])
             items.append(item)
-            time.sleep(0)  # lets the training thread in between images (the GIL)
         return {"items": items}
 
     return MediaEntry(key, "image", block.nbytes, encode)
@@ -641,6 +643,16 @@ def encode_one(
     return item
 
 
+def handing_over(items: Iterable[T]) -> Iterator[T]:
+    """`items`, the GIL handed to the training thread between them: the writer encodes a
+    list's images one after another, and `log()` must not wait for the whole list (after the
+    last, the writer hands it over itself, as after every entry)."""
+    for i, item in enumerate(items):
+        if i:
+            time.sleep(0)
+        yield item
+
+
 def encode_images(
     key: str, files: MediaFiles, sources: list[Source], extras: list[Any]
 ) -> dict[str, Any]:
@@ -648,7 +660,7 @@ def encode_images(
     return {
         "items": [
             encode_one(key, i if listed else None, files, src, extra)
-            for i, (src, extra) in enumerate(zip(sources, extras, strict=True))
+            for i, (src, extra) in handing_over(enumerate(zip(sources, extras, strict=True)))
         ]
     }
 
