@@ -19,9 +19,9 @@
 //
 // A run's element may also carry `data-media-url`: where the page loads a media file by its
 // name (a full image, video, audio or html file; a thumbnail the event stream's media
-// messages name but do not carry, which they do only for a file the host could not read), a
-// template whose `{name}` is
-// replaced by the file's name: "/api/v1/runs/RUN/media/{name}" on the server's run page,
+// messages name but do not carry, which they do only for a file the host could not read or
+// past the server's budget), a template whose `{name}` is replaced by the file's name:
+// "/api/v1/runs/RUN/media/{name}" on the server's run page,
 // "/s/TOKEN/media/{name}" on a share page, "/media/{name}" for `nbtrack ui`. Without it the
 // page has no full files (as an export: media-contract "Dashboard wire").
 //

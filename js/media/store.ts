@@ -190,9 +190,10 @@ export class MediaStore {
    * On a page that loads files by URL (server, share link, `nbtrack ui`), fetch the new
    * image entries' thumbnails its stream did not carry into the byte cache at once, as the
    * others came: a slider scrubbed later then swaps object URLs, where it would otherwise
-   * start (and cancel) a request for every image at every frame, and show none. Until one comes `url` gives
-   * null for it (an <img> loading it too would compete with the fetches), and a "files" event
-   * says when it has come. Images only: a table's cell thumbnails load as their rows are shown.
+   * start (and cancel) a request for every image at every frame, and show none. Until one
+   * comes `url` gives null for it (an <img> loading it too would compete with the fetches),
+   * and a "files" event says when it has come. Images only: a table's cell thumbnails load
+   * as their rows are shown.
    */
   private prefetch(entries: MediaEntry[]): void {
     for (const e of entries) {

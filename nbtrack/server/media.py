@@ -285,13 +285,13 @@ class RunFiles:
             raise FileNotFoundError(name) from None
 
 
+Message = tuple[dict[str, Any], list[bytes]]  # a message's content and its buffers
+
+
 def _thin_content(key: str, s: int) -> Message:
     from nbtrack.widget._protocol import media_thin_message
 
     return media_thin_message(key, s), []
-
-
-Message = tuple[dict[str, Any], list[bytes]]  # a message's content and its buffers
 
 
 class LiveMedia:

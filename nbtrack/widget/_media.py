@@ -76,8 +76,8 @@ def stride_for(count: int) -> int:
 class MediaSender:
     """Sends one page a run's media rows as they come, thinned, each file once.
 
-    `files` is where thumbnails are read (None: the page loads them by URL, and messages
-    carry ``files: []``). `seq` is the store's media cursor: the last row seen.
+    `files` is where thumbnails are read (None where none can be: messages carry
+    ``files: []``, and the page loads them by URL if it can). `seq` is the store's media cursor: the last row seen.
 
     >>> sender = MediaSender(widget, store.media_files)
     >>> rows, sender.seq = store.media_since(rk, sender.seq)

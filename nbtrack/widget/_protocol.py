@@ -37,7 +37,7 @@ Messages (the ``type`` field of the content):
   name that this page was not sent before (and a small html file itself), never a full
   file. Every host's stream carries them (the notebook's, ``nbtrack ui``'s, the team
   server's): a page with a media URL loads from it only full files and a thumbnail its
-  sender could not read. See `media_message`.
+  sender could not read (or, on the server, past a look's budget). See `media_message`.
 - ``media-thin``: the page drops the kept entries of ``key`` whose index is not a multiple
   of ``stride`` (no buffers): the sender keeps each key at most ~65 entries on the page
   (``widget/_media.py`` has the rule). See `media_thin_message`.
@@ -534,8 +534,8 @@ def media_message(
 ) -> tuple[dict[str, Any], list[bytes]]:
     """Encode media entries as ``(content, buffers)`` for ``widget.send``.
 
-    `files` is where the bytes are read (the store's `MediaFiles`); None for a page that
-    loads them by URL: then ``files`` is ``[]``. `sent_files` holds the names this page
+    `files` is where the bytes are read (the store's `MediaFiles`, the server's files of a
+    run); None where none can be read: then ``files`` is ``[]``. `sent_files` holds the names this page
     was sent before, and gains the ones sent now: the same thumbnail twice (an image logged
     again, a table's repeated cell) crosses once. A name that is not a media file name, or
     a file the store does not hold (deleted by hand), is left out; the page shows no
