@@ -112,16 +112,12 @@ def put_image(
     name = files.put(full, ext)
     w, h = img.size
     tw, th = thumb_size(w, h, limit)
-    if (tw, th) == (w, h):
-        return {"file": name, "thumb": name, "w": w, "h": h, "tw": w, "th": h}
-    return {
-        "file": name,
-        "thumb": put_thumb(files, img, tw, th),
-        "w": w,
-        "h": h,
-        "tw": tw,
-        "th": th,
-    }
+    thumb = name if (tw, th) == (w, h) else put_thumb(files, img, tw, th)
+    return _item(name, thumb, w, h, tw, th)
+
+
+def _item(name: str, thumb: str, w: int, h: int, tw: int, th: int) -> dict[str, Any]:
+    return {"file": name, "thumb": thumb, "w": w, "h": h, "tw": tw, "th": th}
 
 
 def put_pixels(files: MediaFiles, pixels: Any, limit: int = THUMB) -> dict[str, Any]:
@@ -130,7 +126,7 @@ def put_pixels(files: MediaFiles, pixels: Any, limit: int = THUMB) -> dict[str, 
     h, w = pixels.shape[:2]
     if w * h <= SMALL_PNG_PIXELS and max(w, h) <= limit:
         name = files.put(png_pixels(pixels), ".png")
-        return {"file": name, "thumb": name, "w": w, "h": h, "tw": w, "th": h}
+        return _item(name, name, w, h, w, h)
     img = to_pil(pixels)
     return put_image(files, img, png(img), ".png", limit)
 
